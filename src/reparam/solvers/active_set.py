@@ -1,0 +1,544 @@
+"""Exact non-negative least squares by active-set methods.
+
+``active_set_nnls(A, b)`` solves ``min ||A x - b||_2  s.t.  x >= 0`` exactly (up to rounding),
+for one right-hand side or many, and returns a small record that says which path ran.
+
+Three paths, tried in order until one certifies its answer with the KKT residual
+``||min(x, g)||_inf / ||A^T b||_inf`` (``g = A^T (A x - b)``):
+
+1. **Block principal pivoting on the Gram matrix** (when ``m >= n`` or a Gram pair is given):
+   Kim & Park, "Fast nonnegative matrix factorization: an active-set-like method and
+   comparisons", SIAM J. Sci. Comput. 33 (2011), Algorithm 2 (one right-hand side) and
+   Algorithm 3 (many), with the Júdice & Pires (1994) backup rule that flips a single
+   variable when the number of infeasible variables stops decreasing, which guarantees
+   termination. Right-hand sides that share a passive set are solved together with one
+   Cholesky factorization, as in Van Benthem & Keenan, "Fast algorithm for the solution of
+   large-scale non-negativity-constrained least squares problems", J. Chemometrics 18 (2004).
+2. **Lawson–Hanson on the columns of A** (wide problems, ``m < n``, where the passive set of
+   block pivoting can outgrow rank(A); and the fallback when the Gram path meets an
+   ill-conditioned block): Lawson & Hanson, *Solving Least Squares Problems* (1974), ch. 23,
+   Algorithm NNLS, with a thin QR factorization of ``A[:, F]`` that is updated, not recomputed:
+   columns enter by block classical Gram–Schmidt with reorthogonalization and leave by Givens
+   rotations (``scipy.linalg.qr_delete``). The passive set never holds more than rank(A)
+   columns and the conditioning is that of ``A[:, F]``, not of its square.
+3. ``scipy.optimize.nnls`` as the last resort.
+
+Inputs arrive validated (finite float64, matching shapes); nothing here modifies them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.optimize
+from scipy.linalg import lapack, qr_delete, solve_triangular
+
+__all__ = ["ActiveSetOutput", "active_set_nnls"]
+
+_EPS = np.finfo(np.float64).eps
+_TINY = np.finfo(np.float64).tiny
+# Stop when every gradient sign is right to this fraction of ||A^T b||_inf ...
+_TOL = 1e-13
+# ... and accept a path's answer only when its KKT residual is at most this.
+_ACCEPT = 1e-11
+# A Cholesky pivot below this fraction of the block's largest diagonal means cond(A_F) > ~1e7:
+# the Gram path would lose all accuracy, so it hands over to the QR path.
+_CHOL_PIVOT = 1e-14
+# A column whose component orthogonal to range(A_F) is below this fraction of its norm is
+# treated as dependent (Lawson & Hanson's test, with a margin).
+_DEPENDENT = 1e-12
+# Kim & Park's number of full exchanges allowed without progress before the backup rule.
+_FULL_EXCHANGES = 3
+# Passive sets shared by at least this many right-hand sides get their own Cholesky.
+_SHARED = 4
+_DEBUG = False
+
+
+@dataclass
+class ActiveSetOutput:
+    """What ``active_set_nnls`` returns.
+
+    x : (n,) or (n, k) float64, >= 0
+    n_iter : pivoting / outer iterations, an int or one per column
+    converged : bool or one per column
+    message : which path produced x and why an earlier one was left
+    """
+
+    x: np.ndarray
+    n_iter: np.ndarray | int
+    converged: np.ndarray | bool
+    message: str
+
+
+def active_set_nnls(A, b, *, x0=None, max_iter=None, gram=None) -> ActiveSetOutput:
+    """Solve ``min ||A x - b||_2`` subject to ``x >= 0`` exactly.
+
+    Parameters
+    ----------
+    A : (m, n) float64 ndarray
+    b : (m,) or (m, k) float64 ndarray
+        One right-hand side, or k of them (solved together, see the module docstring).
+    x0 : (n,) or (n, k) ndarray, optional
+        Warm start, ``>= 0``; its support seeds the passive set.
+    max_iter : int, optional
+        Cap on pivoting rounds (and on Lawson–Hanson outer iterations, times 3).
+        Default ``max(50, 3 n)``.
+    gram : tuple (A.T @ A, A.T @ b), optional
+        Precomputed Gram pair, reused across calls with the same A.
+
+    Returns
+    -------
+    ActiveSetOutput
+    """
+    single = b.ndim == 1
+    m, n = A.shape
+    if max_iter is None:
+        max_iter = max(50, 3 * n)
+    A, b, gram, unscale = _rescale(A, b, gram)
+    if single:
+        out = _solve_single(A, b, x0, max_iter, gram)
+    else:
+        out = _solve_multi(A, b, x0, max_iter, gram)
+    if unscale != 1.0:
+        out.x *= unscale
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# scaling
+
+
+def _rescale(A, b, gram):
+    """Scale A and b by powers of two so that A^T A cannot overflow or underflow.
+
+    Exact in binary floating point, so x is unscaled without rounding. Only done when the
+    magnitudes are extreme, to avoid copying A in the common case.
+    """
+    amax = float(np.max(np.abs(A))) if A.size else 1.0
+    bmax = float(np.max(np.abs(b))) if b.size else 1.0
+    ea = np.frexp(amax)[1] if amax > 0 else 0
+    eb = np.frexp(bmax)[1] if bmax > 0 else 0
+    if abs(ea) <= 200 and abs(eb) <= 200:
+        return A, b, gram, 1.0
+    A = np.ldexp(A, -ea)
+    b = np.ldexp(b, -eb)
+    if gram is not None:
+        gram = (np.ldexp(gram[0], -2 * ea), np.ldexp(gram[1], -ea - eb))
+    return A, b, gram, float(np.ldexp(1.0, eb - ea))
+
+
+# --------------------------------------------------------------------------------------------
+# one right-hand side
+
+
+def _solve_single(A, b, x0, max_iter, gram):
+    m, n = A.shape
+    notes = []
+    passive0 = None if x0 is None else np.asarray(x0) > 0
+    if gram is not None or m >= n:
+        G, c = gram if gram is not None else (A.T @ A, A.T @ b)
+        x, it, ok, why = _bpp_single(G, c, passive0, max_iter)
+        if ok:
+            return ActiveSetOutput(x, it, True, f"block principal pivoting: {it} rounds")
+        notes.append(f"block principal pivoting stopped after {it} rounds ({why})")
+    x, it, ok, why = _lawson_hanson_qr(A, b, passive0, 3 * max_iter)
+    if ok:
+        msg = f"Lawson-Hanson with QR updates: {it} iterations"
+        if notes:
+            msg = "; ".join(notes) + "; fell back to " + msg
+        return ActiveSetOutput(x, it, True, msg)
+    notes.append(f"Lawson-Hanson with QR updates stopped after {it} iterations ({why})")
+    try:
+        x_sp, _ = scipy.optimize.nnls(A, b, maxiter=10 * max(n, 1))
+        ok_sp = True
+    except RuntimeError:
+        x_sp, ok_sp = x, False
+    if ok_sp or _kkt(A, b, x_sp) <= _kkt(A, b, x):
+        x = x_sp
+    msg = "; ".join(notes) + "; fell back to scipy.optimize.nnls"
+    return ActiveSetOutput(np.maximum(x, 0.0), it, bool(ok_sp), msg)
+
+
+def _kkt(A, b, x):
+    g = A.T @ (A @ x - b)
+    return float(np.max(np.abs(np.minimum(x, g)), initial=0.0)
+                 / max(float(np.max(np.abs(A.T @ b), initial=0.0)), _TINY))
+
+
+def _bpp_single(G, c, passive, max_iter):
+    """Block principal pivoting (Kim & Park 2011, Alg. 2) on the normal equations.
+
+    Returns (x, n_rounds, certified, reason).
+    """
+    n = c.size
+    cnorm = max(float(np.max(np.abs(c), initial=0.0)), _TINY)
+    dmax = max(float(np.max(np.diag(G), initial=0.0)), _TINY)
+    tol_y = _TOL * cnorm
+    tol_x = _TOL * cnorm / dmax  # clipping x_i in (-tol_x, 0) moves g by <= tol_y
+    passive = np.zeros(n, dtype=bool) if passive is None else passive.copy()
+    best, budget = n + 1, _FULL_EXCHANGES
+    x = np.zeros(n)
+    for it in range(1, max_iter + 1):
+        x, why = _passive_solve(G, c, passive)
+        if why:
+            return x, it, False, why
+        y = G @ x - c
+        infeasible = np.where(passive, x < -tol_x, y < -tol_y)
+        count = int(np.count_nonzero(infeasible))
+        if count == 0:
+            np.maximum(x, 0.0, out=x)
+            g = G @ x - c
+            kkt = float(np.max(np.abs(np.minimum(x, g)), initial=0.0)) / cnorm
+            if kkt <= _ACCEPT:
+                return x, it, True, ""
+            return x, it, False, f"KKT residual {kkt:.1e} after the finish"
+        if count < best:
+            best, budget = count, _FULL_EXCHANGES
+            passive ^= infeasible
+        elif budget > 0:
+            budget -= 1
+            passive ^= infeasible
+        else:  # Júdice–Pires backup rule: flip the infeasible variable of largest index
+            j = np.flatnonzero(infeasible)[-1]
+            passive[j] = not passive[j]
+    return np.maximum(x, 0.0), max_iter, False, "iteration cap"
+
+
+def _passive_solve(G, c, passive):
+    """x with x_F = G_FF^{-1} c_F and x = 0 elsewhere, by Cholesky; reason on failure."""
+    x = np.zeros(c.size)
+    idx = np.flatnonzero(passive)
+    if idx.size == 0:
+        return x, ""
+    GFF = G[np.ix_(idx, idx)]
+    L, info = lapack.dpotrf(GFF, lower=True, clean=False, overwrite_a=True)
+    if info != 0:
+        return x, "Cholesky failed: the Gram block is not positive definite"
+    d = np.diagonal(L)
+    if float(np.min(d)) ** 2 < _CHOL_PIVOT * float(np.max(d)) ** 2:
+        return x, "Cholesky pivot too small: the Gram block is ill-conditioned"
+    xF, info = lapack.dpotrs(L, c[idx], lower=True)
+    x[idx] = xF
+    return x, ""
+
+
+def _lawson_hanson_qr(A, b, passive0, max_iter, block=None):
+    """Lawson & Hanson (1974) NNLS with an updated thin QR of A[:, F].
+
+    Variables enter in blocks of up to ``block`` (the most negative gradients); a block that
+    makes no progress falls back to single entries, which is the classical algorithm and
+    terminates. Returns (x, n_outer, certified, reason).
+    """
+    m, n = A.shape
+    w = A.T @ b  # minus the gradient at x = 0
+    cnorm = max(float(np.max(np.abs(w), initial=0.0)), _TINY)
+    tol_w = _TOL * cnorm
+    col_norm = np.sqrt(np.einsum("ij,ij->j", A, A))
+    x = np.zeros(n)
+    F = np.zeros(0, dtype=np.intp)
+    Q = np.zeros((m, 0))
+    R = np.zeros((0, 0))
+    blocked = np.zeros(n, dtype=bool)
+    passive = np.zeros(n, dtype=bool)
+    if block is None:
+        block = max(1, min(m, n) // 4)
+    width = min(block, 4)
+    refreshed = False
+    if passive0 is not None and passive0.any():
+        cand = np.flatnonzero(passive0)
+        Q, R, F, _ = _qr_add(A, Q, R, F, cand, col_norm)
+        passive[F] = True
+        x, Q, R, F, passive = _lh_inner(A, b, x, Q, R, F, passive)
+        w = A.T @ (b - A[:, F] @ x[F])
+    f_prev = np.inf
+    for it in range(1, max_iter + 1):
+        cand_mask = (~passive) & (~blocked) & (w > tol_w)
+        if not cand_mask.any():
+            kkt = float(np.max(np.abs(np.minimum(x, -w)), initial=0.0)) / cnorm
+            if kkt <= _ACCEPT:
+                return x, it, True, ""
+            if refreshed:
+                return x, it, False, f"KKT residual {kkt:.1e} at the finish"
+            # Rounding has built up in the updated factors: refactor once and go on.
+            refreshed = True
+            Q, R = np.linalg.qr(A[:, F])
+            blocked[:] = False
+            x, Q, R, F, passive = _lh_inner(A, b, x, Q, R, F, passive)
+            w = A.T @ (b - A[:, F] @ x[F])
+            continue
+        cand = np.flatnonzero(cand_mask)
+        if cand.size > width:
+            cand = cand[np.argpartition(-w[cand], width - 1)[:width]]
+        cand = cand[np.argsort(-w[cand], kind="stable")]
+        s_before = F.size
+        Q, R, F, dependent = _qr_add(A, Q, R, F, cand, col_norm)
+        blocked[dependent] = True
+        if F.size == s_before:
+            width = max(1, width // 4)
+            continue
+        added = F[s_before:]
+        passive[added] = True
+        x, Q, R, F, passive = _lh_inner(A, b, x, Q, R, F, passive, blocked)
+        r = b - A[:, F] @ x[F]
+        f = float(r @ r)
+        # Grow the block while whole blocks enter and stay; shrink it when candidates turn out
+        # dependent or are dropped at once (then single entries: the classical algorithm).
+        if f >= f_prev or dependent.size or not passive[added].all():
+            width = max(1, width // 4)
+        else:
+            width = min(block, 2 * width)
+        f_prev = min(f, f_prev)
+        w = A.T @ r
+    return x, max_iter, False, "iteration cap"
+
+
+def _lh_inner(A, b, x, Q, R, F, passive, blocked=None):
+    """Lawson–Hanson inner loop: move toward the least-squares point on F, dropping blockers."""
+    while F.size:
+        z = solve_triangular(R, Q.T @ b, check_finite=False)
+        neg = z <= 0
+        if not neg.any():
+            x[F] = z
+            return x, Q, R, F, passive
+        xF = x[F]
+        ratio = xF[neg] / (xF[neg] - z[neg])
+        alpha = float(np.min(ratio))
+        xF = xF + alpha * (z - xF)
+        drop = xF <= 0
+        drop[np.flatnonzero(neg)[np.argmin(ratio)]] = True
+        x[F] = np.where(drop, 0.0, xF)
+        passive[F[drop]] = False
+        Q, R = _qr_remove(Q, R, drop)
+        F = F[~drop]
+        if blocked is not None:
+            blocked[:] = False
+    return x, Q, R, F, passive
+
+
+def _qr_remove(Q, R, drop):
+    """Thin QR of A[:, F] with the columns marked in ``drop`` removed.
+
+    Deleting columns leaves R upper Hessenberg-like from the first deleted column on; one
+    small QR of that trailing block restores the triangle (Lawson & Hanson's Givens
+    sweep, done in a single LAPACK call), and one product updates Q.
+    """
+    keep = ~drop
+    k0 = int(np.argmax(drop))
+    if not keep[k0:].any():
+        return Q[:, :k0], R[:k0, :k0]
+    if int(np.count_nonzero(drop)) == 1 and Q.shape[0] > Q.shape[1]:
+        return qr_delete(Q, R, k0, which="col", check_finite=False)
+    Rk = R[:, keep]
+    Qt, Rt = np.linalg.qr(Rk[k0:, k0:])
+    s2 = int(np.count_nonzero(keep))
+    Qn = np.empty((Q.shape[0], s2))
+    Qn[:, :k0] = Q[:, :k0]
+    Qn[:, k0:] = Q[:, k0:] @ Qt
+    Rn = np.zeros((s2, s2))
+    Rn[:k0] = Rk[:k0]
+    Rn[k0:, k0:] = Rt
+    return Qn, Rn
+
+
+def _qr_add(A, Q, R, F, cand, col_norm):
+    """Append the independent columns of A[:, cand] to the thin QR (Q, R) of A[:, F].
+
+    Block classical Gram–Schmidt, twice (enough for orthogonality to working precision), then
+    a pivoted QR of the projected block decides which candidates are independent.
+    Returns (Q, R, F, dependent_candidates).
+    """
+    m = A.shape[0]
+    V = A[:, cand]
+    s = F.size
+    H = np.zeros((s, cand.size))
+    for _ in range(2):
+        if s:
+            H2 = Q.T @ V
+            V -= Q @ H2
+            H += H2
+    if s >= m:
+        return Q, R, F, cand
+    if cand.size == 1:
+        rho = float(np.linalg.norm(V))
+        if rho <= _DEPENDENT * col_norm[cand[0]]:
+            return Q, R, F, cand
+        Qn, Rn, keep = V / rho, np.array([[rho]]), np.array([0])
+    else:
+        from scipy.linalg import qr as _qr
+
+        Qv, Rv, piv = _qr(V, mode="economic", pivoting=True, check_finite=False)
+        d = np.abs(np.diagonal(Rv))
+        ok = d > _DEPENDENT * col_norm[cand[piv[: d.size]]]
+        r = int(np.argmin(ok)) if not ok.all() else d.size
+        r = min(r, m - s)
+        keep = piv[:r]
+        Qn, Rn = Qv[:, :r], Rv[:r, :r]
+        if r == 0:
+            return Q, R, F, cand
+    k = keep.size
+    Rbig = np.zeros((s + k, s + k))
+    Rbig[:s, :s] = R
+    Rbig[:s, s:] = H[:, keep]
+    Rbig[s:, s:] = Rn
+    Q = np.hstack([Q, Qn])
+    dependent = np.setdiff1d(cand, cand[keep], assume_unique=True)
+    return Q, Rbig, np.concatenate([F, cand[keep]]), dependent
+
+
+# --------------------------------------------------------------------------------------------
+# many right-hand sides
+
+
+def _solve_multi(A, B, X0, max_iter, gram):
+    m, n = A.shape
+    k = B.shape[1]
+    X = np.zeros((n, k))
+    n_iter = np.zeros(k, dtype=np.intp)
+    converged = np.zeros(k, dtype=bool)
+    P0 = None if X0 is None else np.asarray(X0) > 0
+    todo = np.arange(k)
+    notes = []
+    if gram is not None or m >= n:
+        G, C = gram if gram is not None else (A.T @ A, A.T @ B)
+        X, n_iter, converged, groups = _bpp_multi(G, C, P0, max_iter)
+        todo = np.flatnonzero(~converged)
+        notes.append(f"block principal pivoting: {k - todo.size} of {k} columns in at most "
+                     f"{int(n_iter.max(initial=0))} rounds, {groups} passive-set "
+                     "factorizations")
+    if todo.size:
+        # Wide A, or columns the Gram path could not certify: one column at a time.
+        messages = set()
+        for j in todo:
+            x0 = None if P0 is None else np.where(P0[:, j], 1.0, 0.0)
+            out = _solve_single(A, B[:, j], x0, max_iter, None)
+            X[:, j], n_iter[j], converged[j] = out.x, out.n_iter, out.converged
+            messages.add(out.message)
+        notes.append(f"{todo.size} columns solved one at a time ("
+                     + " | ".join(sorted(messages)[:3]) + ")")
+    return ActiveSetOutput(X, n_iter, converged, "; ".join(notes))
+
+
+def _bpp_multi(G, C, P, max_iter):
+    """Block principal pivoting for many right-hand sides (Kim & Park 2011, Alg. 3).
+
+    Every column keeps its own exchange budget and backup rule; columns that share a passive
+    set share one Cholesky factorization (Van Benthem & Keenan 2004). Returns
+    (X, n_iter, certified, number_of_factorizations).
+    """
+    n, k = C.shape
+    P = np.zeros((n, k), dtype=bool) if P is None else P.copy()
+    X = np.zeros((n, k))
+    n_iter = np.zeros(k, dtype=np.intp)
+    certified = np.zeros(k, dtype=bool)
+    cnorm = np.maximum(np.max(np.abs(C), axis=0, initial=0.0), _TINY)
+    dmax = max(float(np.max(np.diag(G), initial=0.0)), _TINY)
+    best = np.full(k, n + 1)
+    budget = np.full(k, _FULL_EXCHANGES)
+    live = np.arange(k)
+    factorizations = 0
+    for it in range(1, max_iter + 1):
+        if live.size == 0:
+            break
+        Cl, Pl = C[:, live], P[:, live]
+        Xl, failed, groups = _grouped_solve(G, Cl, Pl)
+        if _DEBUG:
+            print("round", it, live.size, groups, Pl.sum(0).mean())
+        factorizations += groups
+        Yl = G @ Xl - Cl
+        tol_y = _TOL * cnorm[live]
+        infeasible = np.where(Pl, Xl < -(tol_y / dmax), Yl < -tol_y)
+        count = np.count_nonzero(infeasible, axis=0)
+        X[:, live] = Xl
+        n_iter[live] = it
+        done = (count == 0) | failed
+        if done.any():
+            cols = live[done]
+            Xd = np.maximum(Xl[:, done], 0.0)
+            Gd = G @ Xd - C[:, cols]
+            kkt = np.max(np.abs(np.minimum(Xd, Gd)), axis=0, initial=0.0) / cnorm[cols]
+            X[:, cols] = Xd
+            certified[cols] = (kkt <= _ACCEPT) & ~failed[done]
+        keep = ~done
+        live, infeasible, count = live[keep], infeasible[:, keep], count[keep]
+        Pl = Pl[:, keep]
+        better = count < best[live]
+        best[live[better]] = count[better]
+        budget[live[better]] = _FULL_EXCHANGES
+        full = better | (budget[live] > 0)
+        budget[live[full & ~better]] -= 1
+        flip = infeasible & full
+        backup = np.flatnonzero(~full)
+        if backup.size:  # Júdice–Pires: flip only the infeasible variable of largest index
+            last = n - 1 - np.argmax(infeasible[::-1, backup], axis=0)
+            flip[last, backup] = True
+        P[:, live] = Pl ^ flip
+    return X, n_iter, certified, factorizations
+
+
+def _grouped_solve(G, C, P):
+    """Solve G_FF x_F = c_F for every column, one Cholesky per distinct passive set.
+
+    Columns are grouped by their passive set packed into bytes (np.unique on the packed
+    rows), so a group costs one factorization and one multi-right-hand-side solve.
+    Returns (X, failed_columns, number_of_groups).
+    """
+    n, k = C.shape
+    X = np.zeros((n, k))
+    failed = np.zeros(k, dtype=bool)
+    packed = np.ascontiguousarray(np.packbits(P, axis=0).T)
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(first.size + 1))
+    sizes = np.diff(bounds)
+    # Passive sets held by few columns are solved in stacked LAPACK calls (one matrix per
+    # column, bucketed by passive-set size so nothing is padded); shared ones get one
+    # Cholesky per group.
+    lone = np.flatnonzero(sizes < _SHARED)
+    if lone.size:
+        cols = order[sizes[inverse[order]] < _SHARED]
+        rest = _stacked_solve(G, C, P, cols, X)
+        failed[rest] = True
+    for g in np.flatnonzero(sizes >= _SHARED):
+        cols = order[bounds[g]:bounds[g + 1]]
+        idx = np.flatnonzero(P[:, first[g]])
+        if idx.size == 0:
+            continue
+        L, info = lapack.dpotrf(G[np.ix_(idx, idx)], lower=True, clean=False,
+                                overwrite_a=True)
+        d = np.diagonal(L)
+        if info != 0 or float(np.min(d)) ** 2 < _CHOL_PIVOT * float(np.max(d)) ** 2:
+            failed[cols] = True
+            continue
+        sol, _ = lapack.dpotrs(L, C[np.ix_(idx, cols)], lower=True)
+        X[np.ix_(idx, cols)] = sol
+    return X, failed, first.size
+
+
+def _stacked_solve(G, C, P, cols, X):
+    """Solve the columns ``cols`` one system each, stacked by passive-set size.
+
+    Writes into X; returns the columns whose stack LAPACK found singular (they are then
+    left to the caller's fallback).
+    """
+    bad = []
+    sizes = np.count_nonzero(P[:, cols], axis=0)
+    order = np.argsort(sizes, kind="stable")
+    cols, sizes = cols[order], sizes[order]
+    edges = np.flatnonzero(np.diff(sizes)) + 1
+    for part in np.split(np.arange(cols.size), edges):
+        s = int(sizes[part[0]])
+        if s == 0:
+            continue
+        cb = cols[part]
+        idx = np.nonzero(P[:, cb].T)[1].reshape(cb.size, s)
+        Gs = G[idx[:, :, None], idx[:, None, :]]
+        rhs = C[idx, cb[:, None]]
+        try:
+            sol = np.linalg.solve(Gs, rhs[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            bad.append(cb)
+            continue
+        X[idx, cb[:, None]] = sol
+    return np.concatenate(bad) if bad else np.zeros(0, dtype=np.intp)
