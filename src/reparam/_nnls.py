@@ -1,0 +1,164 @@
+"""``reparam.nnls``: one entry point for every NNLS method."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ._result import Result, Status, _kkt_parts, _TINY
+from ._validation import Problem, validate_options, validate_problem, validate_x0
+from .solvers import METHOD_NAMES, METHODS
+from .solvers._loop import Oracle, iterate
+from .solvers.auto import choose
+
+
+def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
+    """Solve ``min_x 0.5 ||A x - b||^2`` subject to ``x >= 0``.
+
+    Parameters
+    ----------
+    A : array_like, scipy.sparse matrix/array or LinearOperator, shape (m, n)
+        Integer and floating-point entries; float32 inputs give a float32 ``x``.
+    b : array_like, shape (m,) or (m, k)
+        One right-hand side, or ``k`` of them (then ``x`` has shape (n, k) and the status,
+        ``n_iter`` and ``kkt`` of the result are per-column arrays).
+    method : str
+        ``"auto"`` (exact for explicit matrices, ``"accelerated"`` for large sparse or
+        matrix-free ``A``), ``"active-set"`` (exact), ``"reparam-gd"``, ``"riemannian-gd"``,
+        ``"riemannian-bb"``, ``"accelerated"``, ``"reparam-nesterov"``, ``"projected-gd"``,
+        ``"fista"``, ``"scipy"``. ``reparam.solvers.METHODS`` lists each with its defaults.
+    x0 : array_like, optional
+        Warm start, ``>= 0``. The exact method uses its support; the reparametrized methods
+        start at ``u0 = x0**(1/depth)`` (entries below ``init_scale**depth`` raised to it).
+    **options
+        ``tol`` (stop when :func:`reparam.kkt_residual` ``<= tol``; default 1e-6, exact
+        methods 1e-10), ``max_iter``, ``callback(state) -> bool`` (True stops),
+        ``record`` (keep a history), and per method: ``depth`` (L >= 2), ``init_scale``
+        (α > 0, u0 = α·1), ``step`` ("auto" or a float), ``decay`` (γ in [0, 1],
+        step_k = step / (k+2)^γ), ``bb`` ("alternating", "long", "short"), ``restart``.
+
+    Returns
+    -------
+    Result
+        ``x``, ``status``, ``success``, ``message``, ``n_iter``, ``objective``, ``kkt``
+        (measured in float64 on the returned ``x``), ``history``. Not converging is a status,
+        never an exception; bad input raises ``ValueError`` or ``TypeError``.
+
+    Examples
+    --------
+    >>> import numpy as np, reparam as rp
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((30, 10)); b = A @ np.abs(rng.standard_normal(10))
+    >>> res = rp.nnls(A, b)
+    >>> res.success, bool(res.kkt < 1e-10)
+    (True, True)
+    >>> res = rp.nnls(A, b, method="reparam-gd", depth=2, init_scale=1e-3, tol=1e-6)
+    >>> res.status.name
+    'CONVERGED'
+    """
+    if not isinstance(method, str) or method not in METHOD_NAMES:
+        raise ValueError(f"method must be one of {', '.join(METHOD_NAMES)}; got {method!r}")
+    problem = validate_problem(A, b)
+    if method == "auto":
+        method = choose(problem)
+    spec = METHODS[method]
+    opts = validate_options(method, spec.defaults, options)
+    opts["x0"] = validate_x0(x0, problem.shape[1], problem.b)
+    t0 = time.perf_counter()
+    trivial = _zero_is_optimal(problem)
+    if np.all(trivial):
+        res = _zero_result(problem, method, opts)
+    elif spec.exact is not None:
+        res = spec.exact(problem, opts)
+    elif problem.batched:
+        res = _columns(problem, spec, opts, trivial)
+    else:
+        res = iterate(Oracle(problem.op, problem.b), spec.init, spec.step, opts, method)
+    res.time = time.perf_counter() - t0
+    return _finish(problem, res, opts["tol"], exact=spec.exact is not None)
+
+
+def _zero_is_optimal(problem: Problem) -> np.ndarray:
+    """``x = 0`` solves NNLS exactly when ``A^T b <= 0`` (then ``g(0) = -A^T b >= 0``)."""
+    return np.all(problem.op.rmatvec(problem.b) <= 0, axis=0)
+
+
+def _zero_result(problem: Problem, method: str, opts: dict) -> Result:
+    n = problem.shape[1]
+    shape = (n,) if not problem.batched else (n, problem.b.shape[1])
+    k = None if not problem.batched else problem.b.shape[1]
+    status = Status.CONVERGED if k is None else np.full(k, Status.CONVERGED, dtype=object)
+    n_iter = 0 if k is None else np.zeros(k, dtype=int)
+    history = None
+    if opts.get("record"):
+        history = {"objective": np.array([0.5 * float(np.sum(problem.b**2))]), "kkt": np.zeros(1)}
+    return Result(
+        x=np.zeros(shape), status=status, n_iter=n_iter, objective=0.0, kkt=0.0,
+        message="x = 0 is optimal (A^T b <= 0, e.g. b = 0); no iterations needed",
+        method=method, history=history,
+    )
+
+
+def _columns(problem: Problem, spec, opts: dict, trivial: np.ndarray) -> Result:
+    """Iterative methods on several right-hand sides: one solve per column."""
+    k = problem.b.shape[1]
+    oracle_gram = None
+    results = []
+    for j in range(k):
+        if trivial[j]:
+            results.append(Result(np.zeros(problem.shape[1]), Status.CONVERGED, "", 0, 0.0, 0.0))
+            continue
+        col_opts = dict(opts, x0=None if opts["x0"] is None else opts["x0"][:, j])
+        oracle = Oracle(problem.op, problem.b[:, j], gram=oracle_gram)
+        oracle_gram = oracle.gram  # one Gram matrix for every column
+        results.append(iterate(oracle, spec.init, spec.step, col_opts, spec.name))
+    status = np.array([r.status for r in results], dtype=object)
+    n_conv = int(np.sum(status == Status.CONVERGED))
+    return Result(
+        x=np.stack([r.x for r in results], axis=1),
+        status=status,
+        n_iter=np.array([r.n_iter for r in results]),
+        objective=0.0,
+        kkt=0.0,
+        message=f"{n_conv} of {k} right-hand sides converged"
+        + ("" if n_conv == k else f"; first failure: {_first_failure(results)}"),
+        method=spec.name,
+    )
+
+
+def _first_failure(results: list[Result]) -> str:
+    return next(r.message for r in results if r.status is not Status.CONVERGED)
+
+
+def _finish(problem: Problem, res: Result, tol: float, exact: bool) -> Result:
+    """Cast ``x`` to the output dtype and certify it in float64: objective, kkt, x^T g.
+
+    An exact method whose answer misses ``tol`` (rounding on an ill-conditioned problem) is
+    reported as ``STALLED``, never as converged.
+    """
+    x = np.asarray(res.x, dtype=problem.out_dtype)
+    x64 = x.astype(np.float64)
+    op, b = problem.op, problem.b
+    r = op.matvec(x64) - b
+    g = op.rmatvec(r)
+    scale = np.maximum(np.max(np.abs(op.rmatvec(b)), axis=0), _TINY)
+    kkt = _kkt_parts(g, x64, scale)
+    objective = 0.5 * np.sum(r * r, axis=0)
+    complementarity = np.abs(np.sum(x64 * g, axis=0))
+    if not problem.batched:
+        kkt, objective, complementarity = float(kkt), float(objective), float(complementarity)
+    res.x, res.kkt, res.objective, res.complementarity = x, kkt, objective, complementarity
+    if exact:
+        missed = (np.asarray(res.status) == Status.CONVERGED) & (np.asarray(kkt) > tol)
+        if np.any(missed):
+            res.status = np.where(missed, Status.STALLED, res.status)
+            res.status = res.status.item() if res.status.ndim == 0 else res.status.astype(object)
+            res.message += (
+                f"; the answer's kkt exceeds tol={tol:.0e} (max {np.max(kkt):.2e}): the problem "
+                "is ill-conditioned at this precision"
+            )
+    if res.history is not None:
+        res.history = {key: np.asarray(v) for key, v in res.history.items()}
+    return res

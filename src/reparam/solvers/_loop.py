@@ -1,0 +1,174 @@
+"""The shared machinery of the iterative solvers: gradient oracle and the thin driver loop.
+
+A solver is a pair of pure functions ``init(oracle, opts) -> state`` and
+``step(oracle, state, k, opts) -> state``; ``state`` is a dict that holds at least the point to
+certify ``"x"``, its gradient ``"g"`` and objective ``"f"``. :func:`iterate` owns stopping on
+the KKT residual, ``max_iter``, callbacks, recording, interrupts and non-finite values, so each
+solver is only its update rule.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .._linalg import Operator
+from .._result import _TINY, Result, Status
+
+
+class Oracle:
+    """Objective and gradient of ``f(x) = 0.5 ||A x - b||^2`` for one right-hand side.
+
+    Dense ``A`` with ``n <= m`` works on the Gram matrix ``A^T A`` (``n^2`` flops a gradient
+    instead of ``2 m n``); otherwise two products with ``A``. The gradient is affine in ``x``,
+    which lets momentum methods combine gradients instead of recomputing them.
+    """
+
+    def __init__(self, op: Operator, b: np.ndarray, gram: np.ndarray | None = None):
+        self.op = op
+        self.b = b
+        self.c = op.rmatvec(b)  # A^T b
+        self.half_bb = 0.5 * float(b @ b)
+        self.scale = max(float(np.max(np.abs(self.c))), _TINY)
+        m, n = op.shape
+        if gram is None and op.kind == "dense" and n <= m and n <= 8000:
+            gram = op.todense_gram()
+        self.gram = gram
+        self.n = n
+        self.n_grad = 0
+
+    def grad(self, x: np.ndarray) -> tuple[np.ndarray, float]:
+        """Return ``(g, f)`` at ``x``."""
+        self.n_grad += 1
+        if self.gram is not None:
+            g = self.gram @ x - self.c
+            f = 0.5 * float(x @ (g - self.c)) + self.half_bb
+            return g, max(f, 0.0)
+        r = self.op.matvec(x) - self.b
+        return self.op.rmatvec(r), 0.5 * float(r @ r)
+
+    def objective_from(self, x: np.ndarray, g: np.ndarray) -> float:
+        """Objective at ``x`` given its gradient (exact for the affine gradient)."""
+        return max(0.5 * float(x @ (g - self.c)) + self.half_bb, 0.0)
+
+    def kkt(self, x: np.ndarray, g: np.ndarray) -> float:
+        return float(np.max(np.abs(np.minimum(x, g)))) / self.scale
+
+    def lipschitz(self) -> float:
+        """``||A||_2^2``, the Lipschitz constant of the gradient."""
+        return self.op.norm2() ** 2
+
+
+@dataclass
+class IterationState:
+    """What a ``callback`` receives after every iteration. Return True from it to stop."""
+
+    k: int
+    x: np.ndarray
+    objective: float
+    kkt: float
+
+
+_ADVICE = {
+    "reparam-gd": "raise max_iter, use method='accelerated' or 'reparam-nesterov', "
+    "or a larger init_scale",
+    "riemannian-gd": "raise max_iter or use method='riemannian-bb'",
+    "riemannian-bb": "raise max_iter or use method='accelerated'",
+    "accelerated": "raise max_iter, or use method='active-set' for an exact answer",
+    "reparam-nesterov": "raise max_iter, or use method='active-set' for an exact answer",
+    "projected-gd": "raise max_iter or use method='fista'",
+    "fista": "raise max_iter, or use method='active-set' for an exact answer",
+}
+
+
+def iterate(
+    oracle: Oracle,
+    init: Callable[[Oracle, dict], dict],
+    step: Callable[[Oracle, dict, int, dict], dict],
+    opts: dict,
+    method: str,
+) -> Result:
+    """Run ``step`` until the KKT residual meets ``opts['tol']`` or ``opts['max_iter']`` passes.
+
+    Returns the first point that meets the tolerance; otherwise the iterate with the lowest
+    objective seen, with a status that says why the loop ended. Ctrl-C returns that best
+    iterate with ``Status.INTERRUPTED``; it never raises for non-convergence.
+    """
+    tol, max_iter = opts["tol"], opts["max_iter"]
+    callback, record = opts.get("callback"), opts.get("record", False)
+    t0 = time.perf_counter()
+    hist_f: list[float] = []
+    hist_kkt: list[float] = []
+    state = init(oracle, opts)
+    kkt = oracle.kkt(state["x"], state["g"])
+    best_x, best_f, best_kkt = state["x"].copy(), state["f"], kkt
+    if record:
+        hist_f.append(state["f"])
+        hist_kkt.append(kkt)
+    status, k, detail = Status.MAX_ITER, 0, ""
+    try:
+        if kkt <= tol:
+            status = Status.CONVERGED
+        while status is not Status.CONVERGED and k < max_iter:
+            k += 1
+            state = step(oracle, state, k, opts)
+            x, f = state["x"], state["f"]
+            if not (np.isfinite(f) and np.all(np.isfinite(x))):
+                status, detail = Status.NUMERICAL_ERROR, f"non-finite iterate at iteration {k}"
+                break
+            kkt = oracle.kkt(x, state["g"])
+            if record:
+                hist_f.append(f)
+                hist_kkt.append(kkt)
+            if kkt <= tol:
+                status, best_x, best_f, best_kkt = Status.CONVERGED, x, f, kkt
+                break
+            if f < best_f or (f == best_f and kkt < best_kkt):
+                best_x, best_f, best_kkt = x.copy(), f, kkt
+            if state.get("stalled"):
+                status, detail = Status.STALLED, state["stalled"]
+                break
+            if callback is not None and callback(IterationState(k, x, f, kkt)):
+                status, detail = Status.INTERRUPTED, f"stopped by the callback at iteration {k}"
+                break
+    except KeyboardInterrupt:
+        status, detail = Status.INTERRUPTED, f"interrupted (Ctrl-C) at iteration {k}"
+    elapsed = time.perf_counter() - t0
+    history = None
+    if record:
+        history = {"objective": np.asarray(hist_f), "kkt": np.asarray(hist_kkt)}
+    return Result(
+        x=np.maximum(best_x, 0.0),
+        status=status,
+        message=_message(status, method, k, best_kkt, tol, detail),
+        n_iter=k,
+        objective=best_f,
+        kkt=best_kkt,
+        method=method,
+        history=history,
+        time=elapsed,
+    )
+
+
+def _message(status: Status, method: str, k: int, kkt: float, tol: float, detail: str) -> str:
+    advice = _ADVICE.get(method, "raise max_iter")
+    if status is Status.CONVERGED:
+        return f"converged: kkt {kkt:.2e} <= tol {tol:.0e} after {k} iterations"
+    if status is Status.MAX_ITER:
+        return (
+            f"reached max_iter={k} with kkt {kkt:.2e} > tol {tol:.0e}; returning the best "
+            f"iterate; try: {advice}"
+        )
+    if status is Status.NUMERICAL_ERROR:
+        return f"{detail}; returning the best finite iterate (kkt {kkt:.2e}); try a smaller step"
+    if status is Status.STALLED:
+        return f"{detail}; kkt {kkt:.2e} > tol {tol:.0e}; try: {advice}"
+    return f"{detail}; returning the best iterate so far (kkt {kkt:.2e})"
+
+
+def decayed(step0: float, k: int, decay: float) -> float:
+    """Step-size decay ``step_k = step0 / (k + 2)**decay`` (decay = 0: constant step)."""
+    return step0 if decay == 0.0 else step0 / (k + 2) ** decay
