@@ -1,0 +1,67 @@
+"""The ``reparam`` command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+from reparam.cli import main
+
+from conftest import wellposed_problem
+
+
+def test_solve_from_files_writes_x(tmp_path, capsys):
+    A, b = wellposed_problem(40, 20, seed=3)
+    np.save(tmp_path / "A.npy", A)
+    np.save(tmp_path / "b.npy", b)
+    out = tmp_path / "x.npy"
+    code = main(["solve", str(tmp_path / "A.npy"), str(tmp_path / "b.npy"), "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "CONVERGED" in printed and "kkt" in printed
+    np.testing.assert_allclose(np.load(out), scipy.optimize.nnls(A, b)[0], atol=1e-10)
+
+
+def test_solve_reports_max_iter_with_nonzero_exit(tmp_path, capsys):
+    A, b = wellposed_problem(40, 20, seed=3)
+    np.save(tmp_path / "A.npy", A)
+    np.save(tmp_path / "b.npy", b)
+    code = main(
+        ["solve", str(tmp_path / "A.npy"), str(tmp_path / "b.npy"), "--method", "reparam-gd",
+         "--max-iter", "3"]
+    )
+    assert code == 1
+    assert "MAX_ITER" in capsys.readouterr().out
+
+
+def test_solve_bad_shapes_is_a_clean_error(tmp_path, capsys):
+    np.save(tmp_path / "A.npy", np.ones((4, 3)))
+    np.save(tmp_path / "b.npy", np.ones(5))
+    code = main(["solve", str(tmp_path / "A.npy"), str(tmp_path / "b.npy")])
+    assert code == 2
+    assert "b has shape (5,), but A has 4 rows" in capsys.readouterr().err
+
+
+def test_solve_missing_file(tmp_path):
+    with pytest.raises(SystemExit, match="cannot read A"):
+        main(["solve", str(tmp_path / "nope.npy"), str(tmp_path / "b.npy")])
+
+
+def test_demo_prints_a_row_per_method(capsys):
+    assert main(["demo", "--rows", "30", "--cols", "15", "--max-iter", "200"]) == 0
+    printed = capsys.readouterr().out
+    for method in ["active-set", "reparam-gd", "accelerated", "scipy"]:
+        assert method in printed
+
+
+@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"], ["solve", "--help"]])
+def test_help_pages_exist(args):
+    proc = subprocess.run(
+        [sys.executable, "-m", "reparam.cli", *args], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0
+    assert "usage: reparam" in proc.stdout
