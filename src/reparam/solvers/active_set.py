@@ -53,6 +53,11 @@ _FULL_EXCHANGES = 3
 # Passive sets shared by at least this many right-hand sides get their own Cholesky.
 _SHARED = 4
 _DEBUG = False
+# Below this many unknowns the compiled scipy.optimize.nnls beats any Python-level loop.
+_TINY_N = 24
+# From this many unknowns on, m >= n problems get a cheap ill-conditioning probe first.
+_PROBE_N = 256
+_PROBE_COLUMNS = 64
 
 
 @dataclass
@@ -136,13 +141,20 @@ def _solve_single(A, b, x0, max_iter, gram):
     m, n = A.shape
     notes = []
     passive0 = None if x0 is None else np.asarray(x0) > 0
-    if gram is not None or m >= n:
+    if n <= _TINY_N and x0 is None and gram is None:
+        return _scipy_only(A, b, n)
+    block = None
+    if gram is None and m >= n and n >= _PROBE_N and _looks_ill_conditioned(A):
+        block = 1  # neighbouring columns are nearly parallel: blocks would be rejected
+        notes.append("a sample of columns is numerically dependent, so the Gram path was "
+                     "skipped")
+    elif gram is not None or m >= n:
         G, c = gram if gram is not None else (A.T @ A, A.T @ b)
         x, it, ok, why = _bpp_single(G, c, passive0, max_iter)
         if ok:
             return ActiveSetOutput(x, it, True, f"block principal pivoting: {it} rounds")
         notes.append(f"block principal pivoting stopped after {it} rounds ({why})")
-    x, it, ok, why = _lawson_hanson_qr(A, b, passive0, 3 * max_iter)
+    x, it, ok, why = _lawson_hanson_qr(A, b, passive0, 3 * max_iter, block)
     if ok:
         msg = f"Lawson-Hanson with QR updates: {it} iterations"
         if notes:
@@ -158,6 +170,33 @@ def _solve_single(A, b, x0, max_iter, gram):
         x = x_sp
     msg = "; ".join(notes) + "; fell back to scipy.optimize.nnls"
     return ActiveSetOutput(np.maximum(x, 0.0), it, bool(ok_sp), msg)
+
+
+def _scipy_only(A, b, n):
+    try:
+        x, _ = scipy.optimize.nnls(A, b, maxiter=10 * max(n, 1))
+        ok = True
+    except RuntimeError:
+        x, ok = np.zeros(n), False
+        msg = "scipy.optimize.nnls hit its iteration cap"
+    msg = (f"n = {n} <= {_TINY_N}: compiled scipy.optimize.nnls (Lawson-Hanson) is fastest "
+           "at this size")
+    return ActiveSetOutput(x, 0, ok, msg)
+
+
+def _looks_ill_conditioned(A, sample=_PROBE_COLUMNS, seed=0):
+    """Cheap test for first-kind-integral-equation-like matrices (Shaw, blur, ...).
+
+    A QR of ``sample`` random columns: if they are numerically dependent (diagonal of R
+    below 1e-7 of its largest entry), A^T A is hopeless in double precision (cond > 1e14)
+    and the Gram path would only cost time before failing.
+    """
+    rng = np.random.default_rng(seed)
+    cols = np.sort(rng.choice(A.shape[1], size=min(sample, A.shape[1]), replace=False))
+    V = A[:, cols]
+    V = V / np.maximum(np.linalg.norm(V, axis=0), _TINY)
+    d = np.abs(np.diagonal(np.linalg.qr(V, mode="r")))
+    return bool(d.min() < 1e-7 * d.max())
 
 
 def _kkt(A, b, x):
@@ -280,7 +319,9 @@ def _lawson_hanson_qr(A, b, passive0, max_iter, block=None):
         added = F[s_before:]
         passive[added] = True
         x, Q, R, F, passive = _lh_inner(A, b, x, Q, R, F, passive, blocked)
-        r = b - A[:, F] @ x[F]
+        # x_F solves the least-squares problem on F, so the residual is b's part orthogonal
+        # to range(Q): no gather of A[:, F] needed.
+        r = b - Q @ (Q.T @ b) if F.size else b.copy()
         f = float(r @ r)
         # Grow the block while whole blocks enter and stay; shrink it when candidates turn out
         # dependent or are dropped at once (then single entries: the classical algorithm).
@@ -401,6 +442,8 @@ def _solve_multi(A, B, X0, max_iter, gram):
     notes = []
     if gram is not None or m >= n:
         G, C = gram if gram is not None else (A.T @ A, A.T @ B)
+        if P0 is None:
+            P0 = _sign_guess(G, C)
         X, n_iter, converged, groups = _bpp_multi(G, C, P0, max_iter)
         todo = np.flatnonzero(~converged)
         notes.append(f"block principal pivoting: {k - todo.size} of {k} columns in at most "
@@ -417,6 +460,23 @@ def _solve_multi(A, B, X0, max_iter, gram):
         notes.append(f"{todo.size} columns solved one at a time ("
                      + " | ".join(sorted(messages)[:3]) + ")")
     return ActiveSetOutput(X, n_iter, converged, "; ".join(notes))
+
+
+def _sign_guess(G, C):
+    """Initial passive sets: where the unconstrained least-squares solution is positive.
+
+    One Cholesky of the whole Gram matrix serves every column; it typically saves the two
+    first, most expensive pivoting rounds (from x = 0 every variable with a positive
+    correlation enters at once). None when G is singular.
+    """
+    L, info = lapack.dpotrf(G, lower=True, clean=False)
+    if info != 0:
+        return None
+    d = np.diagonal(L)
+    if float(np.min(d)) ** 2 < _CHOL_PIVOT * float(np.max(d)) ** 2:
+        return None
+    X, _ = lapack.dpotrs(L, C, lower=True)
+    return X > 0
 
 
 def _bpp_multi(G, C, P, max_iter):
@@ -523,6 +583,9 @@ def _stacked_solve(G, C, P, cols, X):
     left to the caller's fallback).
     """
     bad = []
+    n, k = C.shape
+    G = G.ravel()
+    C = np.ascontiguousarray(C)
     sizes = np.count_nonzero(P[:, cols], axis=0)
     order = np.argsort(sizes, kind="stable")
     cols, sizes = cols[order], sizes[order]
@@ -533,8 +596,8 @@ def _stacked_solve(G, C, P, cols, X):
             continue
         cb = cols[part]
         idx = np.nonzero(P[:, cb].T)[1].reshape(cb.size, s)
-        Gs = G[idx[:, :, None], idx[:, None, :]]
-        rhs = C[idx, cb[:, None]]
+        Gs = G.take(idx[:, :, None] * n + idx[:, None, :])
+        rhs = C.take(idx * k + cb[:, None])
         try:
             sol = np.linalg.solve(Gs, rhs[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
