@@ -1,0 +1,286 @@
+"""Tests of the exact NNLS kernel ``reparam.solvers.active_set.active_set_nnls``.
+
+Reference: ``scipy.optimize.nnls`` (compiled Lawson–Hanson). Where the solution is unique
+(A of full column rank) the answers must agree to rounding; elsewhere the objective and the
+KKT residual are compared. Tolerances: the kernel certifies kkt <= 1e-11 before returning from
+its fast paths, so 1e-10 leaves a margin; solutions of well-conditioned problems agree to
+~1e-12 relative to ||x||.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+try:
+    from reparam.solvers.active_set import active_set_nnls
+except ImportError:  # the package __init__ may be mid-edit: load the module by path
+    _path = pathlib.Path(__file__).parents[1] / "src" / "reparam" / "solvers" / "active_set.py"
+    _spec = importlib.util.spec_from_file_location("_active_set_under_test", _path)
+    _mod = importlib.util.module_from_spec(_spec)
+    sys.modules[_spec.name] = _mod
+    _spec.loader.exec_module(_mod)
+    active_set_nnls = _mod.active_set_nnls
+
+
+def kkt(A, b, x):
+    g = A.T @ (A @ x - b)
+    scale = np.maximum(np.max(np.abs(A.T @ b), axis=0), np.finfo(float).tiny)
+    return float(np.max(np.max(np.abs(np.minimum(x, g)), axis=0) / scale))
+
+
+def objective(A, b, x):
+    return 0.5 * float(np.sum((A @ x - b) ** 2))
+
+
+def shaw(n):
+    h = np.pi / n
+    t = -np.pi / 2 + (np.arange(n) + 0.5) * h
+    u = np.pi * (np.sin(t)[:, None] + np.sin(t)[None, :])
+    sinc = np.where(u == 0, 1.0, np.sin(u) / np.where(u == 0, 1.0, u))
+    A = h * (np.cos(t)[:, None] + np.cos(t)[None, :]) ** 2 * sinc ** 2
+    x_true = 2.0 * np.exp(-6.0 * (t - 0.8) ** 2) + np.exp(-2.0 * (t + 0.5) ** 2)
+    return A, x_true
+
+
+@pytest.mark.parametrize("m,n", [(30, 10), (60, 40), (200, 100), (400, 200), (50, 50)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_overdetermined_matches_scipy(m, n, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    b = rng.standard_normal(m)
+    out = active_set_nnls(A, b)
+    x_ref, _ = scipy.optimize.nnls(A, b)
+    assert out.converged
+    assert out.x.shape == (n,) and out.x.dtype == np.float64
+    assert np.all(out.x >= 0)
+    assert kkt(A, b, out.x) <= 1e-10
+    np.testing.assert_allclose(out.x, x_ref, rtol=0, atol=1e-10 * max(1.0, np.abs(x_ref).max()))
+
+
+@pytest.mark.parametrize("m,n", [(10, 30), (40, 200), (100, 400)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_underdetermined_is_optimal(m, n, seed):
+    # The solution set is a polytope: compare the optimal value, and certify with KKT.
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    b = rng.standard_normal(m)
+    out = active_set_nnls(A, b)
+    x_ref, _ = scipy.optimize.nnls(A, b)
+    assert out.converged
+    assert np.all(out.x >= 0)
+    assert kkt(A, b, out.x) <= 1e-10
+    assert objective(A, b, out.x) <= objective(A, b, x_ref) + 1e-10 * float(b @ b)
+    assert np.count_nonzero(out.x) <= m  # a vertex: at most rank(A) positive entries
+
+
+def test_underdetermined_infeasible_matches_scipy():
+    # Nonnegative A and b with negative entries: the optimum has a nonzero residual.
+    rng = np.random.default_rng(3)
+    A = np.abs(rng.standard_normal((30, 80)))
+    b = rng.standard_normal(30)
+    out = active_set_nnls(A, b)
+    x_ref, _ = scipy.optimize.nnls(A, b)
+    assert kkt(A, b, out.x) <= 1e-10
+    assert objective(A, b, out.x) == pytest.approx(objective(A, b, x_ref), rel=1e-10, abs=1e-14)
+
+
+def test_inputs_not_modified():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((50, 20))
+    b = rng.standard_normal(50)
+    x0 = np.abs(rng.standard_normal(20))
+    copies = A.copy(), b.copy(), x0.copy()
+    active_set_nnls(A, b, x0=x0)
+    active_set_nnls(A, np.column_stack([b, b]))
+    for before, after in zip(copies, (A, b, x0)):
+        np.testing.assert_array_equal(before, after)
+
+
+@pytest.mark.parametrize("m,n,k", [(80, 40, 50), (300, 120, 200)])
+def test_batched_equals_column_by_column(m, n, k):
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((m, n))
+    B = rng.standard_normal((m, k))
+    B[:, 1] = B[:, 0]  # a repeated column shares its passive set
+    out = active_set_nnls(A, B)
+    assert out.x.shape == (n, k)
+    assert out.n_iter.shape == (k,) and out.converged.shape == (k,)
+    assert out.converged.all()
+    cols = np.column_stack([active_set_nnls(A, B[:, j]).x for j in range(k)])
+    np.testing.assert_allclose(out.x, cols, rtol=0, atol=1e-10)
+    assert kkt(A, B, out.x) <= 1e-10
+
+
+def test_batched_wide():
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((20, 60))
+    B = rng.standard_normal((20, 7))
+    out = active_set_nnls(A, B)
+    assert out.x.shape == (60, 7) and out.converged.all()
+    assert kkt(A, B, out.x) <= 1e-10
+
+
+def test_gram_pair_gives_the_same_answer():
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((120, 60))
+    b = rng.standard_normal(120)
+    plain = active_set_nnls(A, b)
+    with_gram = active_set_nnls(A, b, gram=(A.T @ A, A.T @ b))
+    np.testing.assert_allclose(with_gram.x, plain.x, rtol=0, atol=1e-12)
+
+
+def test_warm_start_same_answer_fewer_iterations():
+    rng = np.random.default_rng(8)
+    A = rng.standard_normal((400, 200))
+    b = rng.standard_normal(400)
+    cold = active_set_nnls(A, b)
+    warm = active_set_nnls(A, b, x0=cold.x)
+    np.testing.assert_allclose(warm.x, cold.x, rtol=0, atol=1e-12)
+    assert warm.n_iter < cold.n_iter
+    assert warm.n_iter == 1
+
+
+def test_warm_start_many_right_hand_sides():
+    rng = np.random.default_rng(9)
+    A = rng.standard_normal((150, 60))
+    B = rng.standard_normal((150, 30))
+    cold = active_set_nnls(A, B)
+    warm = active_set_nnls(A, B, x0=cold.x)
+    np.testing.assert_allclose(warm.x, cold.x, rtol=0, atol=1e-12)
+    assert np.all(warm.n_iter <= cold.n_iter) and np.all(warm.n_iter == 1)
+
+
+def test_duplicate_columns():
+    rng = np.random.default_rng(10)
+    A0 = rng.standard_normal((60, 15))
+    A = np.column_stack([A0, A0[:, :5]])  # rank 15, 20 columns
+    b = rng.standard_normal(60)
+    out = active_set_nnls(A, b)
+    x_ref, _ = scipy.optimize.nnls(A, b)
+    assert out.converged
+    assert kkt(A, b, out.x) <= 1e-10
+    assert objective(A, b, out.x) == pytest.approx(objective(A, b, x_ref), rel=1e-10)
+
+
+def test_rank_deficient():
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((80, 8)) @ rng.standard_normal((8, 30))  # rank 8
+    b = rng.standard_normal(80)
+    out = active_set_nnls(A, b)
+    x_ref, _ = scipy.optimize.nnls(A, b)
+    assert np.all(np.isfinite(out.x)) and np.all(out.x >= 0)
+    assert kkt(A, b, out.x) <= 1e-10
+    assert objective(A, b, out.x) == pytest.approx(objective(A, b, x_ref), rel=1e-9)
+
+
+def test_b_in_the_span_of_one_column():
+    rng = np.random.default_rng(12)
+    A = rng.standard_normal((40, 25))
+    b = 3.0 * A[:, 7]
+    out = active_set_nnls(A, b)
+    expected = np.zeros(25)
+    expected[7] = 3.0
+    np.testing.assert_allclose(out.x, expected, rtol=0, atol=1e-12)
+    assert out.converged
+
+
+def test_tied_gradients_degenerate():
+    # Every column has the same correlation with b and b is in the span: many vertices tie.
+    A = np.array([[1.0, 0.0, 1.0, 0.5],
+                  [0.0, 1.0, 1.0, 0.5],
+                  [1.0, 1.0, 2.0, 1.0]])
+    b = np.array([1.0, 1.0, 2.0])
+    out = active_set_nnls(A, b)
+    assert out.converged
+    assert kkt(A, b, out.x) <= 1e-12
+    assert objective(A, b, out.x) <= 1e-24
+
+
+def test_negative_correlation_gives_zero():
+    rng = np.random.default_rng(13)
+    A = np.abs(rng.standard_normal((30, 40)))
+    b = -np.abs(rng.standard_normal(30))
+    out = active_set_nnls(A, b)
+    np.testing.assert_array_equal(out.x, np.zeros(40))
+
+
+@pytest.mark.parametrize("scale", [1e150, 1e-150])
+@pytest.mark.parametrize("m,n", [(60, 30), (20, 50)])
+def test_scale_invariance(scale, m, n):
+    rng = np.random.default_rng(14)
+    A = rng.standard_normal((m, n))
+    b = rng.standard_normal(m)
+    base = active_set_nnls(A, b).x
+    scaled = active_set_nnls(A * scale, b * scale).x  # same x
+    assert np.all(np.isfinite(scaled))
+    np.testing.assert_allclose(scaled, base, rtol=0, atol=1e-10 * base.max())
+    only_b = active_set_nnls(A, b * scale).x  # x scales with b
+    np.testing.assert_allclose(only_b / scale, base, rtol=0, atol=1e-10 * base.max())
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), log_scale=st.integers(-140, 140),
+       shape=st.sampled_from([(30, 12), (12, 30), (40, 40)]))
+def test_property_scaling_and_permutation(seed, log_scale, shape):
+    rng = np.random.default_rng(seed)
+    m, n = shape
+    A = rng.standard_normal((m, n))
+    b = rng.standard_normal(m)
+    base = active_set_nnls(A, b).x
+    s = 2.0 ** log_scale
+    assert kkt(A * s, b * s, active_set_nnls(A * s, b * s).x) <= 1e-10
+    perm = rng.permutation(n)
+    xp = active_set_nnls(A[:, perm], b).x
+    assert kkt(A[:, perm], b, xp) <= 1e-10
+    if m >= n:  # unique solution: permuting the columns permutes x
+        np.testing.assert_allclose(xp, base[perm], rtol=0, atol=1e-9 * max(1.0, base.max()))
+
+
+def test_shaw_ill_conditioned_no_cycling():
+    A, x_true = shaw(300)
+    rng = np.random.default_rng(15)
+    b = A @ x_true
+    b = b + 1e-3 * np.linalg.norm(b) / np.sqrt(b.size) * rng.standard_normal(b.size)
+    out = active_set_nnls(A, b, max_iter=200)
+    assert np.all(np.isfinite(out.x)) and np.all(out.x >= 0)
+    assert out.converged
+    assert kkt(A, b, out.x) <= 1e-8
+    x_ref, _ = scipy.optimize.nnls(A, b)
+    assert objective(A, b, out.x) <= objective(A, b, x_ref) * (1 + 1e-6) + 1e-14
+    if "block principal pivoting" not in out.message.split(":")[0]:
+        assert "fell back" in out.message or "skipped" in out.message
+
+
+def test_blur_ill_conditioned_terminates():
+    n, sigma = 300, 3.0
+    d = np.arange(n)[:, None] - np.arange(n)[None, :]
+    A = np.exp(-0.5 * (d / sigma) ** 2)
+    rng = np.random.default_rng(16)
+    x_true = np.zeros(n)
+    x_true[50:90] = 1.0
+    x_true[rng.choice(n, 5, replace=False)] += 2.0
+    b = A @ x_true + 1e-3 * rng.standard_normal(n)
+    out = active_set_nnls(A, b)
+    assert np.all(np.isfinite(out.x)) and np.all(out.x >= 0)
+    assert kkt(A, b, out.x) <= 1e-8
+    x_ref, _ = scipy.optimize.nnls(A, b)
+    assert objective(A, b, out.x) <= objective(A, b, x_ref) * (1 + 1e-6) + 1e-14
+    assert isinstance(out.message, str) and out.message
+
+
+def test_iteration_cap_reports_not_converged_or_falls_back():
+    rng = np.random.default_rng(17)
+    A = rng.standard_normal((200, 100))
+    b = rng.standard_normal(200)
+    out = active_set_nnls(A, b, max_iter=1)
+    # One pivoting round cannot finish from x = 0: a fallback must say so, and x is exact.
+    assert "fell back" in out.message
+    assert kkt(A, b, out.x) <= 1e-10
