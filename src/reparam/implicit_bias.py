@@ -27,7 +27,7 @@ from scipy.optimize import linprog, lsq_linear, nnls as _scipy_nnls
 
 from .parametrizations import Box, Custom, Parametrization, Power, Simplex, _vector
 
-__all__ = ["limit", "l1_limit", "lie_bracket", "is_commuting", "simplex_least_squares"]
+__all__ = ["limit", "l1_limit", "lie_bracket", "is_commuting"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def _boundary_solution(A, b, param, kind, feasibility_tol, u0):
         hi = np.broadcast_to(param.upper, (n,))
         x_hat = lsq_linear(A, b, bounds=(lo, hi), method="bvls", tol=1e-14).x
     else:
-        x_hat = simplex_least_squares(A, b)
+        x_hat = _simplex_active_set(A, b)
     resid = A @ x_hat - b
     if np.linalg.norm(resid) <= feasibility_tol * bnorm:
         return x_hat, np.ones(n, dtype=bool), b, True
@@ -300,7 +300,7 @@ def _boundary_solution(A, b, param, kind, feasibility_tol, u0):
 # ----------------------------------------------------------------------------------------------
 # exact simplex-constrained least squares (used when {Ax = b} misses the simplex)
 # ----------------------------------------------------------------------------------------------
-def simplex_least_squares(A, b, tol=1e-12, max_iter=None):
+def _simplex_active_set(A, b, tol=1e-12, max_iter=None):
     """Exact argmin ½‖Ax − b‖² over the probability simplex, by a primal active-set method.
 
     Lawson & Hanson's NNLS loop with the equality Σx = 1 kept in every subproblem: the passive
@@ -310,8 +310,8 @@ def simplex_least_squares(A, b, tol=1e-12, max_iter=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from reparam.implicit_bias import simplex_least_squares
-    >>> simplex_least_squares(np.eye(2), np.array([2.0, 0.0]))
+    >>> from reparam.implicit_bias import _simplex_active_set
+    >>> _simplex_active_set(np.eye(2), np.array([2.0, 0.0]))
     array([1., 0.])
     """
     A, b = _problem(A, b)

@@ -1,0 +1,508 @@
+"""Other constraints through the same machinery: reparametrize, then run plain gradient descent.
+
+Chou et al. (2025, "Get rid of your constraints and reparametrize", arXiv 2207.08437, Sec. 6)
+trade a constraint for a parametrization: gradient descent on ``f(φ(u))`` stays in the set φ
+maps onto and, for a commuting φ, follows a mirror flow whose limit is a Bregman projection
+(see :mod:`reparam.implicit_bias`). Here:
+
+* :func:`box_least_squares` — ``lower ≤ x ≤ upper`` via ``x = c + h sin u`` (:class:`Box`);
+* :func:`simplex_least_squares` — x in the probability simplex via ``x = u²/‖u‖²``
+  (:class:`Simplex`), with an exact active-set method for reference;
+* :func:`signed_least_squares` — signed sparse regression via ``x = u^L − v^L``
+  (:class:`Difference`); with small ``init_scale`` it finds the minimum-ℓ1 interpolant, the
+  end of the LASSO path (Woodworth et al. 2020);
+* :func:`entropic_lp` / :func:`entropic_ot` — linear programs and optimal transport via a
+  diagonal network ``x = u ⊙ u`` started at ``u0 = exp(−c/(2ε))``: its limit is the Bregman
+  projection of ``exp(−c/ε)`` onto {Ax = b}, which is exactly the entropic regularization
+  ``argmin cᵀx + ε Σ x(log x − 1)`` — Sinkhorn's problem for OT (:func:`sinkhorn`).
+
+Every solver returns a :class:`reparam.Result`; ``kkt`` is the constraint set's optimality
+residual ``‖x − P(x − ∇f(x))‖∞ / ‖Aᵀb‖∞`` (P the Euclidean projection onto the set).
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ._result import Result, Status
+from .implicit_bias import _problem, _simplex_active_set, limit
+from .parametrizations import Box, Difference, Parametrization, Power, Simplex, _vector
+
+__all__ = ["reparametrized_gd", "box_least_squares", "simplex_least_squares",
+           "signed_least_squares", "project_simplex", "sinkhorn", "entropic_lp",
+           "entropic_ot", "ot_marginals"]
+
+_TINY = np.finfo(float).tiny
+
+
+# ----------------------------------------------------------------------------------------------
+# the one loop: gradient descent on u
+# ----------------------------------------------------------------------------------------------
+def _check_step(step):
+    if isinstance(step, str):
+        if step != "auto":
+            raise ValueError(f"step must be 'auto' or a positive float, got {step!r}")
+        return step
+    if isinstance(step, bool) or not isinstance(step, numbers.Real) or not step > 0:
+        raise ValueError(f"step must be 'auto' or a positive float, got {step!r}")
+    return float(step)
+
+
+def _check_iter(max_iter):
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    return int(max_iter)
+
+
+def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
+                      max_iter=100_000, record=False, method="reparam-gd"):
+    """Gradient descent on ``F(u) = ½‖Aφ(u) − b‖²`` until ``kkt(x, ∇f(x)) ≤ tol``.
+
+    Parameters
+    ----------
+    A, b : array_like
+    parametrization : Parametrization
+    u0 : array_like
+        Initial parameters.
+    kkt : callable
+        ``kkt(x, g) -> float``, the stopping certificate (g = Aᵀ(Ax − b)).
+    step : "auto" or float
+        A float gives plain GD with that constant step (the flow's implicit bias up to O(step));
+        "auto" backtracks (Armijo) from the last accepted step times 2.
+    tol, max_iter, record
+        Stopping rule; ``record`` keeps the objective and kkt per iteration.
+
+    Returns
+    -------
+    Result
+        ``info["u"]`` holds the final parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.constrained import reparametrized_gd
+    >>> from reparam.parametrizations import Power
+    >>> A = np.array([[1.0, 2.0]]); b = np.array([2.0])
+    >>> kkt = lambda x, g: float(np.abs(np.minimum(x, g)).max())
+    >>> res = reparametrized_gd(A, b, Power(2), np.full(2, 0.1), kkt, tol=1e-12)
+    >>> res.success, bool(abs(A @ res.x - b)[0] < 1e-9)
+    (True, True)
+    """
+    A, b = _problem(A, b)
+    if not isinstance(parametrization, Parametrization):
+        raise TypeError("parametrization must be a reparam.parametrizations.Parametrization")
+    step = _check_step(step)
+    max_iter = _check_iter(max_iter)
+    p = parametrization
+    u = _vector(u0, "u0")
+    start = time.perf_counter()
+    eta = 1.0 if step == "auto" else step
+    x = p.forward(u)
+    r = A @ x - b
+    obj = 0.5 * float(r @ r)
+    hist_obj, hist_kkt = [], []
+    status, k = Status.MAX_ITER, 0
+    for k in range(max_iter + 1):
+        g = A.T @ r
+        cert = kkt(x, g)
+        if record:
+            hist_obj.append(obj)
+            hist_kkt.append(cert)
+        if cert <= tol:
+            status = Status.CONVERGED
+            break
+        if not np.isfinite(obj):
+            status = Status.NUMERICAL_ERROR
+            break
+        if k == max_iter:
+            break
+        grad_u = p.vjp(u, g)
+        if step == "auto":
+            slope = float(grad_u @ grad_u)
+            eta *= 2.0
+            while True:
+                u_new = u - eta * grad_u
+                x_new = p.forward(u_new)
+                r_new = A @ x_new - b
+                obj_new = 0.5 * float(r_new @ r_new)
+                if obj_new <= obj - 1e-4 * eta * slope or eta < 1e-300:
+                    break
+                eta *= 0.5
+            if eta < 1e-300:
+                status = Status.STALLED
+                break
+            u, x, r, obj = u_new, x_new, r_new, obj_new
+        else:
+            u = u - eta * grad_u
+            x = p.forward(u)
+            r = A @ x - b
+            obj = 0.5 * float(r @ r)
+    messages = {
+        Status.CONVERGED: f"converged: kkt {cert:.2e} <= tol {tol:g}",
+        Status.MAX_ITER: f"max_iter={max_iter} reached with kkt {cert:.2e}; raise max_iter or "
+                         "the step",
+        Status.STALLED: "the line search found no decrease; the problem may be ill-scaled",
+        Status.NUMERICAL_ERROR: "the objective became non-finite; use a smaller step",
+    }
+    history = {"objective": np.array(hist_obj), "kkt": np.array(hist_kkt)} if record else None
+    return Result(x=x, status=status, message=messages[status], n_iter=k, objective=obj,
+                  kkt=float(cert), complementarity=abs(float(x @ g)), method=method,
+                  history=history, time=time.perf_counter() - start, info={"u": u})
+
+
+def _scale(A, b):
+    return max(float(np.abs(A.T @ b).max()), _TINY)
+
+
+# ----------------------------------------------------------------------------------------------
+# box
+# ----------------------------------------------------------------------------------------------
+def box_least_squares(A, b, lower=-1.0, upper=1.0, *, init_scale=0.0, x0=None, step="auto",
+                      tol=1e-10, max_iter=100_000, record=False) -> Result:
+    """min ½‖Ax − b‖² s.t. lower ≤ x ≤ upper, by gradient descent on u with x = c + h sin u.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    b : array_like, shape (m,)
+    lower, upper : float or array_like
+        Finite bounds, lower < upper.
+    init_scale : float, default 0
+        u0 = init_scale·1 (x0 = the box centre for 0); ignored when ``x0`` is given.
+    x0 : array_like, optional
+        Start strictly inside the box.
+    step, tol, max_iter, record
+        See :func:`reparametrized_gd`.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.constrained import box_least_squares
+    >>> res = box_least_squares(np.eye(2), np.array([3.0, 0.5]), 0.0, 1.0)
+    >>> np.round(res.x, 6)
+    array([1. , 0.5])
+    """
+    A, b = _problem(A, b)
+    box = Box(lower, upper)
+    n = A.shape[1]
+    u0 = box.initial_u(x0=x0) if x0 is not None else box.initial_u(init_scale=init_scale, n=n)
+    lo = np.broadcast_to(box.lower, (n,))
+    hi = np.broadcast_to(box.upper, (n,))
+    scale = _scale(A, b)
+
+    def kkt(x, g):
+        return float(np.abs(x - np.clip(x - g, lo, hi)).max()) / scale
+
+    return reparametrized_gd(A, b, box, u0, kkt, step=step, tol=tol, max_iter=max_iter,
+                             record=record, method="box-reparam-gd")
+
+
+# ----------------------------------------------------------------------------------------------
+# simplex
+# ----------------------------------------------------------------------------------------------
+def project_simplex(y) -> np.ndarray:
+    """Euclidean projection onto the probability simplex (sort-based, O(n log n)).
+
+    Examples
+    --------
+    >>> project_simplex(np.array([2.0, 0.0]))
+    array([1., 0.])
+    """
+    y = _vector(y, "y")
+    s = np.sort(y)[::-1]
+    cums = np.cumsum(s) - 1.0
+    k = np.flatnonzero(s - cums / np.arange(1, y.size + 1) > 0)[-1]
+    return np.maximum(y - cums[k] / (k + 1), 0.0)
+
+
+def simplex_least_squares(A, b, *, method="reparam-gd", x0=None, step="auto", tol=1e-10,
+                          max_iter=100_000, record=False) -> Result:
+    """min ½‖Ax − b‖² over the probability simplex {x ≥ 0, Σx = 1}.
+
+    ``method="reparam-gd"`` runs gradient descent on u with x = u²/‖u‖² (:class:`Simplex`;
+    gradient flow is the replicator / exponentiated-gradient flow); ``method="active-set"`` is
+    an exact Lawson–Hanson-type active-set method with the equality kept in every subproblem.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    b : array_like, shape (m,)
+    method : {"reparam-gd", "active-set"}
+    x0 : array_like, optional
+        Start in the interior of the simplex (uniform by default).
+    step, tol, max_iter, record
+        See :func:`reparametrized_gd`.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.constrained import simplex_least_squares
+    >>> A = np.eye(3); b = np.array([1.0, 0.5, -1.0])
+    >>> np.round(simplex_least_squares(A, b).x, 6)
+    array([0.75, 0.25, 0.  ])
+    """
+    A, b = _problem(A, b)
+    scale = _scale(A, b)
+
+    def kkt(x, g):
+        return float(np.abs(x - project_simplex(x - g)).max()) / scale
+
+    if method == "active-set":
+        start = time.perf_counter()
+        x = _simplex_active_set(A, b)
+        r = A @ x - b
+        cert = kkt(x, A.T @ r)
+        ok = cert <= max(tol, 1e-10)
+        return Result(x=x, status=Status.CONVERGED if ok else Status.NUMERICAL_ERROR,
+                      message="exact active-set solution" if ok else
+                      f"active set ended with kkt {cert:.2e}; the problem may be degenerate",
+                      n_iter=0, objective=0.5 * float(r @ r), kkt=cert, method="active-set",
+                      time=time.perf_counter() - start)
+    if method != "reparam-gd":
+        raise ValueError(f"method must be 'reparam-gd' or 'active-set', got {method!r}")
+    simplex = Simplex()
+    u0 = simplex.initial_u(x0=x0, n=A.shape[1])
+    return reparametrized_gd(A, b, simplex, u0, kkt, step=step, tol=tol, max_iter=max_iter,
+                             record=record, method="simplex-reparam-gd")
+
+
+# ----------------------------------------------------------------------------------------------
+# signed
+# ----------------------------------------------------------------------------------------------
+def signed_least_squares(A, b, *, depth=2, init_scale=1e-3, step="auto", tol=1e-10,
+                         max_iter=100_000, record=False) -> Result:
+    """Signed (sparse) regression by gradient descent on x = u^L − v^L from u0 = v0 = init_scale.
+
+    For an underdetermined system the limit is the hyperbolic-entropy projection of 0 onto
+    {Ax = b} (:func:`reparam.implicit_bias.limit` with :class:`Difference`), which tends to the
+    minimum-ℓ1 interpolant — the λ → 0 end of the LASSO path — as ``init_scale → 0``
+    (Woodworth et al. 2020, "Kernel and rich regimes in overparametrized models").
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    b : array_like, shape (m,)
+    depth : int, default 2
+    init_scale : float, default 1e-3
+    step, tol, max_iter, record
+        See :func:`reparametrized_gd`; ``kkt = ‖Aᵀ(Ax − b)‖∞ / ‖Aᵀb‖∞``.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.constrained import signed_least_squares
+    >>> res = signed_least_squares(np.array([[1.0, 2.0]]), np.array([-4.0]), init_scale=1e-4)
+    >>> np.round(res.x, 3)
+    array([-0., -2.])
+    """
+    A, b = _problem(A, b)
+    diff = Difference(depth)
+    u0 = diff.initial_u(init_scale=init_scale, n=A.shape[1])
+    scale = _scale(A, b)
+
+    def kkt(x, g):
+        return float(np.abs(g).max()) / scale
+
+    return reparametrized_gd(A, b, diff, u0, kkt, step=step, tol=tol, max_iter=max_iter,
+                             record=record, method="signed-reparam-gd")
+
+
+# ----------------------------------------------------------------------------------------------
+# linear programs and optimal transport
+# ----------------------------------------------------------------------------------------------
+def ot_marginals(m: int, n: int) -> np.ndarray:
+    """The (m + n) × (m n) matrix mapping a row-major plan P to its (row, column) sums.
+
+    Examples
+    --------
+    >>> ot_marginals(2, 2) @ np.array([1.0, 2.0, 3.0, 4.0])
+    array([3., 7., 4., 6.])
+    """
+    return np.vstack([np.kron(np.eye(m), np.ones((1, n))), np.kron(np.ones((1, m)), np.eye(n))])
+
+
+def _marginals(a, b):
+    a, b = _vector(a, "a"), _vector(b, "b")
+    for name, v in (("a", a), ("b", b)):
+        if np.any(v <= 0):
+            raise ValueError(f"{name} must be strictly positive")
+    if abs(a.sum() - b.sum()) > 1e-10 * max(a.sum(), b.sum()):
+        raise ValueError(f"a and b must have the same total mass, got {a.sum()} and {b.sum()}")
+    return a, b
+
+
+def _cost(C, shape):
+    C = np.array(C, dtype=float)
+    if C.shape != shape:
+        raise ValueError(f"C has shape {C.shape}, but the marginals need {shape}")
+    if not np.all(np.isfinite(C)):
+        raise ValueError("C has non-finite entries")
+    return C
+
+
+def _epsilon(epsilon):
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
+        raise ValueError(f"epsilon must be a positive float, got {epsilon!r}")
+    return float(epsilon)
+
+
+def sinkhorn(a, b, C, epsilon, *, tol=1e-12, max_iter=100_000) -> np.ndarray:
+    """Entropic optimal transport by Sinkhorn's iterations in the log domain.
+
+    Solves ``min ⟨C, P⟩ + ε Σ P(log P − 1)`` s.t. ``P1 = a``, ``Pᵀ1 = b``: P = diag(e^f) K
+    diag(e^g) with K = exp(−C/ε), alternately matching the two marginals (Cuturi 2013).
+
+    Parameters
+    ----------
+    a : array_like, shape (m,)
+    b : array_like, shape (n,)
+        Positive marginals with equal mass.
+    C : array_like, shape (m, n)
+    epsilon : float
+    tol : float
+        Stop when the column-marginal error (ℓ1) is below ``tol · Σb``.
+    max_iter : int
+
+    Returns
+    -------
+    P : ndarray, shape (m, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> P = sinkhorn([0.5, 0.5], [0.5, 0.5], np.array([[0.0, 1.0], [1.0, 0.0]]), 0.1)
+    >>> np.allclose(P.sum(axis=1), 0.5) and bool(P[0, 0] > P[0, 1])
+    True
+    """
+    a, b = _marginals(a, b)
+    C = _cost(C, (a.size, b.size))
+    eps = _epsilon(epsilon)
+    max_iter = _check_iter(max_iter)
+    log_k = -C / eps
+    f, g = np.zeros(a.size), np.zeros(b.size)
+    for _ in range(max_iter):
+        f = np.log(a) - logsumexp(log_k + g[None, :], axis=1)
+        g = np.log(b) - logsumexp(log_k + f[:, None], axis=0)
+        P = np.exp(f[:, None] + log_k + g[None, :])
+        if np.abs(P.sum(axis=1) - a).sum() <= tol * b.sum():
+            break
+    return np.exp(f[:, None] + log_k + g[None, :])
+
+
+def entropic_lp(c, A_eq, b_eq, epsilon, *, method="limit", step="auto", tol=1e-10,
+                max_iter=100_000) -> Result:
+    """``argmin cᵀx + ε Σ x(log x − 1)`` s.t. ``A_eq x = b_eq`` through a diagonal network.
+
+    Gradient flow on ``½‖A_eq (u ⊙ u) − b_eq‖²`` from ``u0 = exp(−c/(2ε))`` is the mirror flow of
+    ψ(x) = ¼ Σ (x log x − x) from x0 = exp(−c/ε); its limit is the Bregman projection
+    ``argmin ¼ KL(x ‖ x0)`` over {A_eq x = b_eq}, and ``KL(x‖x0) = (cᵀx + ε Σ x(log x − 1))/ε +
+    const``. So the initialization *is* the regularization: as ε → 0 the limit tracks the
+    entropic path to the LP solution ``argmin cᵀx, A_eq x = b_eq, x ≥ 0`` (Chou et al. 2025,
+    Sec. 6, generalization to other constrained problems).
+
+    Parameters
+    ----------
+    c : array_like, shape (n,)
+    A_eq : array_like, shape (m, n)
+    b_eq : array_like, shape (m,)
+    epsilon : float
+        The entropic regularization (the initialization u0 = exp(−c/(2ε))).
+    method : {"limit", "reparam-gd"}
+        "limit" solves for the flow's limit exactly (dual Newton); "reparam-gd" runs gradient
+        descent on u (the discrete limit differs by O(step)).
+    step, tol, max_iter
+        For "reparam-gd", see :func:`reparametrized_gd`; ``kkt = ‖Ax − b‖∞ / ‖b‖∞`` there.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.constrained import entropic_lp
+    >>> res = entropic_lp([1.0, 2.0], np.array([[1.0, 1.0]]), np.array([1.0]), 0.1)
+    >>> np.round(res.x, 6)                       # ∝ exp(−c/ε)
+    array([0.999955, 0.000045])
+    """
+    A, b = _problem(A_eq, b_eq)
+    c = _vector(c, "c")
+    if c.size != A.shape[1]:
+        raise ValueError(f"c has length {c.size}, but A_eq has {A.shape[1]} columns")
+    eps = _epsilon(epsilon)
+    shift = c.min()  # a constant shift of c changes nothing on {Σx fixed}, and avoids underflow
+    x0 = np.exp(-(c - shift) / eps)
+    if np.any(x0 == 0):
+        raise ValueError(f"epsilon={eps:g} is too small for the spread of c: exp(-c/epsilon) "
+                         "underflows; rescale c or raise epsilon")
+    if method == "limit":
+        start = time.perf_counter()
+        x, info = limit(A, b, Power(2), x0=x0, full_output=True)
+        r = A @ x - b
+        cert = float(np.abs(r).max()) / max(float(np.abs(b).max()), _TINY)
+        status = Status.CONVERGED if info["converged"] else Status.STALLED
+        return Result(x=x, status=status, message="dual Newton: " + (
+            "converged" if info["converged"] else "stalled"), n_iter=info["n_iter"],
+            objective=float(c @ x), kkt=cert, method="entropic-limit",
+            time=time.perf_counter() - start, info=info)
+    if method != "reparam-gd":
+        raise ValueError(f"method must be 'limit' or 'reparam-gd', got {method!r}")
+    bscale = max(float(np.abs(b).max()), _TINY)
+
+    def kkt(x, g):
+        return float(np.abs(A @ x - b).max()) / bscale
+
+    res = reparametrized_gd(A, b, Power(2), np.sqrt(x0), kkt, step=step, tol=tol,
+                            max_iter=max_iter, method="entropic-reparam-gd")
+    res.objective = float(c @ res.x)
+    return res
+
+
+def entropic_ot(a, b, C, epsilon, *, method="limit", step="auto", tol=1e-10,
+                max_iter=100_000) -> np.ndarray:
+    """Entropic optimal transport plan through the diagonal network (:func:`entropic_lp`).
+
+    Parameters
+    ----------
+    a : array_like, shape (m,)
+    b : array_like, shape (n,)
+    C : array_like, shape (m, n)
+    epsilon : float
+    method, step, tol, max_iter
+        See :func:`entropic_lp`.
+
+    Returns
+    -------
+    P : ndarray, shape (m, n)
+        Equal to :func:`sinkhorn`'s plan for the same ε (up to the solver's accuracy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.constrained import entropic_ot, sinkhorn
+    >>> C = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> P = entropic_ot([0.5, 0.5], [0.5, 0.5], C, 0.5)
+    >>> bool(np.allclose(P, sinkhorn([0.5, 0.5], [0.5, 0.5], C, 0.5), atol=1e-10))
+    True
+    """
+    a, b = _marginals(a, b)
+    C = _cost(C, (a.size, b.size))
+    res = entropic_lp(C.ravel(), ot_marginals(a.size, b.size), np.concatenate([a, b]), epsilon,
+                      method=method, step=step, tol=tol, max_iter=max_iter)
+    return res.x.reshape(a.size, b.size)
