@@ -77,7 +77,7 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     else:
         res = iterate(Oracle(problem.op, problem.b), spec.init, spec.step, opts, method)
     res.time = time.perf_counter() - t0
-    return _finish(problem, res, opts["tol"], exact=spec.exact is not None)
+    return _finish(problem, res, opts, exact=spec.exact is not None)
 
 
 def _zero_is_optimal(problem: Problem) -> np.ndarray:
@@ -132,12 +132,14 @@ def _first_failure(results: list[Result]) -> str:
     return next(r.message for r in results if r.status is not Status.CONVERGED)
 
 
-def _finish(problem: Problem, res: Result, tol: float, exact: bool) -> Result:
+def _finish(problem: Problem, res: Result, opts: dict, exact: bool) -> Result:
     """Cast ``x`` to the output dtype and certify it in float64: objective, kkt, x^T g.
 
     An exact method whose answer misses ``tol`` (rounding on an ill-conditioned problem) is
-    reported as ``STALLED``, never as converged.
+    reported as ``STALLED``, never as converged. With ``record=True`` a method without
+    iterations of its own records its final point.
     """
+    tol = opts["tol"]
     x = np.asarray(res.x, dtype=problem.out_dtype)
     x64 = x.astype(np.float64)
     op, b = problem.op, problem.b
@@ -161,4 +163,6 @@ def _finish(problem: Problem, res: Result, tol: float, exact: bool) -> Result:
             )
     if res.history is not None:
         res.history = {key: np.asarray(v) for key, v in res.history.items()}
+    elif opts.get("record"):
+        res.history = {"objective": np.atleast_1d(objective), "kkt": np.atleast_1d(kkt)}
     return res
