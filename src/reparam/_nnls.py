@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._result import Result, Status, _kkt_parts, _TINY
+from ._result import Result, Status, certify
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .solvers import METHOD_NAMES, METHODS
 from .solvers._loop import Oracle, iterate
@@ -77,7 +77,7 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     else:
         res = iterate(Oracle(problem.op, problem.b), spec.init, spec.step, opts, method)
     res.time = time.perf_counter() - t0
-    return _finish(problem, res, opts, exact=spec.exact is not None)
+    return _finish(problem, res, opts)
 
 
 def _zero_is_optimal(problem: Problem) -> np.ndarray:
@@ -132,35 +132,33 @@ def _first_failure(results: list[Result]) -> str:
     return next(r.message for r in results if r.status is not Status.CONVERGED)
 
 
-def _finish(problem: Problem, res: Result, opts: dict, exact: bool) -> Result:
-    """Cast ``x`` to the output dtype and certify it in float64: objective, kkt, x^T g.
+def _finish(problem: Problem, res: Result, opts: dict) -> Result:
+    """Certify the answer in float64 and cast ``x`` to the output dtype.
 
-    An exact method whose answer misses ``tol`` (rounding on an ill-conditioned problem) is
-    reported as ``STALLED``, never as converged. With ``record=True`` a method without
-    iterations of its own records its final point.
+    A result is ``CONVERGED`` only when its measured kkt meets ``tol``; an answer that misses
+    it (rounding on an ill-conditioned problem) is reported as ``STALLED``. For float32
+    output the status judges the solver's float64 answer, while ``kkt``, ``objective`` and
+    ``complementarity`` describe the float32 ``x`` returned. With ``record=True`` a method
+    without iterations of its own records its final point.
     """
     tol = opts["tol"]
-    x = np.asarray(res.x, dtype=problem.out_dtype)
-    x64 = x.astype(np.float64)
-    op, b = problem.op, problem.b
-    r = op.matvec(x64) - b
-    g = op.rmatvec(r)
-    scale = np.maximum(np.max(np.abs(op.rmatvec(b)), axis=0), _TINY)
-    kkt = _kkt_parts(g, x64, scale)
-    objective = 0.5 * np.sum(r * r, axis=0)
-    complementarity = np.abs(np.sum(x64 * g, axis=0))
+    x64 = np.asarray(res.x, dtype=np.float64)
+    kkt, objective, complementarity = certify(problem.op, problem.b, x64)
+    missed = (np.asarray(res.status) == Status.CONVERGED) & (np.asarray(kkt) > tol)
+    if np.any(missed):
+        status = np.where(missed, Status.STALLED, res.status)
+        res.status = status.item() if status.ndim == 0 else status.astype(object)
+        res.message += (
+            f"; the answer's kkt exceeds tol={tol:.0e} (max {np.max(kkt):.2e}): the problem "
+            "is ill-conditioned at this precision"
+        )
+    x = x64.astype(problem.out_dtype)
+    if problem.out_dtype != np.float64:
+        kkt, objective, complementarity = certify(problem.op, problem.b, x)
+        res.message += f"; x rounded to {problem.out_dtype} has kkt {np.max(kkt):.2e}"
     if not problem.batched:
         kkt, objective, complementarity = float(kkt), float(objective), float(complementarity)
     res.x, res.kkt, res.objective, res.complementarity = x, kkt, objective, complementarity
-    if exact:
-        missed = (np.asarray(res.status) == Status.CONVERGED) & (np.asarray(kkt) > tol)
-        if np.any(missed):
-            res.status = np.where(missed, Status.STALLED, res.status)
-            res.status = res.status.item() if res.status.ndim == 0 else res.status.astype(object)
-            res.message += (
-                f"; the answer's kkt exceeds tol={tol:.0e} (max {np.max(kkt):.2e}): the problem "
-                "is ill-conditioned at this precision"
-            )
     if res.history is not None:
         res.history = {key: np.asarray(v) for key, v in res.history.items()}
     elif opts.get("record"):
