@@ -18,8 +18,8 @@ Three paths, tried in order until one certifies its answer with the KKT residual
    block pivoting can outgrow rank(A); and the fallback when the Gram path meets an
    ill-conditioned block): Lawson & Hanson, *Solving Least Squares Problems* (1974), ch. 23,
    Algorithm NNLS, with a thin QR factorization of ``A[:, F]`` that is updated, not recomputed:
-   columns enter by block classical Gram–Schmidt with reorthogonalization and leave by Givens
-   rotations (``scipy.linalg.qr_delete``). The passive set never holds more than rank(A)
+   columns enter by block classical Gram–Schmidt with reorthogonalization and leave by one
+   small QR of the trailing triangle (the Givens sweep of Lawson & Hanson, in one call). The passive set never holds more than rank(A)
    columns and the conditioning is that of ``A[:, F]``, not of its square.
 3. ``scipy.optimize.nnls`` as the last resort.
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
-from scipy.linalg import lapack, qr_delete, solve_triangular
+from scipy.linalg import lapack
 
 __all__ = ["ActiveSetOutput", "active_set_nnls"]
 
@@ -141,8 +141,8 @@ def _solve_single(A, b, x0, max_iter, gram):
     m, n = A.shape
     notes = []
     passive0 = None if x0 is None else np.asarray(x0) > 0
-    if n <= _TINY_N and x0 is None and gram is None:
-        return _scipy_only(A, b, n)
+    if x0 is None and gram is None and (n <= _TINY_N or (m < n and (n <= 600 or n < 5 * m))):
+        return _scipy_only(A, b, n, m)
     block = None
     if gram is None and m >= n and n >= _PROBE_N and _looks_ill_conditioned(A):
         block = 1  # neighbouring columns are nearly parallel: blocks would be rejected
@@ -172,15 +172,18 @@ def _solve_single(A, b, x0, max_iter, gram):
     return ActiveSetOutput(np.maximum(x, 0.0), it, bool(ok_sp), msg)
 
 
-def _scipy_only(A, b, n):
+def _scipy_only(A, b, n, m):
+    """Small problems, and wide ones with few columns per row, where the compiled
+    Lawson–Hanson of scipy.optimize.nnls measured faster than any path here (it makes about
+    one addition per iteration with no Python overhead)."""
+    why = f"n = {n} <= {_TINY_N}" if n <= _TINY_N else f"wide {m} x {n} with n < max(600, 5 m)"
     try:
         x, _ = scipy.optimize.nnls(A, b, maxiter=10 * max(n, 1))
-        ok = True
+        ok, tail = True, ""
     except RuntimeError:
         x, ok = np.zeros(n), False
-        msg = "scipy.optimize.nnls hit its iteration cap"
-    msg = (f"n = {n} <= {_TINY_N}: compiled scipy.optimize.nnls (Lawson-Hanson) is fastest "
-           "at this size")
+        tail = "; it hit its iteration cap"
+    msg = f"{why}: ran compiled scipy.optimize.nnls (Lawson-Hanson), the fastest here{tail}"
     return ActiveSetOutput(x, 0, ok, msg)
 
 
@@ -337,7 +340,7 @@ def _lawson_hanson_qr(A, b, passive0, max_iter, block=None):
 def _lh_inner(A, b, x, Q, R, F, passive, blocked=None):
     """Lawson–Hanson inner loop: move toward the least-squares point on F, dropping blockers."""
     while F.size:
-        z = solve_triangular(R, Q.T @ b, check_finite=False)
+        z, _ = lapack.dtrtrs(R, Q.T @ b, lower=False)
         neg = z <= 0
         if not neg.any():
             x[F] = z
@@ -362,14 +365,13 @@ def _qr_remove(Q, R, drop):
 
     Deleting columns leaves R upper Hessenberg-like from the first deleted column on; one
     small QR of that trailing block restores the triangle (Lawson & Hanson's Givens
-    sweep, done in a single LAPACK call), and one product updates Q.
+    sweep, done in a single LAPACK call, for any number of deleted columns at once), and one
+    product updates Q.
     """
     keep = ~drop
     k0 = int(np.argmax(drop))
     if not keep[k0:].any():
         return Q[:, :k0], R[:k0, :k0]
-    if int(np.count_nonzero(drop)) == 1 and Q.shape[0] > Q.shape[1]:
-        return qr_delete(Q, R, k0, which="col", check_finite=False)
     Rk = R[:, keep]
     Qt, Rt = np.linalg.qr(Rk[k0:, k0:])
     s2 = int(np.count_nonzero(keep))
@@ -386,7 +388,7 @@ def _qr_add(A, Q, R, F, cand, col_norm):
     """Append the independent columns of A[:, cand] to the thin QR (Q, R) of A[:, F].
 
     Block classical Gram–Schmidt, twice (enough for orthogonality to working precision), then
-    a pivoted QR of the projected block decides which candidates are independent.
+    a QR of the projected block; candidates enter up to the first numerically dependent one.
     Returns (Q, R, F, dependent_candidates).
     """
     m = A.shape[0]
@@ -404,26 +406,26 @@ def _qr_add(A, Q, R, F, cand, col_norm):
         rho = float(np.linalg.norm(V))
         if rho <= _DEPENDENT * col_norm[cand[0]]:
             return Q, R, F, cand
-        Qn, Rn, keep = V / rho, np.array([[rho]]), np.array([0])
+        Qn, Rn, keep, r = V / rho, np.array([[rho]]), np.array([0]), 1
     else:
-        from scipy.linalg import qr as _qr
-
-        Qv, Rv, piv = _qr(V, mode="economic", pivoting=True, check_finite=False)
+        # Candidates come sorted by gradient; keep the leading ones up to the first that is
+        # numerically dependent on those before it (a plain QR's diagonal says so).
+        Qv, Rv = np.linalg.qr(V)
         d = np.abs(np.diagonal(Rv))
-        ok = d > _DEPENDENT * col_norm[cand[piv[: d.size]]]
+        ok = d > _DEPENDENT * col_norm[cand[: d.size]]
         r = int(np.argmin(ok)) if not ok.all() else d.size
         r = min(r, m - s)
-        keep = piv[:r]
-        Qn, Rn = Qv[:, :r], Rv[:r, :r]
         if r == 0:
-            return Q, R, F, cand
+            return Q, R, F, cand[:1]
+        keep = np.arange(r)
+        Qn, Rn = Qv[:, :r], Rv[:r, :r]
     k = keep.size
     Rbig = np.zeros((s + k, s + k))
     Rbig[:s, :s] = R
     Rbig[:s, s:] = H[:, keep]
     Rbig[s:, s:] = Rn
     Q = np.hstack([Q, Qn])
-    dependent = np.setdiff1d(cand, cand[keep], assume_unique=True)
+    dependent = cand[r:r + 1] if cand.size > 1 and r < cand.size else cand[:0]
     return Q, Rbig, np.concatenate([F, cand[keep]]), dependent
 
 
