@@ -52,9 +52,8 @@ _DEPENDENT = 1e-12
 _FULL_EXCHANGES = 3
 # Passive sets shared by at least this many right-hand sides get their own Cholesky.
 _SHARED = 4
-_DEBUG = False
 # Below this many unknowns the compiled scipy.optimize.nnls beats any Python-level loop.
-_TINY_N = 24
+_TINY_N = 64
 # From this many unknowns on, m >= n problems get a cheap ill-conditioning probe first.
 _PROBE_N = 256
 _PROBE_COLUMNS = 64
@@ -97,7 +96,7 @@ def active_set_nnls(A, b, *, x0=None, max_iter=None, gram=None) -> ActiveSetOutp
     ActiveSetOutput
     """
     single = b.ndim == 1
-    m, n = A.shape
+    n = A.shape[1]
     if max_iter is None:
         max_iter = max(50, 3 * n)
     A, b, gram, unscale = _rescale(A, b, gram)
@@ -504,8 +503,6 @@ def _bpp_multi(G, C, P, max_iter):
             break
         Cl, Pl = C[:, live], P[:, live]
         Xl, failed, groups = _grouped_solve(G, Cl, Pl)
-        if _DEBUG:
-            print("round", it, live.size, groups, Pl.sum(0).mean())
         factorizations += groups
         Yl = G @ Xl - Cl
         tol_y = _TOL * cnorm[live]
