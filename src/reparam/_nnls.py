@@ -11,6 +11,7 @@ from ._result import Result, Status, certify
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .solvers import METHOD_NAMES, METHODS
 from .solvers._loop import Oracle, iterate
+from .solvers._exact import zero_result
 from .solvers.auto import choose
 
 
@@ -86,19 +87,14 @@ def _zero_is_optimal(problem: Problem) -> np.ndarray:
 
 
 def _zero_result(problem: Problem, method: str, opts: dict) -> Result:
-    n = problem.shape[1]
-    shape = (n,) if not problem.batched else (n, problem.b.shape[1])
-    k = None if not problem.batched else problem.b.shape[1]
-    status = Status.CONVERGED if k is None else np.full(k, Status.CONVERGED, dtype=object)
-    n_iter = 0 if k is None else np.zeros(k, dtype=int)
-    history = None
-    if opts.get("record"):
-        history = {"objective": np.array([0.5 * float(np.sum(problem.b**2))]), "kkt": np.zeros(1)}
-    return Result(
-        x=np.zeros(shape), status=status, n_iter=n_iter, objective=0.0, kkt=0.0,
-        message="x = 0 is optimal (A^T b <= 0, e.g. b = 0); no iterations needed",
-        method=method, history=history,
+    res = zero_result(
+        problem, Status.CONVERGED,
+        "x = 0 is optimal (A^T b <= 0, e.g. b = 0); no iterations needed", method,
     )
+    if opts.get("record"):
+        f0 = 0.5 * np.sum(problem.b**2, axis=0)
+        res.history = {"objective": np.atleast_1d(f0), "kkt": np.zeros_like(np.atleast_1d(f0))}
+    return res
 
 
 def _columns(problem: Problem, spec, opts: dict, trivial: np.ndarray) -> Result:

@@ -36,7 +36,10 @@ def active_set(problem: Problem, opts: dict) -> Result:
 
     A = _dense(problem, "active-set")
     t0 = time.perf_counter()
-    out = active_set_nnls(A, problem.b, x0=opts.get("x0"), max_iter=opts["max_iter"])
+    try:
+        out = active_set_nnls(A, problem.b, x0=opts.get("x0"), max_iter=opts["max_iter"])
+    except KeyboardInterrupt:
+        return _interrupted(problem, "active-set", time.perf_counter() - t0)
     elapsed = time.perf_counter() - t0
     converged = np.asarray(out.converged)
     status = np.where(converged, Status.CONVERGED, Status.MAX_ITER)
@@ -51,6 +54,28 @@ def active_set(problem: Problem, opts: dict) -> Result:
     )
 
 
+def zero_result(problem: Problem, status: Status, message: str, method: str) -> Result:
+    """A result at ``x = 0`` with one ``status`` for every right-hand side."""
+    k = problem.b.shape[1:]
+    return Result(
+        x=np.zeros((problem.shape[1], *k)),
+        status=status if not k else np.full(k, status, dtype=object),
+        n_iter=0 if not k else np.zeros(k, dtype=int),
+        message=message, objective=0.0, kkt=0.0, method=method,
+    )
+
+
+def _interrupted(problem: Problem, method: str, elapsed: float) -> Result:
+    """Ctrl-C inside an exact kernel: its partial state is not a solution, so the result is
+    the feasible point x = 0, and the status says so."""
+    res = zero_result(
+        problem, Status.INTERRUPTED,
+        f"interrupted (Ctrl-C) inside the exact {method} kernel; returning x = 0", method,
+    )
+    res.time = elapsed
+    return res
+
+
 def scipy_nnls(problem: Problem, opts: dict) -> Result:
     """``scipy.optimize.nnls`` (Lawson–Hanson), its failures turned into a :class:`Status`."""
     A = _dense(problem, "scipy")
@@ -61,6 +86,9 @@ def scipy_nnls(problem: Problem, opts: dict) -> Result:
     statuses, messages = [], []
     for j in range(cols.shape[1]):  # SciPy takes one right-hand side at a time.
         try:
+            if statuses and statuses[-1] is Status.INTERRUPTED:
+                statuses.append(Status.INTERRUPTED)
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 xs[:, j], _ = scipy.optimize.nnls(A, cols[:, j], maxiter=opts["max_iter"])
@@ -68,6 +96,9 @@ def scipy_nnls(problem: Problem, opts: dict) -> Result:
         except RuntimeError as exc:  # "Maximum number of iterations reached"
             statuses.append(Status.MAX_ITER)
             messages.append(f"column {j}: {exc}")
+        except KeyboardInterrupt:
+            statuses.append(Status.INTERRUPTED)
+            messages.append(f"interrupted (Ctrl-C) at column {j}; later columns are x = 0")
         except (ValueError, np.linalg.LinAlgError) as exc:
             statuses.append(Status.NUMERICAL_ERROR)
             messages.append(f"column {j}: {exc}")
