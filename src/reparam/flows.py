@@ -14,16 +14,21 @@ loss given as a function and its gradient, and return a :class:`Trajectory`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
 from .parametrizations import Parametrization, _vector
 
-__all__ = ["Trajectory", "least_squares_loss", "gradient_flow", "mirror_flow",
-           "accelerated_flow"]
+__all__ = [
+    "Trajectory",
+    "accelerated_flow",
+    "gradient_flow",
+    "least_squares_loss",
+    "mirror_flow",
+]
 
 
 @dataclass

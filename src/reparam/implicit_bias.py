@@ -23,11 +23,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.optimize import linprog, lsq_linear, nnls as _scipy_nnls
+from scipy.optimize import linprog, lsq_linear
+from scipy.optimize import nnls as _scipy_nnls
 
 from .parametrizations import Box, Custom, Parametrization, Power, Simplex, _vector
 
-__all__ = ["limit", "l1_limit", "lie_bracket", "is_commuting"]
+__all__ = ["is_commuting", "l1_limit", "lie_bracket", "limit"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -226,7 +227,7 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
     """
     A, b = _problem(A, b)
     param = _parametrization(parametrization)
-    m, n = A.shape
+    n = A.shape[1]
     if u0 is None:
         u0 = param.initial_u(x0=x0, init_scale=init_scale, n=n)
     else:
@@ -315,7 +316,7 @@ def _simplex_active_set(A, b, tol=1e-12, max_iter=None):
     array([1., 0.])
     """
     A, b = _problem(A, b)
-    m, n = A.shape
+    n = A.shape[1]
     max_iter = 5 * n + 20 if max_iter is None else max_iter
     start = int(np.argmin(np.sum((A - b[:, None]) ** 2, axis=0)))
     x = np.zeros(n)
@@ -392,7 +393,7 @@ def l1_limit(A, b, *, nonnegative=True):
     array([0., 0., 1.])
     """
     A, b = _problem(A, b)
-    m, n = A.shape
+    n = A.shape[1]
     if nonnegative:
         res = linprog(np.ones(n), A_eq=A, b_eq=b, bounds=(0, None), method="highs")
         if res.status == 2:  # infeasible: match the NNLS fit instead
@@ -455,8 +456,8 @@ def lie_bracket(parametrization, u, i=None, j=None):
     >>> float(np.abs(lie_bracket(Power(3), np.array([0.5, 0.7]))).max()) < 1e-8
     True
     >>> shared = Custom(lambda u: np.array([u[0] * u[1], u[0] * u[2]]), n_params=3)
-    >>> np.round(lie_bracket(shared, np.array([1.0, 2.0, 3.0]), 0, 1), 6)   # (0, u2, −u1)
-    array([ 0.,  3., -2.])
+    >>> np.round(lie_bracket(shared, np.array([1.0, 2.0, 3.0]), 0, 1), 6) + 0.0  # (0, −u3, u2)
+    array([ 0., -3.,  2.])
     """
     param = _parametrization(parametrization)
     u = _vector(u, "u")
@@ -502,7 +503,7 @@ def is_commuting(parametrization, u, rtol=None) -> bool:
     numeric = isinstance(param, Custom) and param._jacobian is None
     rtol = (1e-4 if numeric else 1e-6) if rtol is None else float(rtol)
     for point in points:
-        J, D = _directional_jacobians(param, _vector(point, "u"), 1e-3 if numeric else 1e-5)
+        _J, D = _directional_jacobians(param, _vector(point, "u"), 1e-3 if numeric else 1e-5)
         bracket = D - np.transpose(D, (1, 0, 2))
         scale = max(np.abs(D).max(), np.finfo(float).tiny)
         if np.abs(bracket).max() > rtol * scale:

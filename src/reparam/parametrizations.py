@@ -28,21 +28,21 @@ constraints and reparametrize: a study in NNLS and implicit bias", AISTATS 2025 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.special import logsumexp, xlogy
 
 __all__ = [
+    "Box",
+    "Custom",
+    "Difference",
     "Domain",
+    "Hadamard",
     "Parametrization",
     "Power",
-    "Difference",
-    "Hadamard",
-    "Box",
     "Simplex",
-    "Custom",
 ]
 
 ArrayLike = "np.typing.ArrayLike"
