@@ -6,9 +6,13 @@
 array([1., 0.])
 """
 
+from . import constrained, flows, implicit_bias, parametrizations, stability
 from ._nnls import nnls
 from ._result import Result, Status, kkt_residual
 from .solvers import METHODS
 
-__all__ = ["nnls", "kkt_residual", "Result", "Status", "METHODS"]
+__all__ = [
+    "nnls", "kkt_residual", "Result", "Status", "METHODS",
+    "parametrizations", "flows", "implicit_bias", "constrained", "stability",
+]
 __version__ = "0.1.0"
