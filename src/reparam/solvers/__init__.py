@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import accelerated, first_order, reparam_gd, riemannian
-from ._exact import active_set, scipy_nnls
+from . import _exact
 
 _COMMON = {"tol": 1e-6, "max_iter": 20_000, "callback": None, "record": False}
 _REPARAM = {"depth": 2, "init_scale": 1e-3, "step": "auto", "decay": 0.0}
@@ -33,7 +33,7 @@ METHODS: dict[str, Method] = {
             "active-set",
             "exact active-set NNLS (block principal pivoting on the Gram matrix, safeguarded)",
             {"tol": 1e-10, "max_iter": None, "callback": None, "record": False},
-            exact=active_set,
+            exact=_exact.active_set,
         ),
         Method(
             "reparam-gd",
@@ -88,7 +88,7 @@ METHODS: dict[str, Method] = {
             "scipy",
             "scipy.optimize.nnls (Lawson-Hanson), for comparison",
             {"tol": 1e-10, "max_iter": None, "callback": None, "record": False},
-            exact=scipy_nnls,
+            exact=_exact.scipy_nnls,
         ),
     ]
 }
