@@ -51,14 +51,29 @@ def test_solve_missing_file(tmp_path):
         main(["solve", str(tmp_path / "nope.npy"), str(tmp_path / "b.npy")])
 
 
-def test_demo_prints_a_row_per_method(capsys):
-    assert main(["demo", "--rows", "30", "--cols", "15", "--max-iter", "200"]) == 0
-    printed = capsys.readouterr().out
-    for method in ["active-set", "reparam-gd", "accelerated", "scipy"]:
-        assert method in printed
+def test_demo_without_extras_names_the_install_command(monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib":
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    assert main(["demo", "--tiny"]) == 3
+    assert "pip install 'reparam[demo]'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args", [["--help"], ["demo", "--help"], ["solve", "--help"]])
+def test_reproduce_rejects_unknown_experiment(capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--only", "nope"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["demo", "--help"], ["reproduce", "--help"], ["solve", "--help"]])
 def test_help_pages_exist(args):
     proc = subprocess.run(
         [sys.executable, "-m", "reparam.cli", *args], capture_output=True, text=True, check=False

@@ -1,4 +1,8 @@
-"""The ``reparam`` command: ``reparam demo`` and ``reparam solve A.npy b.npy``."""
+"""The ``reparam`` command: ``reparam demo``, ``reparam reproduce`` and ``reparam solve``.
+
+``solve`` needs only numpy and scipy; ``demo`` and ``reproduce`` import matplotlib, rich,
+scikit-image and scikit-learn lazily and say how to install them when they are missing.
+"""
 
 from __future__ import annotations
 
@@ -10,32 +14,69 @@ import numpy as np
 
 from . import nnls
 from ._result import Status
-from .solvers import METHOD_NAMES, METHODS
+from .solvers import METHOD_NAMES
+
+# the names of reparam.experiments.NAMES, repeated so that --help works without matplotlib
+_EXPERIMENTS = ("init-scale", "coordinates", "step-decay", "acceleration", "large-scale",
+                "timing", "sparsity", "negative-perturbations")
 
 
-def _demo_problem(m: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's test problem: A ~ N(0, 1/m), sparse non-negative x*, b = A x*."""
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, n)) / np.sqrt(m)
-    x = np.zeros(n)
-    support = rng.choice(n, max(1, n // 10), replace=False)
-    x[support] = np.abs(rng.standard_normal(support.size))
-    return A, A @ x / np.linalg.norm(x)
+def _extras_missing(command: str) -> int | None:
+    """Exit code 3 with the install command when the ``demo`` extra is missing, else None."""
+    missing = []
+    for module in ("matplotlib", "rich", "skimage", "sklearn"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        print(f"reparam {command}: needs {', '.join(missing)}; install them with: "
+              "pip install 'reparam[demo]'", file=sys.stderr)
+        return 3
+    return None
 
 
 def demo(args: argparse.Namespace) -> int:
-    A, b = _demo_problem(args.rows, args.cols, args.seed)
-    print(f"NNLS on a seeded {args.rows} x {args.cols} Gaussian problem (tol {args.tol:.0e})")
-    header = f"{'method':<18} {'status':<10} {'iterations':>10} {'objective':>12} {'kkt':>10} {'time [s]':>9}"
-    print(header)
-    print("-" * len(header))
-    for method in METHODS:
-        opts = {} if METHODS[method].exact else {"tol": args.tol, "max_iter": args.max_iter}
-        res = nnls(A, b, method=method, **opts)
-        print(
-            f"{method:<18} {res.status.name:<10} {res.n_iter:>10} {res.objective:>12.4e} "
-            f"{res.kkt:>10.2e} {res.time:>9.3f}"
-        )
+    code = _extras_missing("demo")
+    if code is not None:
+        return code
+    from .demo import run_demo
+
+    size = "tiny" if args.tiny else "quick" if args.quick else "full"
+    run_demo(args.out, size=size, seed=args.seed)
+    return 0
+
+
+def reproduce(args: argparse.Namespace) -> int:
+    code = _extras_missing("reproduce")
+    if code is not None:
+        return code
+    from rich.console import Console
+    from rich.table import Table
+
+    from . import experiments
+    from .experiments.report import write_report
+
+    size = "tiny" if args.tiny else "quick" if args.quick else "full"
+    names = args.only or list(experiments.NAMES)
+    console = Console()
+    outcomes = []
+    t0 = time.perf_counter()
+    for i, name in enumerate(names, 1):
+        with console.status(f"[{i}/{len(names)}] {name} ({size})"):
+            outcome = experiments.run(name, size=size, seed=args.seed)
+        outcomes.append(outcome)
+        mark = "[green]supported[/]" if outcome.verdict else "[red]not supported[/]"
+        console.print(f"[{i}/{len(names)}] {name}: {mark} ({outcome.seconds:.1f} s)")
+    index = write_report(outcomes, args.out)
+    table = Table(title=f"reparam reproduce ({size}) — {time.perf_counter() - t0:.0f} s")
+    for column in ("experiment", "verdict", "criterion", "time [s]"):
+        table.add_column(column, justify="right" if column == "time [s]" else "left")
+    for o in outcomes:
+        table.add_row(o.name, "supported" if o.verdict else "not supported", o.criterion,
+                      f"{o.seconds:.1f}")
+    console.print(table)
+    console.print(f"report written to {index} (data in {index.parent / 'results.json'})")
     return 0
 
 
@@ -77,13 +118,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Non-negative least squares, exact or by reparametrized gradient descent.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="solve one seeded problem with every method, print a table")
-    p.add_argument("--rows", type=int, default=200, help="rows of A (default 200)")
-    p.add_argument("--cols", type=int, default=100, help="columns of A (default 100)")
+    p = sub.add_parser(
+        "demo", help="the main job: deblurring, implicit bias and exact NNLS on bundled data",
+        description="Runs three demonstrations on data bundled with scikit-image and "
+        "scikit-learn (offline), prints a summary table and writes a self-contained HTML "
+        "report. Needs: pip install 'reparam[demo]'.")
+    p.add_argument("--out", default="reparam-demo",
+                   help="folder for index.html (default ./reparam-demo)")
+    p.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
+    p.add_argument("--tiny", action="store_true", help="smallest sizes, for tests")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tol", type=float, default=1e-6, help="KKT tolerance of iterative methods")
-    p.add_argument("--max-iter", type=int, default=20_000)
     p.set_defaults(func=demo)
+    p = sub.add_parser(
+        "reproduce", help="the paper's experiments as an HTML report with figures",
+        description="Runs the experiments of Chou et al. (AISTATS 2025, arXiv:2207.08437), each "
+        "with its claim and a computed verdict, and writes index.html (figures embedded), "
+        "results.json and figures/*.png. Needs: pip install 'reparam[demo]'.")
+    p.add_argument("--out", default="reparam-report", help="output folder (default "
+                   "./reparam-report)")
+    p.add_argument("--quick", action="store_true", help="quick sizes (minutes) instead of the "
+                   "paper's")
+    p.add_argument("--tiny", action="store_true", help="smallest sizes, for tests")
+    p.add_argument("--only", action="append", metavar="NAME", choices=_EXPERIMENTS,
+                   help=f"run only this experiment (repeatable): {', '.join(_EXPERIMENTS)}")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=reproduce)
     p = sub.add_parser("solve", help="solve min ||A x - b||, x >= 0 from .npy files")
     p.add_argument("A", help="matrix A, a .npy file of shape (m, n)")
     p.add_argument("b", help="right-hand side(s) b, a .npy file of shape (m,) or (m, k)")
