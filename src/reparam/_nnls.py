@@ -26,7 +26,7 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
         One right-hand side, or ``k`` of them (then ``x`` has shape (n, k) and the status,
         ``n_iter`` and ``kkt`` of the result are per-column arrays).
     method : str
-        ``"auto"`` (exact for explicit matrices, ``"accelerated"`` for large sparse or
+        ``"auto"`` (exact for explicit matrices, ``"fista"`` for large sparse or
         matrix-free ``A``), ``"active-set"`` (exact), ``"reparam-gd"``, ``"riemannian-gd"``,
         ``"riemannian-bb"``, ``"accelerated"``, ``"reparam-nesterov"``, ``"projected-gd"``,
         ``"fista"``, ``"scipy"``. ``reparam.solvers.METHODS`` lists each with its defaults.
