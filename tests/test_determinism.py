@@ -7,13 +7,11 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
+from conftest import gaussian_problem
 
 import reparam as rp
 from reparam.solvers import METHODS
-
-from conftest import gaussian_problem
 
 
 @pytest.mark.parametrize("method", list(METHODS))

@@ -10,11 +10,10 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import gaussian_problem
 
 import reparam as rp
 import reparam.solvers.active_set as active_set_module
-
-from conftest import gaussian_problem
 
 
 @pytest.mark.parametrize("method", ["reparam-gd", "accelerated", "fista", "riemannian-bb"])

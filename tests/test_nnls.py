@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.optimize
+from conftest import gaussian_problem, wellposed_problem
 
 import reparam as rp
 from reparam.solvers import METHODS
-
-from conftest import gaussian_problem, wellposed_problem
 
 ITERATIVE = [name for name, m in METHODS.items() if m.exact is None]
 EXACT = [name for name, m in METHODS.items() if m.exact is not None]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import wellposed_problem
 from scipy.sparse.linalg import aslinearoperator
 
 import reparam as rp
 from reparam.solvers import auto
-
-from conftest import wellposed_problem
 
 FIRST_ORDER = ["fista", "accelerated", "reparam-nesterov", "riemannian-bb", "projected-gd"]
 

@@ -77,7 +77,7 @@ def test_exact_solver_is_exact_everywhere(problem):
     assert res.status is rp.Status.CONVERGED, res.message
     assert res.kkt <= tol
     A64, b64 = A.astype(float), b.astype(float)
-    x_ref, rnorm = scipy.optimize.nnls(A64, b64)
+    _x_ref, rnorm = scipy.optimize.nnls(A64, b64)
     f_ref = 0.5 * rnorm**2
     f = 0.5 * np.sum((A64 @ res.x - b64) ** 2)
     assert f <= f_ref * (1 + 1e-6) + 1e-12 * (np.sum(b64**2) + 1e-300)

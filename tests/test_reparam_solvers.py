@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.optimize
+from conftest import gaussian_problem, wellposed_problem
 
 import reparam as rp
+from reparam._linalg import as_operator
 from reparam.solvers import reparam_gd, riemannian
 from reparam.solvers._loop import Oracle
-from reparam._linalg import as_operator
-
-from conftest import gaussian_problem, wellposed_problem
 
 
 def _one_step(method_step, init, A, b, eta, depth):
@@ -40,7 +39,7 @@ def test_reparam_and_riemannian_trajectories_agree_for_small_steps():
     for eta in [2e-3, 1e-3]:
         for method in ["reparam-gd", "riemannian-gd"]:
             # same time horizon T = η k for both step sizes
-            k = int(round(0.4 / eta))
+            k = round(0.4 / eta)
             runs[method, eta] = rp.nnls(
                 A, b, method=method, step=eta, init_scale=0.3, tol=0, max_iter=k
             ).x

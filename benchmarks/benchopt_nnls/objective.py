@@ -5,9 +5,8 @@ clarabel scikit-learn`` beside reparam):
 ``benchopt run benchmarks/benchopt_nnls --no-plot -n 20 --timeout 60``.
 """
 
-from benchopt import BaseObjective
-
 import numpy as np
+from benchopt import BaseObjective
 
 
 class Objective(BaseObjective):
@@ -22,17 +21,17 @@ class Objective(BaseObjective):
         self.scale = max(float(np.max(np.abs(A.T @ b))), np.finfo(float).tiny)
 
     def get_objective(self):
-        return dict(A=self.A, b=self.b)
+        return {"A": self.A, "b": self.b}
 
     def evaluate_result(self, x):
         x = np.asarray(x, dtype=float)
         r = self.A @ x - self.b
         g = self.A.T @ r
-        return dict(
-            value=0.5 * float(r @ r),
-            kkt=float(np.max(np.abs(np.minimum(x, g)))) / self.scale,
-            min_x=float(np.min(x)),
-        )
+        return {
+            "value": 0.5 * float(r @ r),
+            "kkt": float(np.max(np.abs(np.minimum(x, g)))) / self.scale,
+            "min_x": float(np.min(x)),
+        }
 
     def get_one_result(self):
-        return dict(x=np.zeros(self.A.shape[1]))
+        return {"x": np.zeros(self.A.shape[1])}

@@ -12,7 +12,15 @@ from ._result import Result, Status, kkt_residual
 from .solvers import METHODS
 
 __all__ = [
-    "nnls", "kkt_residual", "Result", "Status", "METHODS",
-    "parametrizations", "flows", "implicit_bias", "constrained", "stability",
+    "METHODS",
+    "Result",
+    "Status",
+    "constrained",
+    "flows",
+    "implicit_bias",
+    "kkt_residual",
+    "nnls",
+    "parametrizations",
+    "stability",
 ]
 __version__ = "0.1.0"

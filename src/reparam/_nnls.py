@@ -10,8 +10,8 @@ import numpy as np
 from ._result import Result, Status, certify
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .solvers import METHOD_NAMES, METHODS
-from .solvers._loop import Oracle, iterate
 from .solvers._exact import zero_result
+from .solvers._loop import Oracle, iterate
 from .solvers.auto import choose
 
 

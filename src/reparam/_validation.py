@@ -7,8 +7,9 @@ input: arrays are converted to new arrays when their dtype changes, and left alo
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp

@@ -6,8 +6,6 @@ written as a non-negative combination of them (a 64 x 1000 problem, heavily unde
 
 from benchopt import BaseDataset
 
-import numpy as np
-
 
 class Dataset(BaseDataset):
     name = "digits"
@@ -20,4 +18,4 @@ class Dataset(BaseDataset):
         images = load_digits().data / 16.0
         A = images[: self.n_atoms].T
         b = images[-1]
-        return dict(A=A, b=b)
+        return {"A": A, "b": b}

@@ -1,8 +1,7 @@
 """The paper's test problem: A ~ N(0, 1/m), a sparse non-negative x*, b = A x* + noise."""
 
-from benchopt import BaseDataset
-
 import numpy as np
+from benchopt import BaseDataset
 
 
 class Dataset(BaseDataset):
@@ -16,4 +15,4 @@ class Dataset(BaseDataset):
         support = rng.choice(self.n, self.n // 10, replace=False)
         x[support] = np.abs(rng.standard_normal(support.size))
         x /= np.linalg.norm(x)
-        return dict(A=A, b=A @ x + self.noise * rng.standard_normal(self.m))
+        return {"A": A, "b": A @ x + self.noise * rng.standard_normal(self.m)}

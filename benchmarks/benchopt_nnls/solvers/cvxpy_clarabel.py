@@ -20,4 +20,4 @@ class Solver(BaseSolver):
         self.x = x.value.clip(min=0)
 
     def get_result(self):
-        return dict(x=self.x)
+        return {"x": self.x}

@@ -1,8 +1,8 @@
 """reparam's methods: iterative ones sampled by iteration count, the exact one run once."""
 
+import numpy as np
 from benchopt import BaseSolver
 
-import numpy as np
 import reparam as rp
 
 
@@ -26,4 +26,4 @@ class Solver(BaseSolver):
                              max_iter=max(1, n_iter)).x
 
     def get_result(self):
-        return dict(x=np.asarray(self.x))
+        return {"x": np.asarray(self.x)}

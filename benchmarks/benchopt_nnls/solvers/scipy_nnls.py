@@ -1,8 +1,7 @@
 """scipy.optimize.nnls, compiled Lawson-Hanson."""
 
-from benchopt import BaseSolver
-
 import scipy.optimize
+from benchopt import BaseSolver
 
 
 class Solver(BaseSolver):
@@ -17,4 +16,4 @@ class Solver(BaseSolver):
         self.x = scipy.optimize.nnls(self.A, self.b)[0]
 
     def get_result(self):
-        return dict(x=self.x)
+        return {"x": self.x}

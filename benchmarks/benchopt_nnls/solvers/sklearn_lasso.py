@@ -24,4 +24,4 @@ class Solver(BaseSolver):
             self.x = model.fit(self.A, self.b).coef_
 
     def get_result(self):
-        return dict(x=self.x)
+        return {"x": self.x}

@@ -17,4 +17,4 @@ class Solver(BaseSolver):
         self.x = LinearRegression(positive=True, fit_intercept=False).fit(self.A, self.b).coef_
 
     def get_result(self):
-        return dict(x=self.x)
+        return {"x": self.x}

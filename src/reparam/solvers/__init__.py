@@ -6,11 +6,10 @@ exact methods take the whole problem. ``auto.py`` chooses among them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from . import accelerated, first_order, reparam_gd, riemannian
-from . import _exact
+from . import _exact, accelerated, first_order, reparam_gd, riemannian
 
 _COMMON = {"tol": 1e-6, "max_iter": 20_000, "callback": None, "record": False}
 _REPARAM = {"depth": 2, "init_scale": 1e-3, "step": "auto", "decay": 0.0}
