@@ -1,4 +1,4 @@
-"""``reparam demo`` end to end at its tiny size: the table, and an HTML report whose images decode."""
+"""`reparam demo` end to end at its tiny size: the table, an HTML report whose images decode."""
 
 from __future__ import annotations
 

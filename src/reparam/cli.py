@@ -70,8 +70,8 @@ def reproduce(args: argparse.Namespace) -> int:
         console.print(f"[{i}/{len(names)}] {name}: {mark} ({outcome.seconds:.1f} s)")
     index = write_report(outcomes, args.out)
     table = Table(title=f"reparam reproduce ({size}) — {time.perf_counter() - t0:.0f} s")
-    for column in ("experiment", "verdict", "criterion", "time [s]"):
-        table.add_column(column, justify="right" if column == "time [s]" else "left")
+    for column in ("experiment", "verdict", "criterion", "time (s)"):
+        table.add_column(column, justify="right" if column == "time (s)" else "left")
     for o in outcomes:
         table.add_row(o.name, "supported" if o.verdict else "not supported", o.criterion,
                       f"{o.seconds:.1f}")

@@ -265,7 +265,10 @@ def run_demo(out_dir="reparam-demo", size: str = "full", seed: int = 0, console=
     rich_console = require("rich.console")
     rich_progress = require("rich.progress")
     rich_table = require("rich.table")
-    console = console or rich_console.Console()
+    if console is None:
+        console = rich_console.Console()
+        if not console.is_terminal:  # piped or logged: rich would wrap the table at 80 columns
+            console = rich_console.Console(width=120)
     t_start = time.perf_counter()
     results = {}
     columns = (rich_progress.SpinnerColumn(), rich_progress.TextColumn("{task.description}"),
@@ -286,7 +289,7 @@ def run_demo(out_dir="reparam-demo", size: str = "full", seed: int = 0, console=
     seconds = time.perf_counter() - t_start
     table = rich_table.Table(title=f"reparam demo ({size}) — {seconds:.0f} s")
     for name, justify in (("part", "left"), ("method", "left"), ("result", "left"),
-                          ("time [s]", "right")):
+                          ("time (s)", "right")):
         table.add_column(name, justify=justify)
     rows = [row for key, *_ in _PARTS for row in results[key]["rows"]]
     for key, *_ in _PARTS:
