@@ -205,7 +205,6 @@ OPTION_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "decay": _decay,
     "bb": _choice("alternating", "long", "short"),
     "restart": _flag,
-    "progress": _flag,
 }
 
 

@@ -38,21 +38,15 @@ class Oracle:
             gram = op.todense_gram()
         self.gram = gram
         self.n = n
-        self.n_grad = 0
 
     def grad(self, x: np.ndarray) -> tuple[np.ndarray, float]:
         """Return ``(g, f)`` at ``x``."""
-        self.n_grad += 1
         if self.gram is not None:
             g = self.gram @ x - self.c
             f = 0.5 * float(x @ (g - self.c)) + self.half_bb
             return g, max(f, 0.0)
         r = self.op.matvec(x) - self.b
         return self.op.rmatvec(r), 0.5 * float(r @ r)
-
-    def objective_from(self, x: np.ndarray, g: np.ndarray) -> float:
-        """Objective at ``x`` given its gradient (exact for the affine gradient)."""
-        return max(0.5 * float(x @ (g - self.c)) + self.half_bb, 0.0)
 
     def kkt(self, x: np.ndarray, g: np.ndarray) -> float:
         return float(np.max(np.abs(np.minimum(x, g)))) / self.scale

@@ -17,7 +17,7 @@ def _step(oracle: Oracle, opts: dict) -> float:
 def init(oracle: Oracle, opts: dict) -> dict:
     x = np.zeros(oracle.n) if opts.get("x0") is None else opts["x0"].copy()
     g, f = oracle.grad(x)
-    return {"x": x, "g": g, "f": f, "y_g": g, "x_prev": x, "g_prev": g, "t": 1.0}
+    return {"x": x, "g": g, "f": f, "y_g": g, "t": 1.0}
 
 
 def pgd_step(oracle: Oracle, state: dict, k: int, opts: dict) -> dict:
