@@ -136,3 +136,16 @@ def test_warm_start_from_solution_converges_immediately():
 def test_methods_table_has_a_summary_for_each():
     assert set(ITERATIVE + EXACT) == set(METHODS)
     assert all(m.summary for m in METHODS.values())
+
+
+def test_batched_exact_returns_per_column_certificates():
+    A, _ = wellposed_problem(60, 30, seed=1)
+    B = np.random.default_rng(9).standard_normal((60, 50))
+    B[:, 3] = 0.0
+    res = rp.nnls(A, B)
+    assert res.x.shape == (30, 50)
+    assert res.kkt.shape == res.n_iter.shape == res.status.shape == res.objective.shape == (50,)
+    assert res.success and np.all(res.status == rp.Status.CONVERGED)
+    assert np.all(res.kkt <= 1e-10)
+    for j in (0, 3, 49):
+        np.testing.assert_allclose(res.x[:, j], scipy.optimize.nnls(A, B[:, j])[0], atol=1e-10)
