@@ -144,6 +144,53 @@ def test_batched_equals_column_by_column(m, n, k):
     assert kkt(A, B, out.x) <= 1e-10
 
 
+def _nmf_like(m, n, k, seed):
+    # Nonnegative A with a dominant Perron direction (as in NMF sub-problems), sparse X*, noise:
+    # almost every column ends with its own passive set.
+    rng = np.random.default_rng(seed)
+    A = np.abs(rng.standard_normal((m, n)))
+    X = np.where(rng.random((n, k)) < 0.1, rng.random((n, k)), 0.0)
+    return A, A @ X + 0.05 * rng.standard_normal((m, k))
+
+
+def test_batched_many_distinct_passive_sets_equals_column_by_column():
+    A, B = _nmf_like(120, 60, 600, seed=18)
+    out = active_set_nnls(A, B)
+    assert "inexact pivoting" in out.message  # the conjugate-gradient guess ran
+    assert out.converged.all()
+    support = np.packbits(out.x > 0, axis=0)
+    assert np.unique(support, axis=1).shape[1] > 500  # nearly all passive sets distinct
+    cols = np.column_stack([scipy.optimize.nnls(A, B[:, j])[0] for j in range(B.shape[1])])
+    np.testing.assert_allclose(out.x, cols, rtol=0, atol=1e-10 * max(1.0, np.abs(cols).max()))
+    assert kkt(A, B, out.x) <= 1e-11
+
+
+def test_inexact_guess_is_only_a_start():
+    # A useless guess (every variable passive) must still end in the exact answer: the
+    # guess only seeds the exact pivoting, which decides and certifies.
+    A, B = _nmf_like(120, 60, 100, seed=19)
+    G, C = A.T @ A, A.T @ B
+    X, _, certified, _ = _mod._bpp_multi(G, C, np.ones(C.shape, dtype=bool), 200)
+    assert certified.all()
+    np.testing.assert_allclose(X, active_set_nnls(A, B).x, rtol=0, atol=1e-12)
+
+
+def test_masked_cg_solves_passive_systems():
+    # Enough steps of the masked conjugate gradient give every column's G_FF^{-1} c_F.
+    rng = np.random.default_rng(20)
+    A = rng.standard_normal((80, 30))
+    G, C = A.T @ A, A.T @ rng.standard_normal((80, 7))
+    P = rng.random((30, 7)) < 0.5
+    X = np.zeros((30, 7))
+    W = _mod._masked_cg(G, X, C, P, 60)
+    np.testing.assert_allclose(W, G @ X, rtol=0, atol=1e-9 * np.abs(W).max())
+    for j in range(7):
+        F = P[:, j]
+        np.testing.assert_allclose(X[F, j], np.linalg.solve(G[np.ix_(F, F)], C[F, j]),
+                                   rtol=1e-9, atol=1e-12)
+        assert np.all(X[~F, j] == 0)
+
+
 def test_batched_wide():
     rng = np.random.default_rng(6)
     A = rng.standard_normal((20, 60))
