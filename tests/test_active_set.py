@@ -348,6 +348,61 @@ def test_blur_ill_conditioned_terminates():
     assert isinstance(out.message, str) and out.message
 
 
+def _blur(n, sigma, seed):
+    # benchmarks/problems.py's Gaussian blur: boxes and spikes, relative noise 1e-3.
+    rng = np.random.default_rng(seed)
+    d = np.arange(n)[:, None] - np.arange(n)[None, :]
+    A = np.exp(-0.5 * (d / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
+    x_true = np.zeros(n)
+    for lo, hi, val in ((0.1, 0.2, 1.0), (0.35, 0.4, 2.0), (0.6, 0.8, 0.5)):
+        x_true[int(lo * n):int(hi * n)] = val
+    spikes = rng.choice(n, size=max(1, n // 100), replace=False)
+    x_true[spikes] += 3.0 * rng.random(spikes.size)
+    b = A @ x_true
+    return A, b + 1e-3 * np.linalg.norm(b) / np.sqrt(n) * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("n", [300, 600])
+def test_blur_exact_through_gram_lawson_hanson(n):
+    # Block pivoting's passive sets turn singular here; Lawson-Hanson on the Gram matrix must
+    # take over and still be exact (kkt measured on A), with scipy's optimal value.
+    A, b = _blur(n, 4.0, seed=21)
+    out = active_set_nnls(A, b)
+    assert out.converged
+    assert "Lawson-Hanson on the Gram matrix" in out.message
+    assert kkt(A, b, out.x) <= 1e-11
+    x_ref, _ = scipy.optimize.nnls(A, b)
+    assert objective(A, b, out.x) == pytest.approx(objective(A, b, x_ref), rel=1e-9)
+
+
+@pytest.mark.parametrize("m,n", [(60, 40), (200, 100), (400, 200)])
+def test_gram_lawson_hanson_matches_scipy(m, n):
+    rng = np.random.default_rng(22)
+    A = rng.standard_normal((m, n))
+    b = rng.standard_normal(m)
+    x, _, ok, why = _mod._lawson_hanson_gram(A.T @ A, A.T @ b, None, 10 * n)
+    assert ok, why
+    x_ref, _ = scipy.optimize.nnls(A, b)
+    np.testing.assert_allclose(x, x_ref, rtol=0, atol=1e-10 * max(1.0, x_ref.max()))
+    # A warm start from the answer finishes at once.
+    x2, it, ok2, _ = _mod._lawson_hanson_gram(A.T @ A, A.T @ b, x > 0, 10 * n)
+    assert ok2 and it == 1
+    np.testing.assert_allclose(x2, x, rtol=0, atol=1e-12 * max(1.0, x.max()))
+
+
+def test_cholesky_downdate():
+    rng = np.random.default_rng(23)
+    A = rng.standard_normal((50, 20))
+    G = A.T @ A
+    L = np.linalg.cholesky(G)
+    for _ in range(5):
+        drop = rng.random(20) < 0.3
+        Ln = _mod._chol_remove(L, drop)
+        assert np.allclose(np.triu(Ln, 1), 0)
+        np.testing.assert_allclose(Ln @ Ln.T, G[np.ix_(~drop, ~drop)], rtol=0,
+                                   atol=1e-12 * np.abs(G).max())
+
+
 def test_iteration_cap_reports_not_converged_or_falls_back():
     rng = np.random.default_rng(17)
     A = rng.standard_normal((200, 100))
