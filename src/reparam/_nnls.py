@@ -138,7 +138,7 @@ def _finish(problem: Problem, res: Result, opts: dict) -> Result:
     without iterations of its own records its final point.
     """
     tol = opts["tol"]
-    x64 = np.asarray(res.x, dtype=np.float64)
+    x64 = np.maximum(np.asarray(res.x, dtype=np.float64), 0.0)  # guards rounding only
     kkt, objective, complementarity = certify(problem.op, problem.b, x64)
     missed = (np.asarray(res.status) == Status.CONVERGED) & (np.asarray(kkt) > tol)
     if np.any(missed):

@@ -208,6 +208,11 @@ OPTION_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
 }
 
 
+def check_option(name: str, value: Any) -> Any:
+    """Check one option by its entry in :data:`OPTION_VALIDATORS`."""
+    return OPTION_VALIDATORS[name](name, value)
+
+
 def validate_options(method: str, allowed: dict[str, Any], given: dict[str, Any]) -> dict:
     """Merge ``given`` into the method's defaults ``allowed``, checking names and values."""
     unknown = sorted(set(given) - set(allowed))

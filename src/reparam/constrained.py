@@ -28,9 +28,12 @@ import time
 import numpy as np
 from scipy.special import logsumexp
 
+from ._linalg import as_operator
 from ._result import Result, Status
+from ._validation import check_option
 from .implicit_bias import _problem, _simplex_active_set, limit
 from .parametrizations import Box, Difference, Parametrization, Power, Simplex, _vector
+from .solvers._loop import Oracle, iterate
 
 __all__ = [
     "box_least_squares",
@@ -48,27 +51,14 @@ _TINY = np.finfo(float).tiny
 
 
 # ----------------------------------------------------------------------------------------------
-# the one loop: gradient descent on u
+# the one loop: gradient descent on u, run by the solvers' shared driver
 # ----------------------------------------------------------------------------------------------
-def _check_step(step):
-    if isinstance(step, str):
-        if step != "auto":
-            raise ValueError(f"step must be 'auto' or a positive float, got {step!r}")
-        return step
-    if isinstance(step, bool) or not isinstance(step, numbers.Real) or not step > 0:
-        raise ValueError(f"step must be 'auto' or a positive float, got {step!r}")
-    return float(step)
-
-
-def _check_iter(max_iter):
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    return int(max_iter)
-
-
 def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
-                      max_iter=100_000, record=False, method="reparam-gd"):
+                      max_iter=100_000, record=False, method="reparam-gd", callback=None):
     """Gradient descent on ``F(u) = ½‖Aφ(u) − b‖²`` until ``kkt(x, ∇f(x)) ≤ tol``.
+
+    The loop is the one every :func:`reparam.nnls` method runs (stopping, recording,
+    callbacks, Ctrl-C and non-finite values behave the same); only the update differs.
 
     Parameters
     ----------
@@ -81,13 +71,14 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
     step : "auto" or float
         A float gives plain GD with that constant step (the flow's implicit bias up to O(step));
         "auto" backtracks (Armijo) from the last accepted step times 2.
-    tol, max_iter, record
-        Stopping rule; ``record`` keeps the objective and kkt per iteration.
+    tol, max_iter, record, callback
+        Stopping rule; ``record`` keeps the objective and kkt per iteration; ``callback`` as
+        in :func:`reparam.nnls`.
 
     Returns
     -------
     Result
-        ``info["u"]`` holds the final parameters.
+        ``info["u"]`` holds the parameters of the returned point.
 
     Examples
     --------
@@ -103,63 +94,42 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
     A, b = _problem(A, b)
     if not isinstance(parametrization, Parametrization):
         raise TypeError("parametrization must be a reparam.parametrizations.Parametrization")
-    step = _check_step(step)
-    max_iter = _check_iter(max_iter)
+    opts = {name: check_option(name, value) for name, value in
+            {"step": step, "tol": tol, "max_iter": max_iter, "record": record,
+             "callback": callback}.items()}
+    if opts["max_iter"] is None:
+        raise ValueError("max_iter must be a positive integer, got None")
+    u0 = _vector(u0, "u0").copy()
     p = parametrization
-    u = _vector(u0, "u0")
-    start = time.perf_counter()
-    eta = 1.0 if step == "auto" else step
-    x = p.forward(u)
-    r = A @ x - b
-    obj = 0.5 * float(r @ r)
-    hist_obj, hist_kkt = [], []
-    status, k = Status.MAX_ITER, 0
-    for k in range(max_iter + 1):
-        g = A.T @ r
-        cert = kkt(x, g)
-        if record:
-            hist_obj.append(obj)
-            hist_kkt.append(cert)
-        if cert <= tol:
-            status = Status.CONVERGED
-            break
-        if not np.isfinite(obj):
-            status = Status.NUMERICAL_ERROR
-            break
-        if k == max_iter:
-            break
+
+    def init(oracle, opts):
+        x = p.forward(u0)
+        g, f = oracle.grad(x)
+        return {"u": u0, "x": x, "g": g, "f": f, "eta": 1.0}
+
+    def update(oracle, state, k, opts):
+        u, g, f, eta = state["u"], state["g"], state["f"], state["eta"]
         grad_u = p.vjp(u, g)
-        if step == "auto":
-            slope = float(grad_u @ grad_u)
-            eta *= 2.0
-            while True:
-                u_new = u - eta * grad_u
-                x_new = p.forward(u_new)
-                r_new = A @ x_new - b
-                obj_new = 0.5 * float(r_new @ r_new)
-                if obj_new <= obj - 1e-4 * eta * slope or eta < 1e-300:
-                    break
-                eta *= 0.5
-            if eta < 1e-300:
-                status = Status.STALLED
-                break
-            u, x, r, obj = u_new, x_new, r_new, obj_new
-        else:
-            u = u - eta * grad_u
-            x = p.forward(u)
-            r = A @ x - b
-            obj = 0.5 * float(r @ r)
-    messages = {
-        Status.CONVERGED: f"converged: kkt {cert:.2e} <= tol {tol:g}",
-        Status.MAX_ITER: f"max_iter={max_iter} reached with kkt {cert:.2e}; raise max_iter or "
-                         "the step",
-        Status.STALLED: "the line search found no decrease; the problem may be ill-scaled",
-        Status.NUMERICAL_ERROR: "the objective became non-finite; use a smaller step",
-    }
-    history = {"objective": np.array(hist_obj), "kkt": np.array(hist_kkt)} if record else None
-    return Result(x=x, status=status, message=messages[status], n_iter=k, objective=obj,
-                  kkt=float(cert), complementarity=abs(float(x @ g)), method=method,
-                  history=history, time=time.perf_counter() - start, info={"u": u})
+        if opts["step"] != "auto":
+            u_new = u - opts["step"] * grad_u
+            x_new = p.forward(u_new)
+            g_new, f_new = oracle.grad(x_new)
+            return {"u": u_new, "x": x_new, "g": g_new, "f": f_new, "eta": eta}
+        slope = float(grad_u @ grad_u)
+        eta *= 2.0
+        while eta >= 1e-300:
+            u_new = u - eta * grad_u
+            x_new = p.forward(u_new)
+            g_new, f_new = oracle.grad(x_new)
+            if f_new <= f - 1e-4 * eta * slope:
+                return {"u": u_new, "x": x_new, "g": g_new, "f": f_new, "eta": eta}
+            eta *= 0.5
+        return dict(state, stalled="the line search found no decrease; the problem may be "
+                                   "ill-scaled")
+
+    # The residual form of the objective keeps the Armijo test exact near the optimum.
+    oracle = Oracle(as_operator(A), b, use_gram=False)
+    return iterate(oracle, init, update, opts, method, kkt=kkt)
 
 
 def _scale(A, b):
@@ -402,7 +372,7 @@ def sinkhorn(a, b, C, epsilon, *, tol=1e-12, max_iter=100_000) -> np.ndarray:
     a, b = _marginals(a, b)
     C = _cost(C, (a.size, b.size))
     eps = _epsilon(epsilon)
-    max_iter = _check_iter(max_iter)
+    max_iter = check_option("max_iter", max_iter)
     log_k = -C / eps
     f, g = np.zeros(a.size), np.zeros(b.size)
     for _ in range(max_iter):

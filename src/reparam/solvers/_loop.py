@@ -23,18 +23,22 @@ class Oracle:
     """Objective and gradient of ``f(x) = 0.5 ||A x - b||^2`` for one right-hand side.
 
     Dense ``A`` with ``n <= m`` works on the Gram matrix ``A^T A`` (``n^2`` flops a gradient
-    instead of ``2 m n``); otherwise two products with ``A``. The gradient is affine in ``x``,
-    which lets momentum methods combine gradients instead of recomputing them.
+    instead of ``2 m n``) unless ``use_gram=False``, which keeps the objective free of the
+    cancellation in ``x^T A^T A x - 2 b^T A x``; otherwise two products with ``A``. The
+    gradient is affine in ``x``, which lets momentum methods combine gradients instead of
+    recomputing them.
     """
 
-    def __init__(self, op: Operator, b: np.ndarray, gram: np.ndarray | None = None):
+    def __init__(
+        self, op: Operator, b: np.ndarray, gram: np.ndarray | None = None, use_gram: bool = True
+    ):
         self.op = op
         self.b = b
         self.c = op.rmatvec(b)  # A^T b
         self.half_bb = 0.5 * float(b @ b)
         self.scale = max(float(np.max(np.abs(self.c))), _TINY)
         m, n = op.shape
-        if gram is None and op.kind == "dense" and n <= m and n <= 8000:
+        if gram is None and use_gram and op.kind == "dense" and n <= m and n <= 8000:
             gram = op.todense_gram()
         self.gram = gram
         self.n = n
@@ -84,27 +88,32 @@ def iterate(
     step: Callable[[Oracle, dict, int, dict], dict],
     opts: dict,
     method: str,
+    kkt: Callable[[np.ndarray, np.ndarray], float] | None = None,
 ) -> Result:
     """Run ``step`` until the KKT residual meets ``opts['tol']`` or ``opts['max_iter']`` passes.
 
-    Returns the first point that meets the tolerance; otherwise the iterate with the lowest
-    objective seen, with a status that says why the loop ended. Ctrl-C returns that best
-    iterate with ``Status.INTERRUPTED``; it never raises for non-convergence.
+    ``kkt(x, g)`` is the certificate (default: the NNLS one, :meth:`Oracle.kkt`; other
+    constraint sets pass their own). Returns the first point that meets the tolerance;
+    otherwise the iterate with the lowest objective seen, with a status that says why the loop
+    ended. Ctrl-C returns that best iterate with ``Status.INTERRUPTED``; it never raises for
+    non-convergence. Steps must return new arrays (states are kept by reference); the
+    parameters ``"u"`` of the returned point, where a method has them, go to ``info["u"]``.
     """
     tol, max_iter = opts["tol"], opts["max_iter"]
     callback, record = opts.get("callback"), opts.get("record", False)
+    certify = kkt or oracle.kkt
     t0 = time.perf_counter()
     hist_f: list[float] = []
     hist_kkt: list[float] = []
     state = init(oracle, opts)
-    kkt = oracle.kkt(state["x"], state["g"])
-    best_x, best_f, best_kkt = state["x"].copy(), state["f"], kkt
+    res_kkt = certify(state["x"], state["g"])
+    best, best_kkt = state, res_kkt
     if record:
         hist_f.append(state["f"])
-        hist_kkt.append(kkt)
+        hist_kkt.append(res_kkt)
     status, k, detail = Status.MAX_ITER, 0, ""
     try:
-        if kkt <= tol:
+        if res_kkt <= tol:
             status = Status.CONVERGED
         while status is not Status.CONVERGED and k < max_iter:
             k += 1
@@ -113,37 +122,38 @@ def iterate(
             if not (np.isfinite(f) and np.all(np.isfinite(x))):
                 status, detail = Status.NUMERICAL_ERROR, f"non-finite iterate at iteration {k}"
                 break
-            kkt = oracle.kkt(x, state["g"])
+            res_kkt = certify(x, state["g"])
             if record:
                 hist_f.append(f)
-                hist_kkt.append(kkt)
-            if kkt <= tol:
-                status, best_x, best_f, best_kkt = Status.CONVERGED, x, f, kkt
+                hist_kkt.append(res_kkt)
+            if res_kkt <= tol:
+                status, best, best_kkt = Status.CONVERGED, state, res_kkt
                 break
-            if f < best_f or (f == best_f and kkt < best_kkt):
-                best_x, best_f, best_kkt = x.copy(), f, kkt
+            if f < best["f"] or (f == best["f"] and res_kkt < best_kkt):
+                best, best_kkt = state, res_kkt
             if state.get("stalled"):
                 status, detail = Status.STALLED, state["stalled"]
                 break
-            if callback is not None and callback(IterationState(k, x, f, kkt)):
+            if callback is not None and callback(IterationState(k, x, f, res_kkt)):
                 status, detail = Status.INTERRUPTED, f"stopped by the callback at iteration {k}"
                 break
     except KeyboardInterrupt:
         status, detail = Status.INTERRUPTED, f"interrupted (Ctrl-C) at iteration {k}"
-    elapsed = time.perf_counter() - t0
     history = None
     if record:
         history = {"objective": np.asarray(hist_f), "kkt": np.asarray(hist_kkt)}
     return Result(
-        x=np.maximum(best_x, 0.0),
+        x=best["x"].copy(),
         status=status,
         message=_message(status, method, k, best_kkt, tol, detail),
         n_iter=k,
-        objective=best_f,
+        objective=best["f"],
         kkt=best_kkt,
+        complementarity=abs(float(best["x"] @ best["g"])),
         method=method,
         history=history,
-        time=elapsed,
+        time=time.perf_counter() - t0,
+        info={"u": best["u"].copy()} if "u" in best else {},
     )
 
 
