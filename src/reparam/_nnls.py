@@ -83,7 +83,7 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
 
 def _zero_is_optimal(problem: Problem) -> np.ndarray:
     """``x = 0`` solves NNLS exactly when ``A^T b <= 0`` (then ``g(0) = -A^T b >= 0``)."""
-    return np.all(problem.op.rmatvec(problem.b) <= 0, axis=0)
+    return np.all(problem.atb <= 0, axis=0)
 
 
 def _zero_result(problem: Problem, method: str, opts: dict) -> Result:
@@ -139,7 +139,7 @@ def _finish(problem: Problem, res: Result, opts: dict) -> Result:
     """
     tol = opts["tol"]
     x64 = np.maximum(np.asarray(res.x, dtype=np.float64), 0.0)  # guards rounding only
-    kkt, objective, complementarity = certify(problem.op, problem.b, x64)
+    kkt, objective, complementarity = certify(problem.op, problem.b, x64, problem.atb)
     missed = (np.asarray(res.status) == Status.CONVERGED) & (np.asarray(kkt) > tol)
     if np.any(missed):
         status = np.where(missed, Status.STALLED, res.status)
@@ -150,7 +150,7 @@ def _finish(problem: Problem, res: Result, opts: dict) -> Result:
         )
     x = x64.astype(problem.out_dtype)
     if problem.out_dtype != np.float64:
-        kkt, objective, complementarity = certify(problem.op, problem.b, x)
+        kkt, objective, complementarity = certify(problem.op, problem.b, x, problem.atb)
         res.message += f"; x rounded to {problem.out_dtype} has kkt {np.max(kkt):.2e}"
     if not problem.batched:
         kkt, objective, complementarity = float(kkt), float(objective), float(complementarity)

@@ -89,19 +89,23 @@ def _kkt_parts(g: np.ndarray, x: np.ndarray, scale: np.ndarray | float) -> np.nd
     return np.max(np.abs(np.minimum(x, g)), axis=0) / scale
 
 
-def certify(op, b: np.ndarray, x: np.ndarray):
+def certify(op, b: np.ndarray, x: np.ndarray, atb: np.ndarray | None = None):
     """``(kkt, objective, complementarity)`` of ``x`` in float64, per column for 2-D ``b``.
 
     Products with ``A`` are taken with ``A`` divided by a power of two near its largest entry,
     so that ``A^T A x`` neither overflows nor underflows for entries as large as 1e150 or as
-    small as 1e-150; the power of two is restored exactly afterwards.
+    small as 1e-150; the power of two is restored exactly afterwards. ``atb`` is ``A^T b``
+    when the caller has it already.
     """
     x = np.asarray(x, dtype=np.float64)
     p = _exponent(op)
     r = op.matvec(x) - b  # residual at the user's scale, for the objective
     # g = A^T r = 2^p (A / 2^p)^T r, computed without forming A / 2^p: rescale r instead.
     g_scaled = op.rmatvec(np.ldexp(r, -p))  # = A^T r / 2^p
-    c_scaled = op.rmatvec(np.ldexp(b, -p))  # = A^T b / 2^p
+    # A^T b / 2^p; a given A^T b is reused only where it cannot have lost digits to underflow.
+    big = 0.0 if atb is None else float(np.max(np.abs(atb), initial=0.0))
+    reuse = 1e-280 < big < 1e300
+    c_scaled = np.ldexp(atb, -p) if reuse else op.rmatvec(np.ldexp(b, -p))
     scale = np.maximum(np.max(np.abs(c_scaled), axis=0), _TINY)
     # min(x, g) / ||A^T b|| = min(x / 2^p, g / 2^p) / (||A^T b|| / 2^p)
     kkt = _kkt_parts(g_scaled, np.ldexp(x, -p), scale)

@@ -6,6 +6,7 @@ input: arrays are converted to new arrays when their dtype changes, and left alo
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,11 @@ class Problem:
     @property
     def batched(self) -> bool:
         return self.b.ndim == 2
+
+    @functools.cached_property
+    def atb(self) -> np.ndarray:
+        """``A^T b``, computed once per solve."""
+        return self.op.rmatvec(self.b)
 
 
 def _dtype_of(name: str, dtype) -> np.dtype:
