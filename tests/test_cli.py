@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import scipy.optimize
+from conftest import wellposed_problem
 
 from reparam.cli import main
-
-from conftest import wellposed_problem
 
 
 def test_solve_from_files_writes_x(tmp_path, capsys):
@@ -80,3 +80,27 @@ def test_help_pages_exist(args):
     )
     assert proc.returncode == 0
     assert "usage: reparam" in proc.stdout
+
+
+def test_ctrl_c_during_solve_writes_the_partial_result(tmp_path):
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((300, 600)) / np.sqrt(300)
+    np.save(tmp_path / "A.npy", A)
+    np.save(tmp_path / "b.npy", A @ np.abs(rng.standard_normal(600)))
+    out = tmp_path / "x.npy"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reparam.cli", "solve", str(tmp_path / "A.npy"),
+         str(tmp_path / "b.npy"), "--method", "reparam-gd", "--tol", "0", "--max-iter",
+         "100000000", "--progress", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert "iteration" in proc.stderr.readline()  # a progress line: it is iterating
+        proc.send_signal(signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert "INTERRUPTED" in stdout and "partial result" in stdout
+    x = np.load(out)
+    assert x.shape == (600,) and np.all(np.isfinite(x)) and np.all(x >= 0)

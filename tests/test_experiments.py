@@ -7,11 +7,9 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("matplotlib")
-
-from reparam import experiments  # noqa: E402
-from reparam.experiments._common import jsonable, loglog_slope  # noqa: E402
-from reparam.experiments.report import write_report  # noqa: E402
+from reparam import experiments
+from reparam.experiments._common import jsonable, loglog_slope
+from reparam.experiments.report import write_report
 
 # The verdict each claim-check gives at the tiny size. The timing claim (reparametrized
 # solvers faster than scipy.optimize.nnls) does not hold on small problems: scipy's compiled

@@ -94,6 +94,8 @@ def solve(args: argparse.Namespace) -> int:
         options["tol"] = args.tol
     if args.max_iter is not None:
         options["max_iter"] = args.max_iter
+    if args.progress:
+        options["callback"] = _progress_printer()
     try:
         res = nnls(A, b, method=args.method, **options)
     except (ValueError, TypeError) as exc:
@@ -108,8 +110,26 @@ def solve(args: argparse.Namespace) -> int:
     print(f"time:      {res.time:.3f} s")
     if args.out:
         np.save(args.out, res.x)
-        print(f"x written to {args.out}")
+        partial = " (partial result: the best iterate so far)" if not res.success else ""
+        print(f"x written to {args.out}{partial}")
+    if status is Status.INTERRUPTED:
+        return 130  # the shell's code for a run stopped by Ctrl-C
     return 0 if res.success else 1
+
+
+def _progress_printer(every: float = 1.0):
+    """A callback that prints the iteration, objective and kkt to stderr at most once a second."""
+    last = [time.perf_counter()]
+
+    def callback(state) -> bool:
+        now = time.perf_counter()
+        if now - last[0] >= every:
+            last[0] = now
+            print(f"iteration {state.k:>9}  objective {state.objective:.6e}  kkt {state.kkt:.2e}",
+                  file=sys.stderr, flush=True)
+        return False
+
+    return callback
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="auto", choices=METHOD_NAMES)
     p.add_argument("--tol", type=float, default=None)
     p.add_argument("--max-iter", type=int, default=None)
-    p.add_argument("--out", default=None, help="write x to this .npy file")
+    p.add_argument("--out", default=None, help="write x to this .npy file (also after Ctrl-C)")
+    p.add_argument("--progress", action="store_true",
+                   help="print iteration, objective and kkt to stderr once a second")
     p.set_defaults(func=solve)
     return parser
 

@@ -183,8 +183,8 @@ def implicit_bias(size: str = "full", seed: int = 0, step=None) -> dict:
     for i, alpha in enumerate(a):
         rows.append(["implicit bias" if i == 0 else "",
                      f"reparam-gd α = {alpha:g} ({m}×{n})",
-                     f"‖x‖₁ {table['l1_gd'][i]:.3f} (limit {table['l1_limit'][i]:.3f}), "
-                     f"error {table['error_gd'][i]:.1e}", ""])
+                     (f"‖x‖₁ {table['l1_gd'][i]:.3f} (limit {table['l1_limit'][i]:.3f}), "
+                      f"error {table['error_gd'][i]:.1e}"), ""])
     rows.append(["", "ℓ1 minimization (LP)",
                  f"‖x‖₁ {table['l1_lp'][0]:.3f}, error {table['error_lp']:.1e}",
                  f"{elapsed:.2f} (all)"])
@@ -237,20 +237,20 @@ def exact_speed(size: str = "full", seed: int = 0, step=None) -> dict:
 # ----------------------------------------------------------------------------------------------
 _PARTS = (
     ("deblurring", "1. Image deblurring as NNLS", deblurring,
-     "A {side}×{side} photograph (scikit-image's camera), blurred by a Gaussian PSF and 1% "
-     "noise, restored as NNLS with the blur as a LinearOperator (never a matrix) by the "
-     "accelerated reparametrized solver, against scikit-image's Richardson–Lucy. Both are "
-     "shown at their best iteration count (the count is the regularizer); PSNR on the interior "
-     "(Richardson–Lucy in scikit-image darkens the border)."),
+     ("A {side}×{side} photograph (scikit-image's camera), blurred by a Gaussian PSF and 1% "
+      "noise, restored as NNLS with the blur as a LinearOperator (never a matrix) by the "
+      "accelerated reparametrized solver, against scikit-image's Richardson–Lucy. Both are "
+      "shown at their best iteration count (the count is the regularizer); PSNR on the interior "
+      "(Richardson–Lucy in scikit-image darkens the border).")),
     ("implicit_bias", "2. Implicit bias", implicit_bias,
-     "An underdetermined sparse non-negative recovery problem has many non-negative solutions. "
-     "Gradient descent on x = u⊙u from u₀ = α·1 picks one, predicted in advance by "
-     "reparam.implicit_bias.limit; as α → 0 it tends to the minimum-ℓ1 (LP) solution and "
-     "recovers the sparse ground truth."),
+     ("An underdetermined sparse non-negative recovery problem has many non-negative solutions. "
+      "Gradient descent on x = u⊙u from u₀ = α·1 picks one, predicted in advance by "
+      "reparam.implicit_bias.limit; as α → 0 it tends to the minimum-ℓ1 (LP) solution and "
+      "recovers the sparse ground truth.")),
     ("exact_speed", "3. Exact NNLS on a real dictionary", exact_speed,
-     "Held-out handwritten digits (scikit-learn's digits) fitted as non-negative combinations "
-     "of training digits: exact NNLS with many right-hand sides, reparam.nnls against "
-     "scipy.optimize.nnls, with the KKT certificate of both."),
+     ("Held-out handwritten digits (scikit-learn's digits) fitted as non-negative combinations "
+      "of training digits: exact NNLS with many right-hand sides, reparam.nnls against "
+      "scipy.optimize.nnls, with the KKT certificate of both.")),
 )
 
 

@@ -10,8 +10,8 @@ extra (matplotlib): ``pip install 'reparam[demo]'``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Callable
 
 from ._common import SIZES, Outcome
 

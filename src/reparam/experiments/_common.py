@@ -7,8 +7,9 @@ experiment never changes the user's matplotlib backend or opens a window.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

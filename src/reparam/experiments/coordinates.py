@@ -58,7 +58,7 @@ def run(size: str = "quick", seed: int = 0) -> Outcome:
     fig, ax = new_figure(2, width=5.0)
     k = np.maximum(np.array(path_k), 1)
     for i in range(n):
-        style = dict(color="tab:blue", lw=1.4) if support[i] else dict(color="0.6", lw=0.7)
+        style = {"color": "tab:blue", "lw": 1.4} if support[i] else {"color": "0.6", "lw": 0.7}
         ax[0].loglog(k, np.maximum(X[:, i], 1e-300), **style)
         ax[1].semilogx(k, X[:, i], **style)
     ax[0].set_ylim(max(np.min(X[X > 0]), 1e-20), 2 * np.max(X))

@@ -64,7 +64,7 @@ class _Adjoint(LinearOperator):
 
 def problem(n: int, sparsity: int, seed: int = 0, ratio: float = 0.88):
     rng = np.random.default_rng(seed)
-    op = CountingDCT(n, rng.choice(n, int(round(ratio * n)), replace=False))
+    op = CountingDCT(n, rng.choice(n, round(ratio * n), replace=False))
     x = np.zeros(n)
     x[rng.choice(n, sparsity, replace=False)] = np.abs(rng.standard_normal(sparsity))
     x /= np.linalg.norm(x)

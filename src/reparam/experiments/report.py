@@ -8,8 +8,8 @@ import html
 import io
 import json
 import platform
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ._common import Outcome, jsonable
 

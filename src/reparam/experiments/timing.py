@@ -10,8 +10,6 @@ and does not count as reaching it.
 
 from __future__ import annotations
 
-import numpy as np
-
 import reparam as rp
 
 from ._common import Outcome, gaussian_problem, loglog_slope, new_figure, timed
