@@ -11,20 +11,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import scipy.optimize
 
 import reparam as rp
-
-
-def problem(m: int, n: int, noise: float, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, n)) / np.sqrt(m)
-    x = np.zeros(n)
-    support = rng.choice(n, n // 10, replace=False)
-    x[support] = np.abs(rng.standard_normal(support.size))
-    x /= np.linalg.norm(x)
-    return A, A @ x + noise * rng.standard_normal(m)
+from reparam import problems
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for name, (m, n, noise) in {"under 200x500": (200, 500, 0.0),
                                 "over 500x200": (500, 200, 0.01)}.items():
-        A, b = problem(m, n, noise)
+        A, b, _ = problems.gaussian(m, n, noise=noise)
         t0 = time.perf_counter()
         scipy.optimize.nnls(A, b)
         t_scipy = time.perf_counter() - t0

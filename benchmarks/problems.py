@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from reparam import problems
+
 
 def gaussian(m: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A with i.i.d. N(0, 1) entries and b ~ N(0, 1): about half of x is active when m > n.
@@ -32,46 +34,14 @@ def planted(m: int, n: int, density: float = 0.3, noise: float = 1e-2,
 
 
 def shaw(n: int = 1000, noise: float = 1e-3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Shaw's one-dimensional image restoration problem (a first-kind integral equation).
-
-    The discretization follows Hansen's *Regularization Tools* (``shaw``): midpoint rule on
-    [-pi/2, pi/2]; cond(A) reaches the limit of double precision (~1e18 for n >= 30). The
-    right-hand side is A x* with the classical two-bump x*, plus relative Gaussian noise.
-    """
-    rng = np.random.default_rng(seed)
-    h = np.pi / n
-    t = -np.pi / 2 + (np.arange(n) + 0.5) * h
-    cs, ct = np.cos(t)[:, None], np.cos(t)[None, :]
-    u = np.pi * (np.sin(t)[:, None] + np.sin(t)[None, :])
-    sinc = np.ones_like(u)
-    nz = u != 0
-    sinc[nz] = np.sin(u[nz]) / u[nz]
-    A = np.ascontiguousarray(h * (cs + ct) ** 2 * sinc ** 2)
-    x_true = 2.0 * np.exp(-6.0 * (t - 0.8) ** 2) + np.exp(-2.0 * (t + 0.5) ** 2)
-    b = A @ x_true
-    b = b + noise * np.linalg.norm(b) / np.sqrt(n) * rng.standard_normal(n)
-    return A, b
+    """Shaw's first-kind integral equation (:func:`reparam.problems.shaw`), ``(A, b)``."""
+    return problems.shaw(n, noise=noise, seed=seed)[:2]
 
 
 def blur(n: int = 2000, sigma: float = 4.0, noise: float = 1e-3,
          seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """One-dimensional Gaussian blur (Toeplitz, width ``sigma`` pixels) of a nonnegative signal.
-
-    cond(A) grows like exp(pi^2 sigma^2 / 2) until it saturates near 1e17; x* is a mix of
-    boxes and spikes, b = A x* plus relative Gaussian noise.
-    """
-    rng = np.random.default_rng(seed)
-    idx = np.arange(n)
-    d = idx[:, None] - idx[None, :]
-    A = np.exp(-0.5 * (d / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
-    x_true = np.zeros(n)
-    for lo, hi, val in ((0.1, 0.2, 1.0), (0.35, 0.4, 2.0), (0.6, 0.8, 0.5)):
-        x_true[int(lo * n):int(hi * n)] = val
-    spikes = rng.choice(n, size=max(1, n // 100), replace=False)
-    x_true[spikes] += 3.0 * rng.random(spikes.size)
-    b = A @ x_true
-    b = b + noise * np.linalg.norm(b) / np.sqrt(n) * rng.standard_normal(n)
-    return np.ascontiguousarray(A), b
+    """One-dimensional Gaussian blur (:func:`reparam.problems.blur`), ``(A, b)``."""
+    return problems.blur(n, sigma=sigma, noise=noise, seed=seed)[:2]
 
 
 def batched(m: int = 400, n: int = 200, k: int = 1000, seed: int = 0

@@ -12,20 +12,8 @@ import argparse
 import resource
 import time
 
-import numpy as np
-import scipy.sparse as sp
-
 import reparam as rp
-
-
-def problem(m: int, n: int, nnz: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    A = sp.random_array((m, n), density=nnz / (m * n), format="csr", rng=rng,
-                        data_sampler=rng.standard_normal)
-    x = np.zeros(n)
-    support = rng.choice(n, n // 10, replace=False)
-    x[support] = np.abs(rng.standard_normal(support.size))
-    return A, A @ x + 0.01 * rng.standard_normal(m)
+from reparam import problems
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nnz", type=int, default=1_000_000)
     parser.add_argument("--method", default="auto")
     args = parser.parse_args(argv)
-    A, b = problem(args.rows, args.cols, args.nnz)
+    A, b, _ = problems.sparse_gaussian(args.rows, args.cols, args.nnz)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     t0 = time.perf_counter()
     res = rp.nnls(A, b, method=args.method)

@@ -9,28 +9,15 @@ its fast paths, so 1e-10 leaves a margin; solutions of well-conditioned problems
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
-
 import numpy as np
 import pytest
 import scipy.optimize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-try:
-    # import_module, not "from reparam.solvers import active_set": the package namespace
-    # holds an adapter function of that name.
-    _mod = importlib.import_module("reparam.solvers.active_set")
-    active_set_nnls = _mod.active_set_nnls
-except ImportError:  # the package __init__ may be mid-edit: load the module by path
-    _path = pathlib.Path(__file__).parents[1] / "src" / "reparam" / "solvers" / "active_set.py"
-    _spec = importlib.util.spec_from_file_location("_active_set_under_test", _path)
-    _mod = importlib.util.module_from_spec(_spec)
-    sys.modules[_spec.name] = _mod
-    _spec.loader.exec_module(_mod)
-    active_set_nnls = _mod.active_set_nnls
+from reparam import problems
+from reparam.solvers import active_set as _mod
+from reparam.solvers.active_set import active_set_nnls
 
 
 def kkt(A, b, x):
@@ -41,16 +28,6 @@ def kkt(A, b, x):
 
 def objective(A, b, x):
     return 0.5 * float(np.sum((A @ x - b) ** 2))
-
-
-def shaw(n):
-    h = np.pi / n
-    t = -np.pi / 2 + (np.arange(n) + 0.5) * h
-    u = np.pi * (np.sin(t)[:, None] + np.sin(t)[None, :])
-    sinc = np.where(u == 0, 1.0, np.sin(u) / np.where(u == 0, 1.0, u))
-    A = h * (np.cos(t)[:, None] + np.cos(t)[None, :]) ** 2 * sinc ** 2
-    x_true = 2.0 * np.exp(-6.0 * (t - 0.8) ** 2) + np.exp(-2.0 * (t + 0.5) ** 2)
-    return A, x_true
 
 
 @pytest.mark.parametrize("m,n", [(30, 10), (60, 40), (200, 100), (400, 200), (50, 50)])
@@ -317,7 +294,7 @@ def test_property_scaling_and_permutation(seed, log_scale, shape):
 
 
 def test_shaw_ill_conditioned_no_cycling():
-    A, x_true = shaw(300)
+    A, _, x_true = problems.shaw(300, noise=0.0)
     rng = np.random.default_rng(15)
     b = A @ x_true
     b = b + 1e-3 * np.linalg.norm(b) / np.sqrt(b.size) * rng.standard_normal(b.size)
@@ -348,25 +325,11 @@ def test_blur_ill_conditioned_terminates():
     assert isinstance(out.message, str) and out.message
 
 
-def _blur(n, sigma, seed):
-    # benchmarks/problems.py's Gaussian blur: boxes and spikes, relative noise 1e-3.
-    rng = np.random.default_rng(seed)
-    d = np.arange(n)[:, None] - np.arange(n)[None, :]
-    A = np.exp(-0.5 * (d / sigma) ** 2) / (np.sqrt(2 * np.pi) * sigma)
-    x_true = np.zeros(n)
-    for lo, hi, val in ((0.1, 0.2, 1.0), (0.35, 0.4, 2.0), (0.6, 0.8, 0.5)):
-        x_true[int(lo * n):int(hi * n)] = val
-    spikes = rng.choice(n, size=max(1, n // 100), replace=False)
-    x_true[spikes] += 3.0 * rng.random(spikes.size)
-    b = A @ x_true
-    return A, b + 1e-3 * np.linalg.norm(b) / np.sqrt(n) * rng.standard_normal(n)
-
-
 @pytest.mark.parametrize("n", [300, 600])
 def test_blur_exact_through_gram_lawson_hanson(n):
     # Block pivoting's passive sets turn singular here; Lawson-Hanson on the Gram matrix must
     # take over and still be exact (kkt measured on A), with scipy's optimal value.
-    A, b = _blur(n, 4.0, seed=21)
+    A, b, _ = problems.blur(n, sigma=4.0, seed=21)
     out = active_set_nnls(A, b)
     assert out.converged
     assert "Lawson-Hanson on the Gram matrix" in out.message

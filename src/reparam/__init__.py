@@ -6,7 +6,7 @@
 array([1., 0.])
 """
 
-from . import constrained, flows, implicit_bias, parametrizations, stability
+from . import constrained, flows, implicit_bias, parametrizations, problems, stability
 from ._nnls import nnls
 from ._result import Result, Status, kkt_residual
 from .solvers import METHODS
@@ -21,6 +21,7 @@ __all__ = [
     "kkt_residual",
     "nnls",
     "parametrizations",
+    "problems",
     "stability",
 ]
 __version__ = "0.1.0"

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import problems
+
 SIZES = ("tiny", "quick", "full")
 
 DEMO_EXTRA = "pip install 'reparam[demo]'"
@@ -101,20 +103,8 @@ def timed(run: Callable[..., Outcome]) -> Callable[..., Outcome]:
 
 
 def gaussian_problem(m: int, n: int, sparsity: int, *, seed: int = 0, noise: float = 0.0):
-    """The paper's test problem (DESIGN.md): A ~ N(0, 1/m), x* s-sparse |N(0,1)|, ‖x*‖ = 1.
-
-    Returns ``(A, b, x_true)`` with ``b = A x* + noise·N(0, I)``.
-    """
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, n)) / np.sqrt(m)
-    x = np.zeros(n)
-    support = rng.choice(n, sparsity, replace=False)
-    x[support] = np.abs(rng.standard_normal(sparsity))
-    x /= np.linalg.norm(x)
-    b = A @ x
-    if noise:
-        b = b + noise * rng.standard_normal(m)
-    return A, b, x
+    """The paper's test problem ``(A, b, x_true)``: :func:`reparam.problems.gaussian`."""
+    return problems.gaussian(m, n, sparsity=sparsity, noise=noise, seed=seed)
 
 
 def loglog_slope(t, y, lo: float | None = None, hi: float | None = None) -> float:
