@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,18 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $@
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.nnls_vs_scipy
+	$(BIN)/python -m benchmarks.paper_solvers
+	$(BIN)/python -m benchmarks.sparse_large
+
+bench-peers: $(VENV)/.installed-bench
+	$(BIN)/benchopt run benchmarks/benchopt_nnls --no-plot -n 25 --timeout 60 -r 1
+	$(BIN)/python benchmarks/benchopt_nnls/summarize.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

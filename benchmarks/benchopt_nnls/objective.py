@@ -1,7 +1,7 @@
 """benchopt objective: non-negative least squares, min 0.5 ||A x - b||^2 s.t. x >= 0.
 
-Run from the repository root with benchopt installed (``pip install benchopt cvxpy-base
-clarabel scikit-learn`` beside reparam):
+Run from the repository root with ``make bench-peers`` (it installs the ``bench`` extra:
+benchopt, cvxpy-base, clarabel, scikit-learn), or by hand:
 ``benchopt run benchmarks/benchopt_nnls --no-plot -n 20 --timeout 60``.
 """
 
