@@ -73,3 +73,19 @@ def test_real_sigint_during_a_solve():
     assert proc.returncode == 0, err
     status, n_iter, finite = out.split()
     assert status == "INTERRUPTED" and int(n_iter) >= 1 and finite == "True"
+
+
+def test_interrupt_ends_a_batched_iterative_solve():
+    A, b, _ = gaussian_problem(40, 80, seed=0)
+    B = np.column_stack([b, 2 * b, 3 * b])
+    calls = []
+
+    def callback(state):
+        calls.append(state.k)
+        if len(calls) == 10:
+            raise KeyboardInterrupt
+
+    res = rp.nnls(A, B, method="fista", tol=0, max_iter=10_000, callback=callback)
+    assert len(calls) == 10  # no further column was started
+    assert list(res.status) == [rp.Status.INTERRUPTED] * 3
+    np.testing.assert_array_equal(res.x[:, 1:], 0.0)

@@ -98,13 +98,20 @@ def _zero_result(problem: Problem, method: str, opts: dict) -> Result:
 
 
 def _columns(problem: Problem, spec, opts: dict, trivial: np.ndarray) -> Result:
-    """Iterative methods on several right-hand sides: one solve per column."""
-    k = problem.b.shape[1]
+    """Iterative methods on several right-hand sides: one solve per column.
+
+    An interrupt (Ctrl-C or the callback) ends the whole solve: the columns not reached yet
+    are returned as ``x = 0`` with ``Status.INTERRUPTED``.
+    """
+    k, n = problem.b.shape[1], problem.shape[1]
     oracle_gram = None
     results = []
     for j in range(k):
+        if results and results[-1].status is Status.INTERRUPTED:
+            results.append(Result(np.zeros(n), Status.INTERRUPTED, "not reached", 0, 0.0, 0.0))
+            continue
         if trivial[j]:
-            results.append(Result(np.zeros(problem.shape[1]), Status.CONVERGED, "", 0, 0.0, 0.0))
+            results.append(Result(np.zeros(n), Status.CONVERGED, "", 0, 0.0, 0.0))
             continue
         col_opts = dict(opts, x0=None if opts["x0"] is None else opts["x0"][:, j])
         oracle = Oracle(problem.op, problem.b[:, j], gram=oracle_gram)
