@@ -152,6 +152,58 @@ def test_inexact_guess_is_only_a_start():
     np.testing.assert_allclose(X, active_set_nnls(A, B).x, rtol=0, atol=1e-12)
 
 
+def test_single_precision_guess_does_not_change_the_answer():
+    # The inexact rounds run in float32 only to propose passive sets; the float64 rounds that
+    # follow must reach the same certified x as from a float64 guess, and scipy's x column by
+    # column (the float32 test on 600 columns against scipy is the test above).
+    A, B = _nmf_like(120, 60, 600, seed=21)
+    G, C = A.T @ A, A.T @ B
+    X_ls = _mod._unconstrained(G, C)
+    answers = []
+    for dtype in (np.float32, np.float64):
+        P = _mod._inexact_pivoting(G, C, X_ls, dtype=dtype)
+        X, n_iter, certified, _ = _mod._bpp_multi(G, C, P, 200)
+        assert certified.all()
+        assert n_iter.max() <= 4  # both guesses are good starts
+        answers.append(X)
+    np.testing.assert_allclose(answers[0], answers[1], rtol=0, atol=1e-12)
+    assert kkt(A, B, answers[0]) <= 1e-11
+
+
+def test_single_precision_guess_survives_float32_overflow():
+    # A ~ 2**100 puts A^T A near 2**200, far past float32's range (2**128) yet inside the
+    # float64 range where no rescaling happens. The guess normalizes G and C by powers it
+    # can represent, so the run must be the scaled image of the unscaled one, round for round.
+    A, B = _nmf_like(120, 60, 200, seed=22)
+    base = active_set_nnls(A, B)
+    big = active_set_nnls(np.ldexp(A, 100), np.ldexp(B, -20))
+    assert "one at a time" not in big.message and big.converged.all()
+    np.testing.assert_array_equal(big.n_iter, base.n_iter)
+    np.testing.assert_allclose(np.ldexp(big.x, 120), base.x, rtol=0,
+                               atol=1e-12 * base.x.max())
+
+
+def test_stacked_solve_hands_back_failed_blocks():
+    # A Gram block that is not positive definite (rounding can make a singular block so) fails
+    # its Cholesky: that column is handed back for the fallback, and the others are solved.
+    rng = np.random.default_rng(23)
+    A = rng.standard_normal((40, 8))
+    G, C = A.T @ A, A.T @ rng.standard_normal((40, 3))
+    G[2, 5] = G[5, 2] = 2.0 * np.sqrt(G[2, 2] * G[5, 5])  # |correlation| 2: indefinite
+    P = np.zeros((8, 3), dtype=bool)
+    P[[0, 2, 5], 0] = True  # holds the indefinite 2 x 2 block
+    P[[0, 2, 4], 1] = True
+    P[[1, 3, 6], 2] = True
+    X = np.zeros((8, 3))
+    bad = _mod._stacked_solve(G, C, P, np.arange(3), X)
+    np.testing.assert_array_equal(bad, [0])
+    for j in (1, 2):
+        F = P[:, j]
+        np.testing.assert_allclose(X[F, j], np.linalg.solve(G[np.ix_(F, F)], C[F, j]),
+                                   rtol=1e-12)
+        assert np.all(X[~F, j] == 0)
+
+
 def test_masked_cg_solves_passive_systems():
     # Enough steps of the masked conjugate gradient give every column's G_FF^{-1} c_F.
     rng = np.random.default_rng(20)
