@@ -379,6 +379,21 @@ def _gram_cholesky(G, F):
     return L
 
 
+def _step_to_boundary(x, F, z, neg, passive):
+    """Lawson & Hanson's interpolation step: move x_F toward the unconstrained point z as far
+    as feasibility allows, zero the variables that reach the boundary (at least the first
+    blocker, so each inner iteration drops one), and take them out of the passive set.
+    Updates ``x`` and ``passive`` in place; returns the boolean mask of dropped positions."""
+    xF = x[F]
+    ratio = xF[neg] / (xF[neg] - z[neg])
+    xF = xF + float(np.min(ratio)) * (z - xF)
+    drop = xF <= 0
+    drop[np.flatnonzero(neg)[np.argmin(ratio)]] = True
+    x[F] = np.where(drop, 0.0, xF)
+    passive[F[drop]] = False
+    return drop
+
+
 def _lh_gram_inner(G, c, x, L, F, passive, blocked, entering=-1):
     """Lawson–Hanson inner loop on the normal equations: move toward G_FF^{-1} c_F, dropping
     the variables that reach zero first, with a downdate of the factor after each drop.
@@ -390,14 +405,7 @@ def _lh_gram_inner(G, c, x, L, F, passive, blocked, entering=-1):
         if not neg.any():
             x[F] = z
             return x, L, F, stayed
-        xF = x[F]
-        ratio = xF[neg] / (xF[neg] - z[neg])
-        alpha = float(np.min(ratio))
-        xF = xF + alpha * (z - xF)
-        drop = xF <= 0
-        drop[np.flatnonzero(neg)[np.argmin(ratio)]] = True
-        x[F] = np.where(drop, 0.0, xF)
-        passive[F[drop]] = False
+        drop = _step_to_boundary(x, F, z, neg, passive)
         if entering >= 0 and drop[F == entering].any():
             stayed = False
         F = F[~drop]
@@ -506,14 +514,7 @@ def _lh_inner(A, b, x, Q, R, F, passive, blocked=None):
         if not neg.any():
             x[F] = z
             return x, Q, R, F, passive
-        xF = x[F]
-        ratio = xF[neg] / (xF[neg] - z[neg])
-        alpha = float(np.min(ratio))
-        xF = xF + alpha * (z - xF)
-        drop = xF <= 0
-        drop[np.flatnonzero(neg)[np.argmin(ratio)]] = True
-        x[F] = np.where(drop, 0.0, xF)
-        passive[F[drop]] = False
+        drop = _step_to_boundary(x, F, z, neg, passive)
         Q, R = _qr_remove(Q, R, drop)
         F = F[~drop]
         if blocked is not None:
