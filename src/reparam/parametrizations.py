@@ -384,11 +384,7 @@ class Power(Parametrization):
         return float(-np.sum(x ** (2.0 / L)) / (2 * (L - 2)))
 
     def bregman(self, x, y, u0=None):
-        x, y = self._point(x, "x"), self._point(y, "y")
-        if x.shape != y.shape:
-            raise ValueError(f"x has shape {x.shape} but y has shape {y.shape}")
-        if np.any(y <= 0):
-            raise ValueError("y must be strictly positive: ∇ψ(y) is infinite on the boundary")
+        x, y = _positive_pair(self, x, y)
         if self.depth == 2:  # ¼ KL(x‖y), written without cancellation
             return float(0.25 * np.sum(xlogy(x, x) - xlogy(x, y) - x + y))
         return super().bregman(x, y)
@@ -776,11 +772,7 @@ class Simplex(Parametrization):
         return float(0.25 * self._scale(self._u0(u0, x.size)) * np.sum(xlogy(x, x)))
 
     def bregman(self, x, y, u0=None):
-        x, y = self._point(x, "x"), self._point(y, "y")
-        if x.shape != y.shape:
-            raise ValueError(f"x has shape {x.shape} but y has shape {y.shape}")
-        if np.any(y <= 0):
-            raise ValueError("y must be strictly positive: ∇ψ(y) is infinite on the boundary")
+        x, y = _positive_pair(self, x, y)
         s = self._scale(self._u0(u0, x.size))
         return float(0.25 * s * np.sum(xlogy(x, x) - xlogy(x, y)))
 
@@ -932,3 +924,13 @@ class Custom(Parametrization):
         u0 = self._u0(u0, x.size)
         z = self.mirror_map(x, u0)
         return float(np.dot(z, x) - self._mirror_state(z, u0)[2])
+
+
+def _positive_pair(param, x, y):
+    """``(x, y)`` checked for a Bregman divergence on the orthant: same shape, ``y > 0``."""
+    x, y = param._point(x, "x"), param._point(y, "y")
+    if x.shape != y.shape:
+        raise ValueError(f"x has shape {x.shape} but y has shape {y.shape}")
+    if np.any(y <= 0):
+        raise ValueError("y must be strictly positive: ∇ψ(y) is infinite on the boundary")
+    return x, y
