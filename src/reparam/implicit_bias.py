@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import linprog, lsq_linear
 from scipy.optimize import nnls as _scipy_nnls
 
+from ._validation import validate_matrix, validate_rhs
 from .parametrizations import Box, Custom, Parametrization, Power, Simplex, _vector
 
 __all__ = ["is_commuting", "l1_limit", "lie_bracket", "limit"]
@@ -34,24 +35,16 @@ __all__ = ["is_commuting", "l1_limit", "lie_bracket", "limit"]
 # ----------------------------------------------------------------------------------------------
 # input checks
 # ----------------------------------------------------------------------------------------------
-def _matrix(A) -> np.ndarray:
-    try:
-        A = np.array(A, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"A must be a 2-D array of numbers, got {type(A).__name__}") from exc
-    if A.ndim != 2 or 0 in A.shape:
-        raise ValueError(f"A must be a non-empty 2-D array, got shape {A.shape}")
-    if not np.all(np.isfinite(A)):
-        raise ValueError("A has non-finite entries")
-    return A
-
-
 def _problem(A, b):
-    A = _matrix(A)
-    b = _vector(b, "b")
-    if b.size != A.shape[0]:
-        raise ValueError(f"b has shape {b.shape}, but A has {A.shape[0]} rows")
-    return A, b
+    """A dense float64 ``A`` (m, n) and one right-hand side ``b`` (m,), checked by the package's
+    shared validators (:mod:`reparam._validation`); copies, so callers may not alias inputs."""
+    op = validate_matrix(A)
+    if op.kind != "dense":
+        raise TypeError(f"A must be a dense array here; got a {op.kind} {type(A).__name__}")
+    rhs = validate_rhs(b, op.shape[0])
+    if rhs.ndim != 1:
+        raise ValueError(f"b has shape {rhs.shape}; expected one right-hand side (m,)")
+    return np.array(op.A, dtype=float), np.array(rhs, dtype=float)
 
 
 def _parametrization(p) -> Parametrization:
