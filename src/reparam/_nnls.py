@@ -76,7 +76,8 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     elif problem.batched:
         res = _columns(problem, spec, opts, trivial)
     else:
-        res = iterate(Oracle(problem.op, problem.b), spec.init, spec.step, opts, method)
+        oracle = Oracle(problem.op, problem.b, col_norms=problem.col_norms)
+        res = iterate(oracle, spec.init, spec.step, opts, method)
     res.time = time.perf_counter() - t0
     return _finish(problem, res, opts)
 
@@ -114,7 +115,7 @@ def _columns(problem: Problem, spec, opts: dict, trivial: np.ndarray) -> Result:
             results.append(Result(np.zeros(n), Status.CONVERGED, "", 0, 0.0, 0.0))
             continue
         col_opts = dict(opts, x0=None if opts["x0"] is None else opts["x0"][:, j])
-        oracle = Oracle(problem.op, problem.b[:, j], gram=oracle_gram)
+        oracle = Oracle(problem.op, problem.b[:, j], gram=oracle_gram, col_norms=problem.col_norms)
         oracle_gram = oracle.gram  # one Gram matrix for every column
         results.append(iterate(oracle, spec.init, spec.step, col_opts, spec.name))
     status = np.array([r.status for r in results], dtype=object)
@@ -146,7 +147,10 @@ def _finish(problem: Problem, res: Result, opts: dict) -> Result:
     """
     tol = opts["tol"]
     x64 = np.maximum(np.asarray(res.x, dtype=np.float64), 0.0)  # guards rounding only
-    kkt, objective, complementarity = certify(problem.op, problem.b, x64, problem.atb)
+    c = problem.col_norms
+    if not np.all(c > 0):  # x_i on a zero column changes nothing; the answer is x_i = 0
+        x64[c == 0] = 0.0
+    kkt, objective, complementarity = certify(problem.op, problem.b, x64, c, problem.b_norm)
     missed = (np.asarray(res.status) == Status.CONVERGED) & (np.asarray(kkt) > tol)
     if np.any(missed):
         status = np.where(missed, Status.STALLED, res.status)
@@ -157,7 +161,7 @@ def _finish(problem: Problem, res: Result, opts: dict) -> Result:
         )
     x = x64.astype(problem.out_dtype)
     if problem.out_dtype != np.float64:
-        kkt, objective, complementarity = certify(problem.op, problem.b, x, problem.atb)
+        kkt, objective, complementarity = certify(problem.op, problem.b, x, c, problem.b_norm)
         res.message += f"; x rounded to {problem.out_dtype} has kkt {np.max(kkt):.2e}"
     if not problem.batched:
         kkt, objective, complementarity = float(kkt), float(objective), float(complementarity)

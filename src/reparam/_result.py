@@ -84,40 +84,120 @@ class Result:
         )
 
 
-def _kkt_parts(g: np.ndarray, x: np.ndarray, scale: np.ndarray | float) -> np.ndarray | float:
-    # x - max(x - g, 0) == min(x, g), taken entrywise; its sup-norm is zero exactly at a KKT point.
-    return np.max(np.abs(np.minimum(x, g)), axis=0) / scale
+def orthant_kkt(x, g, col_norms, b_norm):
+    """The scale-free NNLS certificate from its parts, per column of ``x`` and ``g``.
+
+    ``max_i |min(c_i x_i, g_i / c_i)| / max(b_norm, tiny)`` with ``c = col_norms``: both
+    arguments of the minimum are in the units of ``b`` (``c_i x_i`` is the length of column
+    ``i``'s contribution to ``A x``; ``g_i / c_i`` is the residual's component along that unit
+    column), so the number is unchanged when any column of ``A`` is scaled (``x_i`` scales
+    inversely) and when ``A`` and ``b`` are scaled together. It is zero exactly at an NNLS
+    solution. A zero column (``c_i = 0``) has ``g_i = 0`` whatever ``x``; its ``x_i`` does not
+    change the objective, and the answer certified there is ``x_i = 0``: a non-zero ``x_i``
+    on a zero column makes the residual ``inf``.
+
+    Parameters
+    ----------
+    x, g : ndarray, shape (n,) or (n, k)
+        The point and the gradient ``A^T (A x - b)``.
+    col_norms : ndarray, shape (n,)
+        ``||a_i||_2``.
+    b_norm : float or ndarray of shape (k,)
+        ``||b||_2`` (per column). Every argument may carry one common scale factor ``s``
+        (``x``, ``g / s^2``, ``col_norms / s``, ``b_norm / s``) to keep products in range.
+    """
+    c = col_norms if np.ndim(x) == 1 else col_norms[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.abs(np.minimum(c * x, g / c))
+    if not np.all(col_norms > 0):
+        zero = c == 0
+        t = np.where(zero, np.where(x != 0, np.inf, 0.0), t)
+    return np.max(t, axis=0, initial=0.0) / np.maximum(b_norm, _TINY)
 
 
-def certify(op, b: np.ndarray, x: np.ndarray, atb: np.ndarray | None = None):
+def column_norms(op, p: int = 0, squares: np.ndarray | None = None) -> np.ndarray:
+    """``||a_i||_2 / 2^p`` for every column of ``A`` (``p`` keeps the squares in range).
+
+    ``squares``: the squared norms when the caller has them (the diagonal of a dense Gram
+    matrix); columns whose squares left the float64 range are recomputed from ``A``.
+
+    Dense and sparse ``A``: one pass over the entries (``m n`` or ``nnz`` flops). A
+    ``LinearOperator``: ``A e_i`` for blocks of 256 unit vectors at a time, i.e. ``n`` products
+    with ``A``, the cost of ``n`` gradient evaluations (an exact norm needs every column).
+    """
+    if op.kind == "dense":
+        return np.ldexp(_dense_column_norms(op.A, squares), -p)
+    if op.kind == "sparse":
+        A = op.A
+        sq = np.asarray(A.multiply(A).sum(axis=0), dtype=np.float64).ravel()
+        out = np.sqrt(sq)
+        suspect = np.flatnonzero(~((sq > 1e-290) & (sq < 1e290)))
+        if suspect.size:
+            csc = A.tocsc()
+            for j in suspect:
+                out[j] = vector_norm(csc.data[csc.indptr[j]:csc.indptr[j + 1]])
+        return np.ldexp(out, -p)
+    n = op.shape[1]
+    out = np.empty(n)
+    for lo in range(0, n, 256):
+        hi = min(n, lo + 256)
+        block = np.zeros((n, hi - lo))
+        block[np.arange(lo, hi), np.arange(hi - lo)] = 1.0
+        out[lo:hi] = np.linalg.norm(np.asarray(op.matvec(block), dtype=np.float64), axis=0)
+    return np.ldexp(out, -p)
+
+
+def _dense_column_norms(A: np.ndarray, sq: np.ndarray | None = None) -> np.ndarray:
+    """Column 2-norms of a dense array from the squared norms ``sq`` (computed if not given);
+    columns whose squares leave the float64 range, zero ones included, are recomputed by
+    :func:`vector_norm` (rare: entries beyond 1e±145)."""
+    if sq is None:
+        sq = np.einsum("ij,ij->j", A, A)
+    out = np.sqrt(sq)
+    for j in np.flatnonzero(~((sq > 1e-290) & (sq < 1e290))):
+        out[j] = vector_norm(A[:, j])
+    return out
+
+
+def vector_norm(b: np.ndarray) -> np.ndarray | float:
+    """``||b||_2`` per column, without overflow or underflow of the squares."""
+    big = float(np.max(np.abs(b), initial=0.0))
+    if big == 0.0:
+        return np.zeros(b.shape[1:]) if b.ndim == 2 else 0.0
+    if 1e-140 < big < 1e140:
+        return np.sqrt(np.einsum("i...,i...->...", b, b))
+    q = int(np.frexp(big)[1])
+    bs = np.ldexp(b, -q)
+    return np.ldexp(np.sqrt(np.einsum("i...,i...->...", bs, bs)), q)
+
+
+def certify(op, b: np.ndarray, x: np.ndarray, col_norms: np.ndarray | None = None,
+            b_norm=None):
     """``(kkt, objective, complementarity)`` of ``x`` in float64, per column for 2-D ``b``.
 
-    Products with ``A`` are taken with ``A`` divided by a power of two near its largest entry,
-    so that ``A^T A x`` neither overflows nor underflows for entries as large as 1e150 or as
-    small as 1e-150; the power of two is restored exactly afterwards. ``atb`` is ``A^T b``
-    when the caller has it already.
+    ``kkt`` is :func:`orthant_kkt`. Products with ``A`` are taken with ``A`` divided by a
+    power of two ``s = 2^p`` near its largest entry, so that ``A^T A x`` neither overflows nor
+    underflows for entries as large as 1e150 or as small as 1e-150; the power of two is
+    restored exactly afterwards. ``col_norms`` (``||a_i||_2``) and ``b_norm`` (``||b||_2``)
+    are reused when the caller has them.
     """
     x = np.asarray(x, dtype=np.float64)
     p = _exponent(op)
     r = op.matvec(x) - b  # residual at the user's scale, for the objective
-    # g = A^T r = 2^p (A / 2^p)^T r, computed without forming A / 2^p: rescale r instead.
-    g_scaled = op.rmatvec(np.ldexp(r, -p))  # = A^T r / 2^p
-    # A^T b / 2^p; a given A^T b is reused only where it cannot have lost digits to underflow.
-    big = 0.0 if atb is None else float(np.max(np.abs(atb), initial=0.0))
-    reuse = 1e-280 < big < 1e300
-    c_scaled = np.ldexp(atb, -p) if reuse else op.rmatvec(np.ldexp(b, -p))
-    scale = np.maximum(np.max(np.abs(c_scaled), axis=0), _TINY)
-    # min(x, g) / ||A^T b|| = min(x / 2^p, g / 2^p) / (||A^T b|| / 2^p)
-    kkt = _kkt_parts(g_scaled, np.ldexp(x, -p), scale)
+    # g / s^2 = A^T (r / s^2): every part of the certificate divided by the same s.
+    g_s2 = op.rmatvec(np.ldexp(r, -2 * p))
+    c_s = column_norms(op, p) if col_norms is None else np.ldexp(col_norms, -p)
+    bn = vector_norm(b) if b_norm is None else b_norm
+    kkt = orthant_kkt(x, g_s2, c_s, np.ldexp(bn, -p))
     objective = 0.5 * np.sum(r * r, axis=0)
-    complementarity = np.ldexp(np.abs(np.sum(x * g_scaled, axis=0)), p)
+    complementarity = np.ldexp(np.abs(np.sum(x * g_s2, axis=0)), 2 * p)
     return kkt, objective, complementarity
 
 
 def _exponent(op) -> int:
     """Binary exponent of the largest entry of an explicit ``A``; 0 for operators."""
     if op.kind == "dense":
-        big = float(np.max(np.abs(op.A)))
+        big = float(np.max(np.abs(op.A))) if op.A.size else 0.0
     elif op.kind == "sparse":
         big = float(np.max(np.abs(op.A.data))) if op.A.nnz else 0.0
     else:
@@ -126,11 +206,15 @@ def _exponent(op) -> int:
 
 
 def kkt_residual(A, b, x) -> float | np.ndarray:
-    """Relative KKT residual of ``x`` for ``min 0.5 ||A x - b||^2, x >= 0``.
+    """Scale-free KKT residual of ``x`` for ``min 0.5 ||A x - b||^2, x >= 0``.
 
-    ``kkt = ||x - max(x - g, 0)||_inf / max(||A^T b||_inf, tiny)`` with ``g = A^T (A x - b)``.
-    It is zero exactly at an NNLS solution and unchanged when ``A`` and ``b`` are scaled
-    together near a solution. Computed in float64 whatever the input dtype.
+    ``kkt = max_i |min(c_i x_i, g_i / c_i)| / max(||b||_2, tiny)`` with column norms
+    ``c_i = ||a_i||_2`` and ``g = A^T (A x - b)`` (:func:`orthant_kkt`). Both arguments of the
+    minimum are in the units of ``b``, so the residual is unchanged when any column of ``A``
+    is scaled (and ``x_i`` inversely) or ``A`` and ``b`` are scaled together: a problem whose
+    columns differ by many orders of magnitude cannot look solved at a point that is not. It
+    is zero exactly at an NNLS solution; a zero column must have ``x_i = 0``. Computed in
+    float64 whatever the input dtype.
 
     Parameters
     ----------

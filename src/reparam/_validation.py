@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from ._linalg import Operator, as_operator
+from ._result import column_norms, vector_norm
 
 _NUMERIC_KINDS = "biuf"
 
@@ -46,6 +47,16 @@ class Problem:
         """``A^T b``, computed once per solve."""
         return self.op.rmatvec(self.b)
 
+    @functools.cached_property
+    def col_norms(self) -> np.ndarray:
+        """``||a_i||_2`` for every column, computed once per solve (the certificate's units)."""
+        return column_norms(self.op)
+
+    @functools.cached_property
+    def b_norm(self) -> np.ndarray | float:
+        """``||b||_2`` (per column), the certificate's normalizer."""
+        return vector_norm(self.b)
+
 
 def _dtype_of(name: str, dtype) -> np.dtype:
     dtype = np.dtype(dtype)
@@ -67,14 +78,12 @@ def validate_matrix(A) -> Operator:
     if isinstance(A, Operator):
         return A
     if isinstance(A, LinearOperator):
-        if len(A.shape) != 2 or min(A.shape) == 0:
-            raise ValueError(f"A has shape {A.shape}; expected a non-empty 2-D operator")
+        if len(A.shape) != 2:
+            raise ValueError(f"A has shape {A.shape}; expected a 2-D operator")
         _dtype_of("A", A.dtype)
         return as_operator(A)
     if sp.issparse(A):
         _dtype_of("A", A.dtype)
-        if min(A.shape) == 0:
-            raise ValueError(f"A has shape {A.shape}; expected a non-empty 2-D matrix")
         _check_finite("A", A.data)
         return as_operator(A, dtype=np.float64)
     try:
@@ -84,8 +93,8 @@ def validate_matrix(A) -> Operator:
     _dtype_of("A", arr.dtype)
     if arr.ndim != 2:
         raise ValueError(f"A has shape {arr.shape}; expected a 2-D array (m, n)")
-    if arr.size == 0:
-        raise ValueError(f"A has shape {arr.shape}; expected at least one row and one column")
+    # An empty A is well posed: n = 0 has the unique solution x = []; m = 0 makes every
+    # x >= 0 optimal, and x = 0 is returned.
     _check_finite("A", arr)
     return as_operator(arr, dtype=np.float64)
 

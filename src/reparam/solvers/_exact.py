@@ -30,17 +30,45 @@ def _dense(problem: Problem, method: str) -> np.ndarray:
     )
 
 
+def equilibrate(A: np.ndarray, col_norms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns of ``A`` scaled to norms in [1/2, 1) by powers of two: ``(A D^{-1}, d, live)``.
+
+    ``d_i = 2^e_i`` with ``||a_i|| = f 2^e_i``, ``f`` in [1/2, 1), so the scaling and its undoing
+    (``x = D^{-1} x_s``) are exact in binary floating point. ``live`` marks the non-zero
+    columns; the zero ones are dropped from ``A D^{-1}`` (their ``x_i`` is 0). One pass over A.
+    """
+    live = col_norms > 0
+    e = np.frexp(col_norms[live])[1]
+    As = np.ldexp(A if np.all(live) else A[:, live], -e)
+    return As, np.ldexp(1.0, e), live
+
+
 def active_set(problem: Problem, opts: dict) -> Result:
-    """Exact NNLS by our active-set kernel (see :mod:`reparam.solvers.active_set`)."""
+    """Exact NNLS by our active-set kernel (see :mod:`reparam.solvers.active_set`), run on the
+    column-equilibrated problem ``min ||A D^{-1} y - b||, y >= 0`` with ``x = D^{-1} y``.
+
+    The kernel's pivot, dependence and acceptance tests are relative to the largest diagonal
+    of the Gram matrix and to ``||A^T b||_inf``; with unit-size columns they mean the same
+    whatever the units of each column, so a column 1e18 times smaller than another is not
+    mistaken for a dependent one. Its acceptance (``max|min(y, A_s^T r)| <= 1e-11 ||A_s^T
+    b||_inf``) then implies the package's certificate :func:`reparam.kkt_residual` ``<= 2e-11``
+    (``d_i`` is within a factor 2 of ``||a_i||`` and ``||A_s^T b||_inf <= ||b||_2``).
+    """
     from .active_set import active_set_nnls
 
     A = _dense(problem, "active-set")
     t0 = time.perf_counter()
+    As, d, live = equilibrate(A, problem.col_norms)
+    x0 = opts.get("x0")
+    if x0 is not None:
+        x0 = (x0[live] if x0.ndim == 1 else x0[live, :]) * (d if x0.ndim == 1 else d[:, None])
     try:
-        out = active_set_nnls(A, problem.b, x0=opts.get("x0"), max_iter=opts["max_iter"])
+        out = active_set_nnls(As, problem.b, x0=x0, max_iter=opts["max_iter"])
     except KeyboardInterrupt:
         return _interrupted(problem, "active-set", time.perf_counter() - t0)
     elapsed = time.perf_counter() - t0
+    x = np.zeros((problem.shape[1], *problem.b.shape[1:]))
+    x[live] = out.x / (d if out.x.ndim == 1 else d[:, None])
     converged = np.asarray(out.converged)
     status = np.where(converged, Status.CONVERGED, Status.MAX_ITER)
     if status.ndim == 0:
@@ -49,7 +77,7 @@ def active_set(problem: Problem, opts: dict) -> Result:
     if not np.all(converged):
         msg += "; some columns did not reach optimality: raise max_iter or try method='scipy'"
     return Result(
-        x=out.x, status=status, message=msg, n_iter=out.n_iter, objective=0.0, kkt=0.0,
+        x=x, status=status, message=msg, n_iter=out.n_iter, objective=0.0, kkt=0.0,
         method="active-set", time=elapsed,
     )
 

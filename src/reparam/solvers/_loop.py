@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._linalg import Operator
-from .._result import _TINY, Result, Status
+from .._result import Result, Status, column_norms, orthant_kkt, vector_norm
 
 
 class Oracle:
@@ -30,18 +30,30 @@ class Oracle:
     """
 
     def __init__(
-        self, op: Operator, b: np.ndarray, gram: np.ndarray | None = None, use_gram: bool = True
+        self, op: Operator, b: np.ndarray, gram: np.ndarray | None = None, use_gram: bool = True,
+        col_norms: np.ndarray | None = None,
     ):
         self.op = op
         self.b = b
         self.c = op.rmatvec(b)  # A^T b
         self.half_bb = 0.5 * float(b @ b)
-        self.scale = max(float(np.max(np.abs(self.c))), _TINY)
+        self.scale = float(vector_norm(b))  # ||b||_2, the certificate's normalizer
         m, n = op.shape
         if gram is None and use_gram and op.kind == "dense" and n <= m and n <= 8000:
             gram = op.todense_gram()
         self.gram = gram
         self.n = n
+        self._col_norms = col_norms
+
+    @property
+    def col_norms(self) -> np.ndarray:
+        """``||a_i||_2``, computed on first use: from the Gram diagonal when there is one,
+        else by :func:`reparam._result.column_norms` (one pass over A; ``n`` products with
+        A for a LinearOperator)."""
+        if self._col_norms is None:
+            sq = np.diagonal(self.gram) if self.gram is not None else None
+            self._col_norms = column_norms(self.op, squares=sq)
+        return self._col_norms
 
     def grad(self, x: np.ndarray) -> tuple[np.ndarray, float]:
         """Return ``(g, f)`` at ``x``."""
@@ -53,7 +65,15 @@ class Oracle:
         return self.op.rmatvec(r), 0.5 * float(r @ r)
 
     def kkt(self, x: np.ndarray, g: np.ndarray) -> float:
-        return float(np.max(np.abs(np.minimum(x, g)))) / self.scale
+        """The NNLS certificate :func:`reparam._result.orthant_kkt` of ``(x, g)``.
+
+        Entries of ``x`` on zero columns are left out: they do not change the objective or
+        the gradient, and the returned answer sets them to 0.
+        """
+        c = self.col_norms
+        if not np.all(c > 0):
+            x = np.where(c > 0, x, 0.0)
+        return float(orthant_kkt(x, g, c, self.scale))
 
     def lipschitz(self) -> float:
         """``||A||_2^2``, the Lipschitz constant of the gradient."""
