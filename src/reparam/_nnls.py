@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 import numpy as np
+import scipy.optimize
 
-from ._result import Result, Status, certify
+from ._result import Result, Status, certify, orthant_kkt
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .solvers import METHOD_NAMES, METHODS
 from .solvers._exact import zero_result
@@ -61,6 +63,10 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     """
     if not isinstance(method, str) or method not in METHOD_NAMES:
         raise ValueError(f"method must be one of {', '.join(METHOD_NAMES)}; got {method!r}")
+    if x0 is None and (method == "auto" or method == "active-set"):
+        res = _lean(A, b, options)
+        if res is not None:
+            return res
     problem = validate_problem(A, b)
     if method == "auto":
         method = choose(problem)
@@ -80,6 +86,85 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
         res = iterate(oracle, spec.init, spec.step, opts, method)
     res.time = time.perf_counter() - t0
     return _finish(problem, res, opts)
+
+
+# The lean path: a small dense system with one right-hand side goes straight to
+# scipy.optimize.nnls on its equilibrated columns, which is what the exact method does for it
+# anyway (the kernel hands n <= 64 to scipy's compiled loop), without the general validation,
+# dispatch and certification, whose numpy calls cost several times scipy's own call at 7 x 5.
+_LEAN_N = 64
+_LEAN_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+# Squared norms inside this range: the entries are finite, no column is zero, and the
+# certificate's products cannot overflow or underflow, so no power-of-two scaling is needed.
+_LEAN_LO, _LEAN_HI = 1e-200, 1e200
+
+
+def _lean(A, b, options: dict) -> Result | None:
+    """``method='active-set'`` for a small, dense, well-scaled problem; None when the general
+    path must run (other inputs, or anything to check or to report in more detail)."""
+    if type(A) is not np.ndarray or type(b) is not np.ndarray or A.ndim != 2 or b.ndim != 1:
+        return None
+    m, n = A.shape
+    if not (0 < n <= _LEAN_N and 0 < m == b.shape[0]):
+        return None
+    if A.dtype not in _LEAN_DTYPES or b.dtype not in _LEAN_DTYPES:
+        return None
+    spec = METHODS["active-set"]
+    if options:
+        if not options.keys() <= {"tol", "max_iter"}:
+            return None
+        opts = validate_options("active-set", spec.defaults, options)
+    else:
+        opts = spec.defaults
+    t0 = time.perf_counter()
+    A64 = A if A.dtype == np.float64 else A.astype(np.float64)
+    b64 = b if b.dtype == np.float64 else b.astype(np.float64)
+    sq = np.einsum("ij,ij->j", A64, A64)
+    bb = float(b64 @ b64)
+    # NaN fails every comparison, so non-finite input also goes to the general path (which
+    # raises the error that names it).
+    sq_list = sq.tolist()  # n <= 64: Python's min and max beat two numpy reductions
+    if not (_LEAN_LO < bb < _LEAN_HI and _LEAN_LO < min(sq_list) and max(sq_list) < _LEAN_HI):
+        return None
+    c = np.sqrt(sq)
+    # Columns whose norms differ by more than 1e4 are equilibrated by powers of two (exact,
+    # undone exactly), as the exact method does; below that Lawson-Hanson's choices do not
+    # depend on the units in any way that matters, and the scaling would cost more than the
+    # solve at this size.
+    s = np.ldexp(1.0, -np.frexp(c)[1]) if max(sq_list) > 1e8 * min(sq_list) else None
+    cap = 3 * (opts["max_iter"] or max(50, 3 * n))  # the kernel's Lawson-Hanson cap
+    try:
+        y, _ = scipy.optimize.nnls(A64 if s is None else A64 * s, b64, maxiter=cap)
+        status = Status.CONVERGED
+        message = "scipy.optimize.nnls (Lawson-Hanson), the fastest at this size"
+    except RuntimeError:  # its iteration cap
+        y = np.zeros(n)
+        status, message = Status.MAX_ITER, (
+            f"scipy.optimize.nnls reached its iteration cap ({cap} = 3 max_iter) before "
+            "optimality; returning x = 0: raise max_iter"
+        )
+    x = y if s is None else y * s
+    bn = math.sqrt(bb)
+    r = A64 @ x - b64
+    g = A64.T @ r
+    kkt = float(orthant_kkt(x, g, c, bn))
+    tol = opts["tol"]
+    if status is Status.CONVERGED and kkt > tol:
+        status = Status.STALLED
+        message += (f"; the answer's kkt exceeds tol={tol:.0e} ({kkt:.2e}): the problem is "
+                    "ill-conditioned at this precision")
+    if A.dtype == np.float32 and b.dtype == np.float32:
+        x = x.astype(np.float32)
+        x64 = x.astype(np.float64)
+        r = A64 @ x64 - b64
+        g = A64.T @ r
+        kkt = float(orthant_kkt(x64, g, c, bn))
+        message += f"; x rounded to float32 has kkt {kkt:.2e}"
+    else:
+        x64 = x
+    return Result(x=x, status=status, message=message, n_iter=0, objective=0.5 * float(r @ r),
+                  kkt=kkt, complementarity=abs(float(x64 @ g)), method="active-set",
+                  time=time.perf_counter() - t0)
 
 
 def _zero_is_optimal(problem: Problem) -> np.ndarray:

@@ -84,6 +84,19 @@ class Result:
         )
 
 
+def times_pow2(a, k):
+    """``a * 2**k`` exactly (``k`` an int or an int array broadcast against ``a``).
+
+    A multiplication by the power of two where it is a normal float (several times faster
+    than ``np.ldexp`` on arrays), ``np.ldexp`` beyond.
+    """
+    if isinstance(k, (int, np.integer)):
+        normal = -1000 <= k <= 1000
+    else:
+        normal = k.size == 0 or (-1000 <= k.min() and k.max() <= 1000)
+    return a * np.ldexp(1.0, k) if normal else np.ldexp(a, k)
+
+
 def orthant_kkt(x, g, col_norms, b_norm):
     """The scale-free NNLS certificate from its parts, per column of ``x`` and ``g``.
 
@@ -107,12 +120,17 @@ def orthant_kkt(x, g, col_norms, b_norm):
         (``x``, ``g / s^2``, ``col_norms / s``, ``b_norm / s``) to keep products in range.
     """
     c = col_norms if np.ndim(x) == 1 else col_norms[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.abs(np.minimum(c * x, g / c))
-    if not np.all(col_norms > 0):
-        zero = c == 0
-        t = np.where(zero, np.where(x != 0, np.inf, 0.0), t)
-    return np.max(t, axis=0, initial=0.0) / np.maximum(b_norm, _TINY)
+    if col_norms.all():  # no zero column (norms are >= 0): the common case, kept cheap
+        t = np.minimum(c * x, g / c)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.minimum(c * x, g / c)
+        t = np.where(c == 0, np.where(x != 0, np.inf, 0.0), t)
+    t = np.abs(t, out=t)
+    worst = t.max(axis=0) if t.shape[0] else np.zeros(t.shape[1:])
+    if isinstance(b_norm, float):
+        return worst / max(b_norm, _TINY)
+    return worst / np.maximum(b_norm, _TINY)
 
 
 def column_norms(op, p: int = 0, squares: np.ndarray | None = None) -> np.ndarray:
@@ -126,7 +144,7 @@ def column_norms(op, p: int = 0, squares: np.ndarray | None = None) -> np.ndarra
     with ``A``, the cost of ``n`` gradient evaluations (an exact norm needs every column).
     """
     if op.kind == "dense":
-        return np.ldexp(_dense_column_norms(op.A, squares), -p)
+        return times_pow2(_dense_column_norms(op.A, squares), -p)
     if op.kind == "sparse":
         A = op.A
         sq = np.asarray(A.multiply(A).sum(axis=0), dtype=np.float64).ravel()
@@ -136,7 +154,7 @@ def column_norms(op, p: int = 0, squares: np.ndarray | None = None) -> np.ndarra
             csc = A.tocsc()
             for j in suspect:
                 out[j] = vector_norm(csc.data[csc.indptr[j]:csc.indptr[j + 1]])
-        return np.ldexp(out, -p)
+        return times_pow2(out, -p)
     n = op.shape[1]
     out = np.empty(n)
     for lo in range(0, n, 256):
@@ -144,7 +162,7 @@ def column_norms(op, p: int = 0, squares: np.ndarray | None = None) -> np.ndarra
         block = np.zeros((n, hi - lo))
         block[np.arange(lo, hi), np.arange(hi - lo)] = 1.0
         out[lo:hi] = np.linalg.norm(np.asarray(op.matvec(block), dtype=np.float64), axis=0)
-    return np.ldexp(out, -p)
+    return times_pow2(out, -p)
 
 
 def _dense_column_norms(A: np.ndarray, sq: np.ndarray | None = None) -> np.ndarray:
@@ -167,7 +185,7 @@ def vector_norm(b: np.ndarray) -> np.ndarray | float:
     if 1e-140 < big < 1e140:
         return np.sqrt(np.einsum("i...,i...->...", b, b))
     q = int(np.frexp(big)[1])
-    bs = np.ldexp(b, -q)
+    bs = times_pow2(b, -q)
     return np.ldexp(np.sqrt(np.einsum("i...,i...->...", bs, bs)), q)
 
 
@@ -185,10 +203,10 @@ def certify(op, b: np.ndarray, x: np.ndarray, col_norms: np.ndarray | None = Non
     p = _exponent(op)
     r = op.matvec(x) - b  # residual at the user's scale, for the objective
     # g / s^2 = A^T (r / s^2): every part of the certificate divided by the same s.
-    g_s2 = op.rmatvec(np.ldexp(r, -2 * p))
-    c_s = column_norms(op, p) if col_norms is None else np.ldexp(col_norms, -p)
+    g_s2 = op.rmatvec(times_pow2(r, -2 * p))
+    c_s = column_norms(op, p) if col_norms is None else times_pow2(col_norms, -p)
     bn = vector_norm(b) if b_norm is None else b_norm
-    kkt = orthant_kkt(x, g_s2, c_s, np.ldexp(bn, -p))
+    kkt = orthant_kkt(x, g_s2, c_s, times_pow2(bn, -p))
     objective = 0.5 * np.sum(r * r, axis=0)
     complementarity = np.ldexp(np.abs(np.sum(x * g_s2, axis=0)), 2 * p)
     return kkt, objective, complementarity

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import scipy.optimize
 
-from .._result import Result, Status
+from .._result import Result, Status, times_pow2
 from .._validation import Problem
 
 
@@ -39,8 +39,45 @@ def equilibrate(A: np.ndarray, col_norms: np.ndarray) -> tuple[np.ndarray, np.nd
     """
     live = col_norms > 0
     e = np.frexp(col_norms[live])[1]
-    As = np.ldexp(A if np.all(live) else A[:, live], -e)
+    As = times_pow2(A if np.all(live) else A[:, live], -e)
     return As, np.ldexp(1.0, e), live
+
+
+# Unknowns from which identical columns are merged before the kernel runs (below it the kernel
+# hands the problem to scipy.optimize.nnls, which does not mind them).
+_DEDUP_N = 64
+
+
+def distinct_columns(As: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Identical columns of ``As``: ``(keep, group)`` with ``As[:, keep]`` the distinct ones
+    and ``group[i]`` the position in ``keep`` of column ``i``'s copy; ``(None, None)`` when
+    all columns differ (or there are at most ``_DEDUP_N``).
+
+    NNLS with a column entered twice has the same optimal objective with the weight on one
+    copy, and that point satisfies the KKT conditions for the other (same gradient, ``x = 0``),
+    so merging identical columns changes no answer; it keeps an exact duplicate from making
+    the kernel's Gram matrix singular, which would send it onto its slow, rank-revealing path.
+    Candidates are found by one product with a fixed random vector (``m n`` flops) and
+    confirmed by exact comparison.
+    """
+    m, n = As.shape
+    if n <= _DEDUP_N:
+        return None, None
+    probe = np.random.default_rng(0).standard_normal(m)
+    key = probe @ As
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    if first.size == n:
+        return None, None
+    # Equal keys that are not equal columns (a probability-zero coincidence) stay apart.
+    rep = first[inverse]
+    same = np.all(As == As[:, rep], axis=0)
+    rep = np.where(same, rep, np.arange(n))
+    keep = np.flatnonzero(rep == np.arange(n))
+    if keep.size == n:
+        return None, None
+    position = np.empty(n, dtype=np.intp)
+    position[keep] = np.arange(keep.size)
+    return keep, position[rep]
 
 
 def active_set(problem: Problem, opts: dict) -> Result:
@@ -53,22 +90,34 @@ def active_set(problem: Problem, opts: dict) -> Result:
     mistaken for a dependent one. Its acceptance (``max|min(y, A_s^T r)| <= 1e-11 ||A_s^T
     b||_inf``) then implies the package's certificate :func:`reparam.kkt_residual` ``<= 2e-11``
     (``d_i`` is within a factor 2 of ``||a_i||`` and ``||A_s^T b||_inf <= ||b||_2``).
+    Identical columns are merged first (:func:`distinct_columns`); zero columns get ``x_i = 0``.
     """
     from .active_set import active_set_nnls
 
     A = _dense(problem, "active-set")
     t0 = time.perf_counter()
     As, d, live = equilibrate(A, problem.col_norms)
+    keep, group = distinct_columns(As)
     x0 = opts.get("x0")
     if x0 is not None:
         x0 = (x0[live] if x0.ndim == 1 else x0[live, :]) * (d if x0.ndim == 1 else d[:, None])
+        if keep is not None:  # a twin's share of the warm start goes to the column kept
+            merged = np.zeros((keep.size, *x0.shape[1:]))
+            np.add.at(merged, group, x0)
+            x0 = merged
     try:
-        out = active_set_nnls(As, problem.b, x0=x0, max_iter=opts["max_iter"])
+        out = active_set_nnls(
+            As if keep is None else As[:, keep], problem.b, x0=x0, max_iter=opts["max_iter"]
+        )
     except KeyboardInterrupt:
         return _interrupted(problem, "active-set", time.perf_counter() - t0)
     elapsed = time.perf_counter() - t0
+    y = out.x
+    if keep is not None:  # identical columns: the one kept carries the weight, its twins 0
+        y = np.zeros((As.shape[1], *y.shape[1:]))
+        y[keep] = out.x
     x = np.zeros((problem.shape[1], *problem.b.shape[1:]))
-    x[live] = out.x / (d if out.x.ndim == 1 else d[:, None])
+    x[live] = y / (d if y.ndim == 1 else d[:, None])
     converged = np.asarray(out.converged)
     status = np.where(converged, Status.CONVERGED, Status.MAX_ITER)
     if status.ndim == 0:
