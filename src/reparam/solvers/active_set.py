@@ -119,8 +119,8 @@ def active_set_nnls(A, b, *, x0=None, max_iter=None, gram=None) -> ActiveSetOutp
     x0 : (n,) or (n, k) ndarray, optional
         Warm start, ``>= 0``; its support seeds the passive set.
     max_iter : int, optional
-        Cap on pivoting rounds (and on Lawson–Hanson outer iterations, times 3).
-        Default ``max(50, 3 n)``.
+        Cap on pivoting rounds (and on Lawson–Hanson outer iterations, ours or
+        scipy.optimize.nnls's, times 3). Default ``max(50, 3 n)``.
     gram : tuple (A.T @ A, A.T @ b), optional
         Precomputed Gram pair, reused across calls with the same A.
 
@@ -174,7 +174,7 @@ def _solve_single(A, b, x0, max_iter, gram):
     notes = []
     passive0 = None if x0 is None else np.asarray(x0) > 0
     if x0 is None and gram is None and (n <= _TINY_N or (m < n and (n <= 600 or n < 5 * m))):
-        return _scipy_only(A, b, n, m)
+        return _scipy_only(A, b, n, m, max_iter)
     block = None
     if gram is None and m >= n and n >= _PROBE_N and _looks_ill_conditioned(A):
         block = 1  # neighbouring columns are nearly parallel: blocks would be rejected
@@ -206,7 +206,7 @@ def _solve_single(A, b, x0, max_iter, gram):
         return ActiveSetOutput(x, it, True, msg)
     notes.append(f"Lawson-Hanson with QR updates stopped after {it} iterations ({why})")
     try:
-        x_sp, _ = scipy.optimize.nnls(A, b, maxiter=10 * max(n, 1))
+        x_sp, _ = scipy.optimize.nnls(A, b, maxiter=3 * max_iter)
         ok_sp = True
     except RuntimeError:
         x_sp, ok_sp = x, False
@@ -216,13 +216,13 @@ def _solve_single(A, b, x0, max_iter, gram):
     return ActiveSetOutput(np.maximum(x, 0.0), it, bool(ok_sp), msg)
 
 
-def _scipy_only(A, b, n, m):
+def _scipy_only(A, b, n, m, max_iter):
     """Small problems, and wide ones with few columns per row, where the compiled
     Lawson–Hanson of scipy.optimize.nnls measured faster than any path here (it makes about
     one addition per iteration with no Python overhead)."""
     why = f"n = {n} <= {_TINY_N}" if n <= _TINY_N else f"wide {m} x {n} with n < max(600, 5 m)"
     try:
-        x, _ = scipy.optimize.nnls(A, b, maxiter=10 * max(n, 1))
+        x, _ = scipy.optimize.nnls(A, b, maxiter=3 * max_iter)
         ok, tail = True, ""
     except RuntimeError:
         x, ok = np.zeros(n), False

@@ -1,0 +1,279 @@
+"""The scale-free NNLS certificate, the equilibrated exact method, empty problems, max_iter.
+
+The certificate ``max_i |min(c_i x_i, g_i / c_i)| / ||b||`` (``c_i = ||a_i||``) must not depend
+on the units of any column, and no method may report ``CONVERGED`` at a point whose objective is
+far from the optimum, whatever the column scales.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse import csr_array
+from scipy.sparse.linalg import aslinearoperator
+
+import reparam as rp
+from reparam._linalg import as_operator
+from reparam._result import column_norms, orthant_kkt
+from reparam.solvers import METHODS
+
+DATA = pathlib.Path(__file__).parent / "data"
+
+
+def gh20302():
+    """scipy's regression problem for its gh-20302: 89 x 5, column norms 0.4 to 2e13."""
+    return np.loadtxt(DATA / "gh20302.txt"), np.ones(89)
+
+
+def gh20302_wide(n: int = 70, seed: int = 0):
+    """89 x n built from the same five columns: each new column is one of them with entries
+    perturbed by a factor exp(N(0, 0.3^2)) and scaled by 10^U(-8, 8), so the columns are
+    near-collinear in groups and their norms span about 1e-8 to 1e20."""
+    A, b = gh20302()
+    rng = np.random.default_rng(seed)
+    cols = [A[:, j % 5] * np.exp(0.3 * rng.standard_normal(89)) * 10 ** rng.uniform(-8, 8)
+            for j in range(n)]
+    return np.column_stack(cols), b
+
+
+def scipy_objective(A, b):
+    """scipy.optimize.nnls's optimal objective (its iteration cap raised, never hit here)."""
+    _, rnorm = scipy.optimize.nnls(A, b, maxiter=100 * A.shape[1])
+    return 0.5 * rnorm**2
+
+
+# ---------------------------------------------------------------------------------------------
+# the certificate
+
+
+def test_certificate_is_zero_at_the_solution_and_positive_elsewhere():
+    A, b = gh20302()
+    x = scipy.optimize.nnls(A, b)[0]
+    assert rp.kkt_residual(A, b, x) < 1e-12
+    # The reparametrized methods' starting point, x = 1e-6: the old certificate called it
+    # solved (3e-20); the scale-free one sees that it is not.
+    assert rp.kkt_residual(A, b, np.full(5, 1e-6)) > 1.0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_certificate_is_invariant_to_column_scaling(seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((20, 8))
+    b = rng.standard_normal(20)
+    x = np.abs(rng.standard_normal(8)) * (rng.random(8) < 0.6)
+    d = 10.0 ** rng.uniform(-12, 12, 8)
+    base = rp.kkt_residual(A, b, x)
+    # A D with x / D is the same point in other units: every term of the certificate is the
+    # same number, up to the rounding of one product and one quotient (a few ulps).
+    np.testing.assert_allclose(rp.kkt_residual(A * d, b, x / d), base, rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e150, 1e-150, 1e12, 1e-12])
+def test_certificate_is_invariant_to_joint_scaling(scale):
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((15, 6))
+    b = rng.standard_normal(15)
+    x = np.abs(rng.standard_normal(6))
+    np.testing.assert_allclose(rp.kkt_residual(scale * A, scale * b, x),
+                               rp.kkt_residual(A, b, x), rtol=1e-12)
+
+
+def test_certificate_per_column_equals_one_column_at_a_time():
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((10, 4)) * 10.0 ** rng.uniform(-6, 6, 4)
+    B = rng.standard_normal((10, 3))
+    X = np.abs(rng.standard_normal((4, 3)))
+    batched = rp.kkt_residual(A, B, X)
+    single = [rp.kkt_residual(A, B[:, j], X[:, j]) for j in range(3)]
+    np.testing.assert_allclose(batched, single, rtol=1e-14)
+
+
+def test_a_zero_column_needs_a_zero_entry():
+    A = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    b = np.array([1.0, 0.0, 1.0])
+    assert rp.kkt_residual(A, b, np.array([1.0, 0.0])) == 0.0
+    assert rp.kkt_residual(A, b, np.array([1.0, 2.0])) == np.inf
+    res = rp.nnls(A, b, method="reparam-gd")  # x_2 never moves from its start: returned as 0
+    assert res.x[1] == 0.0 and res.success
+
+
+def test_orthant_kkt_formula_by_hand():
+    x = np.array([2.0, 0.0, 1.0])
+    g = np.array([0.0, -3.0, 8.0])
+    c = np.array([1.0, 2.0, 4.0])
+    # terms: min(2, 0) = 0; min(0, -1.5) = -1.5; min(4, 2) = 2  -> 2 / ||b|| with ||b|| = 4
+    assert orthant_kkt(x, g, c, 4.0) == 0.5
+    np.testing.assert_array_equal(orthant_kkt(np.c_[x, x], np.c_[g, 2 * g], c, np.array([4.0, 1.0])),
+                                  [0.5, 4.0])
+
+
+@pytest.mark.parametrize("kind", ["sparse", "operator"])
+def test_column_norms_of_every_storage(kind):
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((30, 300)) * 10.0 ** rng.uniform(-5, 5, 300)
+    A[:, 7] = 0.0
+    stored = csr_array(A) if kind == "sparse" else aslinearoperator(A)
+    np.testing.assert_allclose(column_norms(as_operator(stored)), np.linalg.norm(A, axis=0),
+                               rtol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# the equilibrated exact method on scipy's badly scaled regression problems
+
+
+@pytest.mark.parametrize("method", ["active-set", "auto"])
+@pytest.mark.parametrize("warm", [False, True])
+@pytest.mark.parametrize("problem", [gh20302, gh20302_wide])
+def test_exact_method_finds_scipys_optimum_on_badly_scaled_columns(problem, warm, method):
+    A, b = problem()
+    f_ref = scipy_objective(A, b)
+    x0 = np.zeros(A.shape[1]) if warm else None
+    res = rp.nnls(A, b, method=method, x0=x0)
+    assert res.status is rp.Status.CONVERGED
+    # Both are exact solvers; 1e-10 allows for the rounding of a residual of norm ~1.
+    assert abs(res.objective - f_ref) <= 1e-10 * f_ref
+    assert res.kkt <= 1e-10
+
+
+def test_no_method_claims_convergence_on_gh20302():
+    A, b = gh20302()
+    f_ref = scipy_objective(A, b)
+    for name in METHODS:
+        opts = {} if METHODS[name].exact else {"max_iter": 300}
+        res = rp.nnls(A, b, method=name, **opts)
+        if res.status is rp.Status.CONVERGED:
+            assert res.objective <= f_ref * (1 + 1e-6), name
+
+
+def test_identical_columns_are_merged_without_changing_the_answer():
+    rng = np.random.default_rng(4)
+    B = np.abs(rng.standard_normal((200, 40)))
+    A = np.column_stack([B, B, 4.0 * B])  # triplicated (the last copy scaled by a power of 2)
+    b = B @ np.where(rng.random(40) < 0.4, 1.0, 0.0) + 0.1 * rng.standard_normal(200)
+    res = rp.nnls(A, b)
+    assert res.success and res.kkt <= 1e-10
+    assert abs(res.objective - scipy_objective(B, b)) <= 1e-10 * scipy_objective(B, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# no false CONVERGED: badly scaled, duplicated, zero and near-collinear columns
+
+
+@st.composite
+def badly_scaled(draw):
+    seed = draw(st.integers(0, 2**32 - 1))
+    kind = draw(st.sampled_from(["plain", "duplicate", "near-collinear", "zero"]))
+    rng = np.random.default_rng(seed)
+    m, n = int(rng.integers(2, 12)), int(rng.integers(2, 9))
+    A = rng.standard_normal((m, n))
+    if kind == "duplicate":
+        A[:, -1] = A[:, 0]
+    elif kind == "near-collinear":
+        A[:, -1] = A[:, 0] * (1 + 1e-3 * rng.standard_normal(m))
+    elif kind == "zero":
+        A[:, rng.integers(n)] = 0.0
+    A *= 10.0 ** rng.uniform(-12, 12, n)
+    b = rng.standard_normal(m)
+    return A, b
+
+
+def _exact_optimum(A, b):
+    """The optimal objective by the exact method (on the equilibrated problem), cross-checked
+    against scipy.optimize.nnls on the same equilibrated columns."""
+    ref = rp.nnls(A, b, method="active-set")
+    assert ref.success
+    c = np.linalg.norm(A, axis=0)
+    live = c > 0
+    f_sp = scipy_objective(A[:, live] / c[live], b)
+    assert abs(ref.objective - f_sp) <= 1e-9 * f_sp + 1e-14 * (b @ b)
+    return ref.objective
+
+
+@settings(max_examples=15, deadline=None)
+@given(problem=badly_scaled())
+def test_converged_means_near_optimal_for_every_method(problem):
+    """``CONVERGED`` implies an objective within 1e-6 relative of the optimum, plus a floor of
+    1e-10 times the objective at x = 0 (``||b||^2 / 2``) for problems whose optimum is ~0.
+
+    The iterative methods run with tol = 1e-8: the objective gap a certificate of ``tol`` can
+    hide is about ``n tol^2 ||b||^2 / lambda_min`` (``lambda_min`` the smallest eigenvalue of
+    the column-normalized Gram matrix on the support), which is ~1e-6 ||b||^2 for the
+    near-collinear pairs drawn here at the default tol = 1e-6 and <= 1e-10 ||b||^2 at 1e-8.
+    """
+    A, b = problem
+    f_opt = _exact_optimum(A, b)
+    floor = 1e-10 * 0.5 * float(b @ b)
+    for name, spec in METHODS.items():
+        opts = {} if spec.exact else {"tol": 1e-8, "max_iter": 400}
+        res = rp.nnls(A, b, method=name, **opts)
+        if res.status is rp.Status.CONVERGED:
+            assert res.objective - f_opt <= 1e-6 * f_opt + floor, (name, res.kkt)
+
+
+# ---------------------------------------------------------------------------------------------
+# empty problems
+
+
+@pytest.mark.parametrize("method", ["auto", *METHODS])
+def test_no_columns_gives_the_empty_solution(method):
+    b = np.array([3.0, 4.0])
+    res = rp.nnls(np.zeros((2, 0)), b, method=method)
+    assert res.x.shape == (0,) and res.status is rp.Status.CONVERGED
+    assert res.objective == 12.5 and res.kkt == 0.0
+
+
+@pytest.mark.parametrize("method", ["auto", *METHODS])
+def test_no_rows_gives_zero(method):
+    res = rp.nnls(np.zeros((0, 3)), np.zeros(0), method=method)
+    np.testing.assert_array_equal(res.x, np.zeros(3))
+    assert res.status is rp.Status.CONVERGED and res.objective == 0.0
+
+
+@pytest.mark.parametrize("storage", ["dense", "sparse", "operator"])
+def test_empty_problems_batched_and_in_every_storage(storage):
+    wrap = {"dense": np.asarray, "sparse": csr_array, "operator": aslinearoperator}[storage]
+    B = np.arange(6.0).reshape(3, 2)
+    res = rp.nnls(wrap(np.zeros((3, 0))), B)
+    assert res.x.shape == (0, 2) and res.success
+    np.testing.assert_allclose(res.objective, 0.5 * np.sum(B**2, axis=0))
+    res = rp.nnls(wrap(np.zeros((0, 4))), np.zeros((0, 2)))
+    assert res.x.shape == (4, 2) and res.success and not np.any(res.x)
+
+
+# ---------------------------------------------------------------------------------------------
+# max_iter on every path
+
+
+def _needs_many_iterations(m=40, n=30, seed=5):
+    """Every x_i > 0 at the optimum: Lawson-Hanson needs one iteration per column (n)."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    return A, A @ rng.uniform(1.0, 2.0, n)
+
+
+@pytest.mark.parametrize("method", ["auto", "active-set", "scipy"])
+def test_max_iter_reaches_scipy_on_small_problems(method):
+    A, b = _needs_many_iterations()
+    assert rp.nnls(A, b, method=method).success
+    res = rp.nnls(A, b, method=method, max_iter=2)  # at most 6 Lawson-Hanson steps < 30
+    assert res.status is rp.Status.MAX_ITER
+
+
+def test_max_iter_reaches_scipy_on_wide_problems():
+    A, b = _needs_many_iterations(m=60, n=100)  # wide: the kernel hands it to scipy
+    b = A[:, :50] @ np.ones(50)
+    assert rp.nnls(A, b, method="active-set").success
+    assert rp.nnls(A, b, method="active-set", max_iter=2).status is rp.Status.MAX_ITER
+
+
+def test_max_iter_in_the_kernel_and_the_iterative_loop():
+    A, b = _needs_many_iterations(m=300, n=100)  # the Gram path of the kernel
+    res = rp.nnls(A, b, method="active-set", x0=np.zeros(100), max_iter=1)
+    assert res.status is not rp.Status.CONVERGED
+    res = rp.nnls(A, b, method="fista", max_iter=3)
+    assert res.status is rp.Status.MAX_ITER and res.n_iter == 3
