@@ -23,7 +23,8 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     Parameters
     ----------
     A : array_like, scipy.sparse matrix/array or LinearOperator, shape (m, n)
-        Integer and floating-point entries; float32 inputs give a float32 ``x``.
+        Integer and floating-point entries; float32 inputs give a float32 ``x``. ``n = 0``
+        gives ``x = []``; ``m = 0`` gives ``x = 0`` (every ``x >= 0`` is optimal).
     b : array_like, shape (m,) or (m, k)
         One right-hand side, or ``k`` of them (then ``x`` has shape (n, k) and the status,
         ``n_iter`` and ``kkt`` of the result are per-column arrays).

@@ -39,7 +39,7 @@ class Result:
     objective : float or ndarray
         ``0.5 * ||A x - b||^2`` at ``x``.
     kkt : float or ndarray
-        Relative KKT residual of ``x`` (see :func:`kkt_residual`), measured in float64.
+        Scale-free KKT residual of ``x`` (see :func:`kkt_residual`), measured in float64.
     complementarity : float or ndarray
         ``|x^T g|`` with ``g = A^T (A x - b)``.
     method : str
