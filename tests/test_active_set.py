@@ -76,8 +76,8 @@ def test_lawson_hanson_path_is_optimal(m, n, seed):
 
 def test_wide_default_path_is_lawson_hanson():
     rng = np.random.default_rng(2)
-    A = rng.standard_normal((60, 700))
-    b = rng.standard_normal(60)
+    A = rng.standard_normal((120, 700))  # m n above the size handed to scipy
+    b = rng.standard_normal(120)
     out = active_set_nnls(A, b)
     assert "Lawson-Hanson with QR updates" in out.message
     assert out.converged and kkt(A, b, out.x) <= 1e-10
