@@ -86,16 +86,29 @@ def _bound_single(A, b, x):
 
 
 def _bound_multi(A, B, X):
+    """A.T @ A, A.T @ B, and one factorization per distinct passive set: shared sets by one
+    Cholesky solve each, the others stacked by size into one batched LAPACK solve per size
+    (no Python iteration per column)."""
     G, C = A.T @ A, A.T @ B
     P = X > 0
-    keys, inverse = np.unique(P.T, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    for g in range(keys.shape[0]):
-        S = np.flatnonzero(keys[g])
+    packed = np.ascontiguousarray(np.packbits(P, axis=0).T)
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    for g in np.flatnonzero(counts >= 4):
+        S = np.flatnonzero(P[:, first[g]])
         if S.size:
             cols = np.flatnonzero(inverse == g)
             fac = cho_factor(G[np.ix_(S, S)], lower=True, check_finite=False)
             cho_solve(fac, C[np.ix_(S, cols)], check_finite=False)
+    lone = np.flatnonzero(counts[inverse] < 4)
+    sizes = P[:, lone].sum(axis=0)
+    for s in np.unique(sizes):
+        cols = lone[sizes == s]
+        if s == 0:
+            continue
+        idx = np.nonzero(P[:, cols].T)[1].reshape(cols.size, s)
+        np.linalg.solve(G[idx[:, :, None], idx[:, None, :]], C[idx, cols[:, None]][..., None])
 
 
 def _single_suite():

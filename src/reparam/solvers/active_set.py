@@ -21,15 +21,17 @@ Four paths, tried in order until one certifies its answer with the KKT residual
    factorization, of its final passive set.
 2. **Lawson–Hanson on the Gram matrix** (when block pivoting fails, typically because its
    passive sets grow ill-conditioned, as on a Gaussian blur): the same algorithm as 3., with a
-   Cholesky factor of G_FF extended on entry and downdated on exit; its gradient costs |F|
-   rows of G, not a pass over A. Certified with the gradient computed from A.
+   Cholesky factor of G_FF extended on entry and downdated on exit by Givens rotations; its
+   gradient costs one product with the |F| rows of G, kept contiguous as variables enter
+   (``_GramRows``), not a pass over A. Certified with the gradient computed from A.
 3. **Lawson–Hanson on the columns of A** (wide problems, ``m < n``, where the passive set of
    block pivoting can outgrow rank(A); and the fallback when the Gram paths meet an
    ill-conditioned block): Lawson & Hanson, *Solving Least Squares Problems* (1974), ch. 23,
    Algorithm NNLS, with a thin QR factorization of ``A[:, F]`` that is updated, not recomputed:
-   columns enter by block classical Gram–Schmidt with reorthogonalization and leave by one
-   small QR of the trailing triangle (the Givens sweep of Lawson & Hanson, in one call). The
-   passive set never holds more than rank(A) columns and the conditioning is that of ``A[:, F]``, not of its square.
+   columns enter, up to 16 at a time, by block classical Gram–Schmidt with
+   reorthogonalization and leave by the Givens sweep of Lawson & Hanson
+   (``scipy.linalg.qr_delete``, compiled). The passive set never holds more than rank(A)
+   columns and the conditioning is that of ``A[:, F]``, not of its square.
 4. ``scipy.optimize.nnls`` as the last resort.
 
 Which path runs first (one right-hand side): problems with n <= 64, and wide ones with
@@ -74,13 +76,6 @@ _GRAM_DEPENDENT = 1e-12
 _FULL_EXCHANGES = 3
 # Passive sets shared by at least this many right-hand sides get their own Cholesky.
 _SHARED = 4
-# Up to this many unknowns, every column's passive system is solved as one masked n x n system
-# in a single batched LAPACK call (no grouping, no Python loop over passive sets): at n = 16 and
-# k = 1797 one round measured 10x faster than grouping the 1459 distinct passive sets. The
-# cost grows like k n^3, so larger n groups by passive set instead.
-_MASKED_N = 40
-# Columns per masked solve: its n x n x chunk stack (1 MiB at n = 16) stays in cache.
-_MASKED_CHUNK = 512
 # Many right-hand sides: from this many columns (and unknowns) on, the passive sets are first
 # guessed by rounds of block pivoting with inexact, conjugate-gradient passive solves.
 _INEXACT_K = 64
@@ -116,12 +111,16 @@ class ActiveSetOutput:
     n_iter : pivoting / outer iterations, an int or one per column
     converged : bool or one per column
     message : which path produced x and why an earlier one was left
+    path : the kernel that produced x: "block-pivoting", "lawson-hanson-gram",
+        "lawson-hanson-qr", "scipy", or for many right-hand sides "block-pivoting" possibly
+        followed by "+columns" when some columns were finished one at a time
     """
 
     x: np.ndarray
     n_iter: np.ndarray | int
     converged: np.ndarray | bool
     message: str
+    path: str = ""
 
 
 def active_set_nnls(A, b, *, x0=None, max_iter=None, gram=None) -> ActiveSetOutput:
@@ -200,7 +199,8 @@ def _solve_single(A, b, x0, max_iter, gram):
         G, c = gram if gram is not None else (A.T @ A, A.T @ b)
         x, it, ok, why = _bpp_single(G, c, passive0, max_iter)
         if ok:
-            return ActiveSetOutput(x, it, True, f"block principal pivoting: {it} rounds")
+            return ActiveSetOutput(x, it, True, f"block principal pivoting: {it} rounds",
+                                   "block-pivoting")
         notes.append(f"block principal pivoting stopped after {it} rounds ({why})")
         if why.startswith("Cholesky"):
             block = 1  # ill-conditioned: near-parallel columns would make blocks bounce
@@ -211,7 +211,8 @@ def _solve_single(A, b, x0, max_iter, gram):
         # a finish that the Gram gradient could not certify may still pass.
         if (ok or why.startswith("KKT")) and _kkt(A, b, x) <= _ACCEPT:
             return ActiveSetOutput(x, it, True, "; ".join(notes) + "; fell back to "
-                                   f"Lawson-Hanson on the Gram matrix: {it} iterations")
+                                   f"Lawson-Hanson on the Gram matrix: {it} iterations",
+                                   "lawson-hanson-gram")
         notes.append(f"Lawson-Hanson on the Gram matrix stopped after {it} iterations "
                      f"({why or 'KKT residual on A above the bound'})")
     x, it, ok, why = _lawson_hanson_qr(A, b, passive0, 3 * max_iter, block)
@@ -219,7 +220,7 @@ def _solve_single(A, b, x0, max_iter, gram):
         msg = f"Lawson-Hanson with QR updates: {it} iterations"
         if notes:
             msg = "; ".join(notes) + "; fell back to " + msg
-        return ActiveSetOutput(x, it, True, msg)
+        return ActiveSetOutput(x, it, True, msg, "lawson-hanson-qr")
     notes.append(f"Lawson-Hanson with QR updates stopped after {it} iterations ({why})")
     try:
         x_sp, _ = scipy.optimize.nnls(A, b, maxiter=10 * max(n, 1))
@@ -229,7 +230,7 @@ def _solve_single(A, b, x0, max_iter, gram):
     if ok_sp or _kkt(A, b, x_sp) <= _kkt(A, b, x):
         x = x_sp
     msg = "; ".join(notes) + "; fell back to scipy.optimize.nnls"
-    return ActiveSetOutput(np.maximum(x, 0.0), it, bool(ok_sp), msg)
+    return ActiveSetOutput(np.maximum(x, 0.0), it, bool(ok_sp), msg, "scipy")
 
 
 def _scipy_only(A, b, n, m):
@@ -244,7 +245,7 @@ def _scipy_only(A, b, n, m):
         x, ok = np.zeros(n), False
         tail = "; it hit its iteration cap"
     msg = f"{why}: ran compiled scipy.optimize.nnls (Lawson-Hanson), the fastest here{tail}"
-    return ActiveSetOutput(x, 0, ok, msg)
+    return ActiveSetOutput(x, 0, ok, msg, "scipy")
 
 
 def _looks_ill_conditioned(A, sample=_PROBE_COLUMNS, seed=0):
@@ -385,10 +386,10 @@ def _lawson_hanson_gram(G, c, passive0, max_iter):
 class _GramRows:
     """The rows of G that Lawson–Hanson's gradient ``c - G[F] x_F`` reads, kept contiguous.
 
-    Gathering G[F] (|F| x n) on every iteration measured 5 ms of the 5 ms an iteration took on
-    a 2000 x 2000 blur; a variable's row is copied here once, when it first enters, and stays
-    in its slot while it is passive or leaves and comes back. The buffer is compacted to the
-    current F when full.
+    Gathering G[F] (|F| x n) on every iteration dominated Lawson–Hanson on a 2000 x 2000 blur
+    (with the Givens downdates, this cache took that solve from 3.1 s to 1.4 s on one core); a
+    variable's row is copied here once, when it first enters, and keeps its slot while it is
+    passive or leaves and comes back. The buffer is compacted to the current F when full.
     """
 
     def __init__(self, G):
@@ -700,7 +701,10 @@ def _solve_multi(A, B, X0, max_iter, gram):
             messages.add(out.message)
         notes.append(f"{todo.size} columns solved one at a time ("
                      + " | ".join(sorted(messages)[:3]) + ")")
-    return ActiveSetOutput(X, n_iter, converged, "; ".join(notes))
+    path = "block-pivoting" if gram is not None or m >= n else ""
+    if todo.size:
+        path = f"{path}+columns" if path else "columns"
+    return ActiveSetOutput(X, n_iter, converged, "; ".join(notes), path)
 
 
 def _unconstrained(G, C):
@@ -820,10 +824,7 @@ def _bpp_multi(G, C, P, max_iter):
             break
         whole = live.size == k  # the first round: no column gathers
         Cl, Pl = (C, P) if whole else (C[:, live], P[:, live])
-        if n <= _MASKED_N:
-            Xl, failed, groups = _masked_solve(G, Cl, Pl)
-        else:
-            Xl, failed, groups = _grouped_solve(G, Cl, Pl)
+        Xl, failed, groups = _grouped_solve(G, Cl, Pl)
         factorizations += groups
         Yl = G @ Xl
         Yl -= Cl
@@ -862,57 +863,6 @@ def _bpp_multi(G, C, P, max_iter):
             flip[last, backup] = True
         P[:, live] = Pl ^ flip
     return X, n_iter, certified, factorizations
-
-
-def _masked_solve(G, C, P):
-    """Solve G_FF x_F = c_F for every column at once, as the n x n system
-    ``(D G D + (I - D) diag(G)) x = D c`` with D = diag(passive set), which has the same
-    solution, zero outside F.
-
-    The Cholesky factorizations and the two triangular solves run column by column of the
-    factor, vectorized over the k right-hand sides (the batch is the last, contiguous axis):
-    3 n numpy steps in all, where a batched LAPACK call pays a few microseconds per matrix and
-    grouping by passive set pays a Python iteration per distinct set. The masked system
-    decouples F from its complement, so its pivots on F are those of G_FF and the grouped
-    path's pivot test applies unchanged. Returns (X, failed_columns, number_of_chunks).
-    """
-    n, k = C.shape
-    X = np.zeros((n, k))
-    failed = np.zeros(k, dtype=bool)
-    diag = np.diag(G).copy()
-    dmax = max(float(np.max(diag, initial=0.0)), _TINY)
-    unit = np.where(diag > 0, diag, 1.0)
-    calls = 0
-    for lo in range(0, k, _MASKED_CHUNK):
-        sl = slice(lo, lo + _MASKED_CHUNK)
-        Ps = P[:, sl]
-        M = G[:, :, None] * (Ps[:, None, :] & Ps[None, :, :])
-        M[np.arange(n), np.arange(n)] = np.where(Ps, diag[:, None], unit[:, None])
-        L = M  # factored in place, column by column (the lower triangle is all that is read)
-        pivots = np.empty(Ps.shape)
-        for j in range(n):
-            v = L[j:, j]
-            if j:
-                v -= np.einsum("ilk,lk->ik", L[j:, :j], L[j, :j])
-            pivots[j] = v[0]
-            v /= np.sqrt(np.where(v[0] > 0, v[0], 1.0))
-        calls += 1
-        piv_p = np.where(Ps, pivots, np.inf)
-        bad = (piv_p.min(axis=0) <= _CHOL_PIVOT * np.where(Ps, pivots, 0.0).max(axis=0,
-                                                                               initial=dmax))
-        y = np.where(Ps, C[:, sl], 0.0)
-        for j in range(n):  # L y = D c
-            if j:
-                y[j] -= np.einsum("lk,lk->k", L[j, :j], y[:j])
-            y[j] /= L[j, j]
-        for j in range(n - 1, -1, -1):  # L^T x = y
-            if j < n - 1:
-                y[j] -= np.einsum("lk,lk->k", L[j + 1:, j], y[j + 1:])
-            y[j] /= L[j, j]
-        y[:, bad] = 0.0
-        X[:, sl] = y
-        failed[sl] = bad
-    return X, failed, calls
 
 
 def _grouped_solve(G, C, P):
