@@ -76,8 +76,8 @@ def test_lawson_hanson_path_is_optimal(m, n, seed):
 
 def test_wide_default_path_is_lawson_hanson():
     rng = np.random.default_rng(2)
-    A = rng.standard_normal((60, 700))
-    b = rng.standard_normal(60)
+    A = rng.standard_normal((120, 700))  # m n above the size handed to scipy
+    b = rng.standard_normal(120)
     out = active_set_nnls(A, b)
     assert "Lawson-Hanson with QR updates" in out.message
     assert out.converged and kkt(A, b, out.x) <= 1e-10
@@ -426,3 +426,45 @@ def test_iteration_cap_reports_not_converged_or_falls_back():
     # One pivoting round cannot finish from x = 0: a fallback must say so, and x is exact.
     assert "fell back" in out.message
     assert kkt(A, b, out.x) <= 1e-10
+
+
+def test_qr_remove_keeps_a_thin_qr_of_the_kept_columns():
+    # Deleting columns by Givens sweeps must leave Q orthonormal, R upper triangular and
+    # Q R equal to the kept columns; square Q (|F| = m) included, where the library returns
+    # the full factorization.
+    rng = np.random.default_rng(31)
+    for m, s in [(40, 25), (25, 25)]:
+        V = rng.standard_normal((m, s))
+        Q, R = np.linalg.qr(V)
+        drop = rng.random(s) < 0.3
+        drop[0] = drop[-1] = True
+        Qn, Rn = _mod._qr_remove(Q.copy(), R.copy(), drop)
+        assert Qn.shape == (m, s - drop.sum()) and Rn.shape == (s - drop.sum(),) * 2
+        assert np.allclose(np.tril(Rn, -1), 0)
+        np.testing.assert_allclose(Qn.T @ Qn, np.eye(Qn.shape[1]), atol=1e-13)
+        np.testing.assert_allclose(Qn @ Rn, V[:, ~drop], atol=1e-12 * np.abs(V).max())
+
+
+def test_gram_rows_gradient_matches_the_full_product():
+    # The cached rows must give c - G x for any passive set, across entries, exits,
+    # re-entries and the compaction of the buffer (more entries than its first capacity).
+    rng = np.random.default_rng(32)
+    n = 150
+    A = rng.standard_normal((200, n))
+    G, c = A.T @ A, rng.standard_normal(n)
+    rows = _mod._GramRows(G)
+    x = np.zeros(n)
+    for _ in range(12):
+        F = np.flatnonzero(rng.random(n) < 0.5)
+        x[:] = 0.0
+        x[F] = rng.random(F.size)
+        np.testing.assert_allclose(rows.gradient(c, x, F), c - G @ x, atol=1e-10)
+
+
+def test_path_field_names_the_kernel():
+    rng = np.random.default_rng(33)
+    tall = active_set_nnls(rng.standard_normal((120, 80)), rng.standard_normal(120))
+    wide = active_set_nnls(rng.standard_normal((120, 700)), rng.standard_normal(120))
+    small = active_set_nnls(rng.standard_normal((30, 10)), rng.standard_normal(30))
+    assert tall.path == "block-pivoting" and wide.path == "lawson-hanson-qr"
+    assert small.path == "scipy" and "scipy" in small.message
