@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._result import Result, Status, certify
+from ._result import CTRL_C, Result, Status, certify, raise_if_ctrl_c
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .solvers import METHOD_NAMES, METHODS
 from .solvers._exact import zero_result
@@ -47,6 +47,14 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
         (measured in float64 on the returned ``x``), ``history``. Not converging is a status,
         never an exception; bad input raises ``ValueError`` or ``TypeError``.
 
+    Raises
+    ------
+    reparam.Interrupted
+        On Ctrl-C (``KeyboardInterrupt``): the solver ends its current step, the best point so
+        far is certified, and this ``KeyboardInterrupt`` subclass is raised with that partial
+        result as ``.result`` (``Status.INTERRUPTED``), so a script stops as on any Ctrl-C.
+        A ``callback`` that returns True instead returns ``Status.INTERRUPTED`` normally.
+
     Examples
     --------
     >>> import numpy as np, reparam as rp
@@ -78,7 +86,7 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     else:
         res = iterate(Oracle(problem.op, problem.b), spec.init, spec.step, opts, method)
     res.time = time.perf_counter() - t0
-    return _finish(problem, res, opts)
+    return raise_if_ctrl_c(_finish(problem, res, opts))
 
 
 def _zero_is_optimal(problem: Problem) -> np.ndarray:
@@ -128,6 +136,7 @@ def _columns(problem: Problem, spec, opts: dict, trivial: np.ndarray) -> Result:
         message=f"{n_conv} of {k} right-hand sides converged"
         + ("" if n_conv == k else f"; first failure: {_first_failure(results)}"),
         method=spec.name,
+        info={CTRL_C: True} if any(r.info.get(CTRL_C) for r in results) else {},
     )
 
 

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import scipy.optimize
 
-from .._result import Result, Status
+from .._result import CTRL_C, Result, Status
 from .._validation import Problem
 
 
@@ -73,6 +73,7 @@ def _interrupted(problem: Problem, method: str, elapsed: float) -> Result:
         f"interrupted (Ctrl-C) inside the exact {method} kernel; returning x = 0", method,
     )
     res.time = elapsed
+    res.info[CTRL_C] = True
     return res
 
 
@@ -110,5 +111,5 @@ def scipy_nnls(problem: Problem, opts: dict) -> Result:
     msg = "scipy.optimize.nnls finished" if not messages else "; ".join(messages)
     return Result(
         x=x, status=status, message=msg, n_iter=0, objective=0.0, kkt=0.0, method="scipy",
-        time=elapsed,
+        time=elapsed, info={CTRL_C: True} if Status.INTERRUPTED in statuses else {},
     )
