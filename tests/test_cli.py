@@ -299,6 +299,18 @@ def test_bad_options_exit_2(args, expected, problem, tmp_path, monkeypatch, caps
     assert expected in err
 
 
+def test_max_iter_none_is_the_methods_own_limit(problem, tmp_path, monkeypatch, capsys):
+    A, b, _ = problem
+    np.save(tmp_path / "A.npy", A)
+    np.save(tmp_path / "b.npy", b)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = in_process(capsys, "solve", "A.npy", "b.npy", "--method", "reparam-gd",
+                                "--max-iter", "none", "--json")
+    assert code in (0, 1), err
+    default = rp.METHODS["reparam-gd"].defaults["max_iter"]
+    assert json.loads(out)["n_iter"] == rp.nnls(A, b, method="reparam-gd").n_iter <= default
+
+
 def test_words_become_the_values_the_api_takes():
     assert cli._literal("true") is True and cli._literal("False") is False
     assert cli._literal("none") is None and cli._literal("auto") == "auto"

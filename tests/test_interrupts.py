@@ -133,3 +133,23 @@ def test_interrupt_ends_a_batched_iterative_solve():
     assert list(res.status) == [rp.Status.INTERRUPTED] * 3
     np.testing.assert_array_equal(res.x[:, 1:], 0.0)
     assert np.all(res.x[:, 0] >= 0) and np.any(res.x[:, 0] > 0)
+
+
+def test_ctrl_c_in_a_constrained_solve_raises_too():
+    from reparam.constrained import reparametrized_gd
+    from reparam.parametrizations import Power
+
+    A, b, _ = gaussian_problem(20, 40, seed=2)
+
+    def callback(state):
+        if state.k == 5:
+            raise KeyboardInterrupt
+
+    def kkt(x, g):
+        return float(np.abs(np.minimum(x, g)).max())
+
+    with pytest.raises(rp.Interrupted) as caught:
+        reparametrized_gd(A, b, Power(2), np.full(40, 0.1), kkt, tol=0, max_iter=1000,
+                          callback=callback)
+    assert caught.value.result.status is rp.Status.INTERRUPTED
+    assert caught.value.result.n_iter == 5

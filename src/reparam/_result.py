@@ -94,6 +94,18 @@ class Result:
 
         For several right-hand sides the status line counts the columns per status, and kkt,
         objective and iterations are summarized over the columns (largest, total, largest).
+
+        Examples
+        --------
+        >>> import numpy as np, reparam as rp
+        >>> print(rp.nnls(np.eye(2), np.array([1.0, -1.0])))  # doctest: +ELLIPSIS
+        method:     active-set
+        status:     CONVERGED
+        kkt:        0.000e+00
+        objective:  5.000000e-01
+        iterations: ...
+        time:       ... s
+        message:    ...
         """
         batched = not isinstance(self.status, Status)
         kkt, objective, n_iter = self.kkt, self.objective, self.n_iter
@@ -109,7 +121,15 @@ class Result:
         return "\n".join(lines)
 
     def status_counts(self) -> dict[str, int]:
-        """How many right-hand sides ended with each status, as ``{name: count}``."""
+        """How many right-hand sides ended with each status, as ``{name: count}``.
+
+        Examples
+        --------
+        >>> import numpy as np, reparam as rp
+        >>> A = np.eye(2); B = np.array([[1.0, 0.0], [1.0, 0.0]])
+        >>> rp.nnls(A, B).status_counts()
+        {'CONVERGED': 2}
+        """
         statuses = [self.status] if isinstance(self.status, Status) else list(self.status)
         return {s.name: statuses.count(s) for s in Status if s in statuses}
 

@@ -247,6 +247,8 @@ def validate_options(method: str, allowed: dict[str, Any], given: dict[str, Any]
         )
     opts = dict(allowed)
     for name, value in given.items():
+        if name == "max_iter" and value is None:
+            continue  # None: the method's own limit (as in scipy.optimize)
         validator = OPTION_VALIDATORS.get(name)
         opts[name] = validator(name, value) if validator else value
     return opts

@@ -114,6 +114,11 @@ def method_options() -> dict[str, dict]:
 
     The ``solve`` command offers exactly these, so a method's new option appears on the
     command line by being declared in its record.
+
+    Examples
+    --------
+    >>> method_options()["depth"]["2"]
+    ['reparam-gd', 'riemannian-gd', 'riemannian-bb', 'reparam-nesterov']
     """
     table: dict[str, dict] = {}
     for method in METHODS.values():

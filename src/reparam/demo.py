@@ -96,6 +96,16 @@ def discrepancy_stop(noise_norm: float, tau: float = _TAU):
 
     The discrepancy principle (Morozov 1966): iterating further would fit the noise. Needs
     only the noise level ``noise_norm = sigma * sqrt(m)``, never the ground truth.
+
+    Examples
+    --------
+    >>> import numpy as np, reparam as rp
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((200, 50)); x = np.abs(rng.standard_normal(50))
+    >>> b = A @ x + 0.1 * rng.standard_normal(200)  # sigma = 0.1
+    >>> res = rp.nnls(A, b, method="fista", callback=discrepancy_stop(0.1 * np.sqrt(200)))
+    >>> res.status.name, bool(np.linalg.norm(A @ res.x - b) <= 1.01 * 0.1 * np.sqrt(200))
+    ('INTERRUPTED', True)
     """
 
     def callback(state) -> bool:
@@ -113,6 +123,11 @@ def lcurve_corner(residual, seminorm) -> int:
     (the seminorm grows as noise is fitted). Both logarithms are scaled to [0, 1] and the corner
     is the point nearest to (0, 0), where neither can be made smaller without the other growing.
     Needs neither the noise level nor the ground truth.
+
+    Examples
+    --------
+    >>> lcurve_corner([10.0, 5.0, 2.0, 1.0, 0.99, 0.98], [1.0, 1.01, 1.02, 1.03, 2.0, 4.0])
+    3
     """
     residual, seminorm = np.asarray(residual, float), np.asarray(seminorm, float)
     # a flat start (x0 = α·1 has no gradient) has no place on a log scale
