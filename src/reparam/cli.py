@@ -208,8 +208,9 @@ def _solve(args: argparse.Namespace) -> int:
                 check_writable(path, what, suffixes)
         A = _read(args.A, "A")
         b = _read(args.b, "b")
-        if b.ndim == 2 and b.shape[0] == 1 and A.shape[0] != 1:
-            b = b[0]  # one row of numbers: one b
+        if suffix(args.b) not in (".npy", ".npz") and b.ndim == 2 and b.shape[0] == 1 \
+                and A.shape[0] != 1:
+            b = b[0]  # one row of a text or Matrix Market file: one b
     except FileError as exc:
         print(f"reparam solve: {exc}", file=sys.stderr)
         return 2
