@@ -8,11 +8,12 @@ array([1., 0.])
 
 from . import constrained, flows, implicit_bias, parametrizations, problems, stability
 from ._nnls import nnls
-from ._result import Result, Status, kkt_residual
+from ._result import Interrupted, Result, Status, kkt_residual
 from .solvers import METHODS
 
 __all__ = [
     "METHODS",
+    "Interrupted",
     "Result",
     "Status",
     "constrained",

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
-from ._result import Result, Status, certify, orthant_kkt
+from ._result import CTRL_C, Result, Status, certify, orthant_kkt, raise_if_ctrl_c
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .solvers import METHOD_NAMES, METHODS
 from .solvers._exact import zero_result
@@ -50,6 +50,14 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
         (measured in float64 on the returned ``x``), ``history``. Not converging is a status,
         never an exception; bad input raises ``ValueError`` or ``TypeError``.
 
+    Raises
+    ------
+    reparam.Interrupted
+        On Ctrl-C (``KeyboardInterrupt``): the solver ends its current step, the best point so
+        far is certified, and this ``KeyboardInterrupt`` subclass is raised with that partial
+        result as ``.result`` (``Status.INTERRUPTED``), so a script stops as on any Ctrl-C.
+        A ``callback`` that returns True instead returns ``Status.INTERRUPTED`` normally.
+
     Examples
     --------
     >>> import numpy as np, reparam as rp
@@ -86,7 +94,7 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
         oracle = Oracle(problem.op, problem.b, col_norms=problem.col_norms)
         res = iterate(oracle, spec.init, spec.step, opts, method)
     res.time = time.perf_counter() - t0
-    return _finish(problem, res, opts)
+    return raise_if_ctrl_c(_finish(problem, res, opts))
 
 
 # The lean path: a small dense system with one right-hand side goes straight to
@@ -215,6 +223,7 @@ def _columns(problem: Problem, spec, opts: dict, trivial: np.ndarray) -> Result:
         message=f"{n_conv} of {k} right-hand sides converged"
         + ("" if n_conv == k else f"; first failure: {_first_failure(results)}"),
         method=spec.name,
+        info={CTRL_C: True} if any(r.info.get(CTRL_C) for r in results) else {},
     )
 
 

@@ -11,6 +11,9 @@ import numpy as np
 # Smallest denominator used when normalizing the KKT residual (b with A^T b = 0 has x = 0).
 _TINY = np.finfo(np.float64).tiny
 
+# Key of ``Result.info`` set to True by a solver that stopped on Ctrl-C (KeyboardInterrupt).
+CTRL_C = "ctrl_c"
+
 
 class Status(enum.Enum):
     """How a solve ended. Only ``CONVERGED`` means the tolerance was met."""
@@ -48,6 +51,9 @@ class Result:
         With ``record=True``: arrays ``"objective"`` and ``"kkt"``, one entry per iteration.
     time : float
         Wall-clock seconds spent in the solver.
+    info : dict
+        Method-specific extras, e.g. ``info["u"]`` (the parameters of a reparametrized
+        method) and ``info["ctrl_c"]`` (True when Ctrl-C ended the solve).
     """
 
     x: np.ndarray
@@ -77,11 +83,96 @@ class Result:
                 return f"{v:.3e}"
             return repr(v)
 
-        status = self.status.name if isinstance(self.status, Status) else "per-column"
         return (
-            f"Result(method={self.method!r}, status={status}, n_iter={short(self.n_iter)}, "
-            f"objective={short(self.objective)}, kkt={short(self.kkt)}, x={short(self.x)})"
+            f"Result(method={self.method!r}, status={self._status_text()}, "
+            f"n_iter={short(self.n_iter)}, objective={short(self.objective)}, "
+            f"kkt={short(self.kkt)}, x={short(self.x)}, message={self.message!r})"
         )
+
+    def __str__(self) -> str:
+        """A short summary for people: method, status, kkt, objective, iterations, time, message.
+
+        For several right-hand sides the status line counts the columns per status, and kkt,
+        objective and iterations are summarized over the columns (largest, total, largest).
+
+        Examples
+        --------
+        >>> import numpy as np, reparam as rp
+        >>> print(rp.nnls(np.eye(2), np.array([1.0, -1.0])))  # doctest: +ELLIPSIS
+        method:     active-set
+        status:     CONVERGED
+        kkt:        0.000e+00
+        objective:  5.000000e-01
+        iterations: ...
+        time:       ... s
+        message:    ...
+        """
+        batched = not isinstance(self.status, Status)
+        kkt, objective, n_iter = self.kkt, self.objective, self.n_iter
+        lines = [f"method:     {self.method}", f"status:     {self._status_text()}"]
+        if batched:
+            lines += [f"kkt:        {np.max(kkt):.3e} (largest over the columns)",
+                      f"objective:  {np.sum(objective):.6e} (sum over the columns)",
+                      f"iterations: {int(np.max(n_iter))} (most in one column)"]
+        else:
+            lines += [f"kkt:        {float(kkt):.3e}", f"objective:  {float(objective):.6e}",
+                      f"iterations: {int(n_iter)}"]
+        lines += [f"time:       {self.time:.3f} s", f"message:    {self.message}"]
+        return "\n".join(lines)
+
+    def status_counts(self) -> dict[str, int]:
+        """How many right-hand sides ended with each status, as ``{name: count}``.
+
+        Examples
+        --------
+        >>> import numpy as np, reparam as rp
+        >>> A = np.eye(2); B = np.array([[1.0, 0.0], [1.0, 0.0]])
+        >>> rp.nnls(A, B).status_counts()
+        {'CONVERGED': 2}
+        """
+        statuses = [self.status] if isinstance(self.status, Status) else list(self.status)
+        return {s.name: statuses.count(s) for s in Status if s in statuses}
+
+    def _status_text(self) -> str:
+        if isinstance(self.status, Status):
+            return self.status.name
+        counts = self.status_counts()
+        return ", ".join(f"{count} {name}" for name, count in counts.items()) + (
+            f" (of {sum(counts.values())} right-hand sides)")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (``KeyboardInterrupt``) ended a solve; ``.result`` holds what it had reached.
+
+    :func:`reparam.nnls` lets the solver finish its current step, certifies the best point
+    so far, and raises this exception so that a script stops as it does on any other Ctrl-C.
+    ``.result`` is a :class:`Result` with ``Status.INTERRUPTED`` (per column when batched).
+    Being a ``KeyboardInterrupt``, it is not caught by ``except Exception``.
+
+    Examples
+    --------
+    >>> import reparam as rp
+    >>> issubclass(rp.Interrupted, KeyboardInterrupt)
+    True
+    """
+
+    __module__ = "reparam"  # tracebacks name it as users import it
+
+    def __init__(self, result: Result):
+        super().__init__(f"interrupted (Ctrl-C); the partial result is in .result: "
+                         f"{result.message}")
+        self.result = result
+
+
+def raise_if_ctrl_c(res: Result) -> Result:
+    """Raise :class:`Interrupted` when ``res`` was ended by Ctrl-C, else return ``res``.
+
+    A solver that catches ``KeyboardInterrupt`` marks its result with ``info[CTRL_C] = True``;
+    a callback that asks to stop does not, so its ``INTERRUPTED`` result is returned.
+    """
+    if res.info.get(CTRL_C):
+        raise Interrupted(res)
+    return res
 
 
 def times_pow2(a, k):

@@ -222,6 +222,24 @@ OPTION_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "restart": _flag,
 }
 
+# What each option means, for help texts (the ``reparam solve`` options are generated from
+# the method table and take their help from here). ``callback`` and ``record`` are API-only.
+OPTION_HELP: dict[str, str] = {
+    "tol": "stop when the relative KKT residual (reparam.kkt_residual, the certificate) is "
+           "<= TOL",
+    "max_iter": "most iterations (exact methods: pivoting rounds); none = the method's own "
+                "limit",
+    "callback": "callback(state) -> bool, called after every iteration; True stops",
+    "record": "keep the objective and kkt of every iteration in Result.history",
+    "depth": "L in x = u**L, an integer >= 2",
+    "init_scale": "alpha > 0: start at u0 = alpha (x0 = alpha**depth); a small alpha biases "
+                  "toward sparse (minimum-l1) solutions",
+    "step": "'auto' (the method's step from a Lipschitz bound) or a positive number",
+    "decay": "gamma in [0, 1]: step_k = step / (k + 2)**gamma (0 = constant step)",
+    "bb": "Barzilai-Borwein step length: alternating, long or short",
+    "restart": "true or false: adaptive restart of the momentum (O'Donoghue & Candès 2015)",
+}
+
 
 def check_option(name: str, value: Any) -> Any:
     """Check one option by its entry in :data:`OPTION_VALIDATORS`."""
@@ -238,6 +256,8 @@ def validate_options(method: str, allowed: dict[str, Any], given: dict[str, Any]
         )
     opts = dict(allowed)
     for name, value in given.items():
+        if name == "max_iter" and value is None:
+            continue  # None: the method's own limit (as in scipy.optimize)
         validator = OPTION_VALIDATORS.get(name)
         opts[name] = validator(name, value) if validator else value
     return opts

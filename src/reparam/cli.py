@@ -1,20 +1,35 @@
 """The ``reparam`` command: ``reparam demo``, ``reparam reproduce`` and ``reparam solve``.
 
-``solve`` needs only numpy and scipy; ``demo`` and ``reproduce`` import matplotlib, rich,
+Exit codes (:data:`EXIT_CODES`): 0 converged, 1 not converged (results still written), 2 bad
+usage or input, 3 a missing optional dependency, 130 interrupted by Ctrl-C (partial result
+written). ``solve`` needs only numpy and scipy; ``demo`` and ``reproduce`` import matplotlib, rich,
 scikit-image and scikit-learn lazily and say how to install them when they are missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import textwrap
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
-from . import nnls
-from ._result import Status
-from .solvers import METHOD_NAMES
+from . import __version__, nnls
+from ._files import (
+    WRITE_SUFFIXES,
+    FileError,
+    check_writable,
+    read_matrix,
+    suffix,
+    write_array,
+    write_text,
+)
+from ._result import Interrupted, Result, Status
+from ._validation import OPTION_HELP, check_option
+from .solvers import METHOD_NAMES, METHODS
 
 # the names of reparam.experiments.NAMES, repeated so that --help works without matplotlib
 _EXPERIMENTS = ("init-scale", "coordinates", "step-decay", "acceleration", "large-scale",
@@ -80,41 +95,150 @@ def reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(path: str, name: str) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"reparam solve: cannot read {name} from {path!r}: {exc}") from None
+# ----------------------------------------------------------------------------------------------
+# reparam solve
+# ----------------------------------------------------------------------------------------------
+EXIT_CODES = {
+    0: "converged (every right-hand side met the tolerance)",
+    1: "not converged (x and the report are still written)",
+    2: "bad usage or input: an unknown option, an unreadable file, shapes that do not fit, "
+       "an output that cannot be written (nothing is solved)",
+    3: "a missing optional dependency (demo, reproduce)",
+    130: "interrupted by Ctrl-C (the partial result is written)",
+}
+_API_ONLY = ("callback", "record")  # options a command line cannot carry
+
+
+def method_options() -> dict[str, dict]:
+    """``{option: {default: [methods]}}`` for every option of :data:`reparam.solvers.METHODS`.
+
+    The ``solve`` command offers exactly these, so a method's new option appears on the
+    command line by being declared in its record.
+
+    Examples
+    --------
+    >>> method_options()["depth"]["2"]
+    ['reparam-gd', 'riemannian-gd', 'riemannian-bb', 'reparam-nesterov']
+    """
+    table: dict[str, dict] = {}
+    for method in METHODS.values():
+        for name, default in method.defaults.items():
+            if name not in _API_ONLY:
+                table.setdefault(name, {}).setdefault(_shown(default), []).append(method.name)
+    return table
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _literal(text: str):
+    """A command-line word as the value the API takes: bool, None, int, float or str."""
+    lowered = text.strip().lower()
+    words = {"true": True, "yes": True, "false": False, "no": False, "none": None}
+    if lowered in words:
+        return words[lowered]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _option_type(name: str):
+    """argparse type for option ``name``: parse the word, then check it as the API does."""
+
+    def convert(text: str):
+        try:
+            return check_option(name, _literal(text))
+        except (TypeError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+def _option_help(name: str, defaults: dict) -> str:
+    if len(defaults) == 1:
+        (value, methods), = defaults.items()
+        every = len(methods) == len(METHODS)
+        where = "" if every else f" ({', '.join(methods)})"
+        return f"{OPTION_HELP[name]}. Default: {value}{where}"
+    parts = "; ".join(f"{value} ({', '.join(methods)})" for value, methods in defaults.items())
+    return f"{OPTION_HELP[name]}. Default: {parts}"
+
+
+def _read(path: str, name: str):
+    value = read_matrix(path, name)
+    if name == "b" and suffix(path) not in (".npy", ".npz") and value.ndim == 2:
+        if sp.issparse(value):
+            value = value.toarray()
+        if value.shape[1] == 1:  # one column of a text or Matrix Market file: one b
+            value = value[:, 0]
+    elif name == "b" and sp.issparse(value):
+        value = value.toarray()
+    return value
 
 
 def solve(args: argparse.Namespace) -> int:
-    A, b = _load(args.A, "A"), _load(args.b, "b")
-    options = {}
-    if args.tol is not None:
-        options["tol"] = args.tol
-    if args.max_iter is not None:
-        options["max_iter"] = args.max_iter
+    """``reparam solve``: read A and b, check the outputs, solve, write; the exit code says how."""
+    try:
+        return _solve(args)
+    except KeyboardInterrupt:  # before the solve started or while writing
+        print("reparam solve: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
+
+
+def _solve(args: argparse.Namespace) -> int:
+    out = sys.stderr if args.json else sys.stdout
+    options = {name: getattr(args, name) for name in method_options() if hasattr(args, name)}
     if args.progress:
         options["callback"] = _progress_printer()
     try:
-        res = nnls(A, b, method=args.method, **options)
-    except (ValueError, TypeError) as exc:
+        for path, what, suffixes in ((args.out, "--out", WRITE_SUFFIXES),
+                                     (args.report, "--report", (".json",))):
+            if path is not None:
+                check_writable(path, what, suffixes)
+        A = _read(args.A, "A")
+        b = _read(args.b, "b")
+        if suffix(args.b) not in (".npy", ".npz") and b.ndim == 2 and b.shape[0] == 1 \
+                and A.shape[0] != 1:
+            b = b[0]  # one row of a text or Matrix Market file: one b
+    except FileError as exc:
         print(f"reparam solve: {exc}", file=sys.stderr)
         return 2
-    status = res.status if isinstance(res.status, Status) else None
-    print(f"method:    {res.method}")
-    print(f"status:    {status.name if status else 'per column'}")
-    print(f"message:   {res.message}")
-    print(f"objective: {np.sum(res.objective):.6e}")
-    print(f"kkt:       {np.max(res.kkt):.3e}")
-    print(f"time:      {res.time:.3f} s")
-    if args.out:
-        np.save(args.out, res.x)
-        partial = " (partial result: the best iterate so far)" if not res.success else ""
-        print(f"x written to {args.out}{partial}")
-    if status is Status.INTERRUPTED:
-        return 130  # the shell's code for a run stopped by Ctrl-C
-    return 0 if res.success else 1
+    try:
+        res = nnls(A, b, method=args.method, **options)
+    except Interrupted as exc:
+        res = exc.result
+    except (ValueError, TypeError) as exc:
+        print(f"reparam solve: {exc} (A from {args.A}, b from {args.b})", file=sys.stderr)
+        return 2
+    code = _exit_code(res)
+    report = _report(res, args, A.shape, code)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(res)
+    try:
+        if args.out:
+            write_array(args.out, res.x)
+            partial = " (partial result: the best iterate so far)" if code == 130 else ""
+            print(f"x written to {args.out}{partial}", file=out)
+        if args.report:
+            write_text(args.report, json.dumps(report, indent=2) + "\n")
+            print(f"report written to {args.report}", file=out)
+    except (OSError, FileError) as exc:  # the folder vanished or filled up during the solve
+        print(f"reparam solve: cannot write the result: {exc}", file=sys.stderr)
+        return 2
+    return code
 
 
 def _progress_printer(every: float = 1.0):
@@ -132,11 +256,61 @@ def _progress_printer(every: float = 1.0):
     return callback
 
 
+def _exit_code(res: Result) -> int:
+    statuses = np.atleast_1d(np.asarray(res.status, dtype=object))
+    if any(s is Status.INTERRUPTED for s in statuses):
+        return 130
+    return 0 if res.success else 1
+
+
+def _report(res: Result, args: argparse.Namespace, shape: tuple[int, int], code: int) -> dict:
+    """The machine-readable summary: one record, the same for one b or many."""
+    counts = res.status_counts()
+    status = next(iter(counts)) if len(counts) == 1 else "MIXED"
+    return {
+        "reparam_version": __version__,
+        "A": args.A, "b": args.b, "shape": list(shape),
+        "right_hand_sides": int(np.shape(res.x)[1]) if np.ndim(res.x) == 2 else 1,
+        "method": res.method,
+        "status": status,
+        "status_counts": counts,
+        "success": bool(res.success),
+        "exit_code": code,
+        "kkt": float(np.max(res.kkt)),
+        "objective": float(np.sum(res.objective)),
+        "n_iter": int(np.max(res.n_iter)),
+        "time": float(res.time),
+        "message": res.message,
+        "out": args.out,
+    }
+
+
+def _exit_code_text() -> str:
+    return "exit codes:\n" + "\n".join(
+        textwrap.fill(text, 78, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
+        for code, text in EXIT_CODES.items())
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions as usual but keeps text that has its own line breaks (exit codes),
+    and never breaks a line inside a hyphenated name (``reparam-nesterov``)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reparam",
         description="Non-negative least squares, exact or by reparametrized gradient descent.",
+        epilog=_exit_code_text(), formatter_class=_Formatter,
     )
+    parser.add_argument("--version", action="version", version=f"reparam {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "demo", help="the main job: deblurring, implicit bias and exact NNLS on bundled data",
@@ -163,17 +337,49 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"run only this experiment (repeatable): {', '.join(_EXPERIMENTS)}")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=reproduce)
-    p = sub.add_parser("solve", help="solve min ||A x - b||, x >= 0 from .npy files")
-    p.add_argument("A", help="matrix A, a .npy file of shape (m, n)")
-    p.add_argument("b", help="right-hand side(s) b, a .npy file of shape (m,) or (m, k)")
-    p.add_argument("--method", default="auto", choices=METHOD_NAMES)
-    p.add_argument("--tol", type=float, default=None)
-    p.add_argument("--max-iter", type=int, default=None)
-    p.add_argument("--out", default=None, help="write x to this .npy file (also after Ctrl-C)")
+    _add_solve_parser(sub)
+    return parser
+
+
+def _add_solve_parser(sub) -> None:
+    p = sub.add_parser(
+        "solve", help="solve min ||A x - b||, x >= 0 from files (.npy, .npz, .mtx, .csv, .txt)",
+        description="Solve min 0.5 ||A x - b||^2 subject to x >= 0 (reparam.nnls) with A and b "
+        "read from files, print a summary, and write x and a JSON report. Files: .npy; .npz "
+        "(one array, or arrays named A and b: the same file may be given twice; or a sparse "
+        "matrix from scipy.sparse.save_npz); Matrix Market .mtx or .mtx.gz; numeric text .csv "
+        "or .txt (values separated by commas, semicolons, tabs or blanks; a header line and "
+        "lines starting with # are skipped). b of shape (m, k) solves k right-hand sides; a "
+        "text or Matrix Market b with one column or one row is one right-hand side.",
+        epilog=_exit_code_text(), formatter_class=_Formatter)
+    p.add_argument("A", help="the matrix A, shape (m, n), dense or sparse")
+    p.add_argument("b", help="the right-hand side b, shape (m,) or (m, k)")
+    p.add_argument("--method", default="auto", choices=METHOD_NAMES, metavar="METHOD",
+                   help=f"one of {', '.join(METHOD_NAMES)} (default: auto = the exact "
+                   "active-set method for explicit matrices, fista for large sparse ones)")
+    p.add_argument("--out", metavar="FILE",
+                   help="write x to exactly FILE, as .npy, .csv or .txt by its suffix (also "
+                   "when not converged or interrupted); its folder is checked before solving")
+    p.add_argument("--report", metavar="FILE.json",
+                   help="write the report as JSON: method, status, status_counts, kkt "
+                   "(largest over the columns), objective (sum), n_iter (largest), time, "
+                   "message, exit_code")
+    p.add_argument("--json", action="store_true",
+                   help="print the JSON report instead of the summary (other notes go to "
+                   "stderr)")
     p.add_argument("--progress", action="store_true",
                    help="print iteration, objective and kkt to stderr once a second")
+    group = p.add_argument_group(
+        "method options",
+        "Each method takes the options its record in reparam.solvers.METHODS declares; an "
+        "option the chosen method does not take is an error (exit 2). With --method auto, "
+        "the defaults are those of the method it picks.")
+    for name, defaults in method_options().items():
+        bools = all(v in ("true", "false") for v in defaults)
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_option_type(name),
+                           default=argparse.SUPPRESS, metavar="{true,false}" if bools else None,
+                           help=_option_help(name, defaults))
     p.set_defaults(func=solve)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ._linalg import as_operator
-from ._result import Result, Status
+from ._result import Result, Status, raise_if_ctrl_c
 from ._validation import check_option
 from .implicit_bias import _problem, _simplex_active_set, limit
 from .parametrizations import Box, Difference, Parametrization, Power, Simplex, _vector
@@ -80,6 +80,11 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
     Result
         ``info["u"]`` holds the parameters of the returned point.
 
+    Raises
+    ------
+    reparam.Interrupted
+        On Ctrl-C, with the best point so far as ``.result``, as :func:`reparam.nnls` does.
+
     Examples
     --------
     >>> import numpy as np
@@ -129,7 +134,7 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
 
     # The residual form of the objective keeps the Armijo test exact near the optimum.
     oracle = Oracle(as_operator(A), b, use_gram=False)
-    return iterate(oracle, init, update, opts, method, kkt=kkt)
+    return raise_if_ctrl_c(iterate(oracle, init, update, opts, method, kkt=kkt))
 
 
 def _scale(A, b):

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import scipy.optimize
 
-from .._result import Result, Status, times_pow2
+from .._result import CTRL_C, Result, Status, times_pow2
 from .._validation import Problem
 
 
@@ -150,6 +150,7 @@ def _interrupted(problem: Problem, method: str, elapsed: float) -> Result:
         f"interrupted (Ctrl-C) inside the exact {method} kernel; returning x = 0", method,
     )
     res.time = elapsed
+    res.info[CTRL_C] = True
     return res
 
 
@@ -187,5 +188,5 @@ def scipy_nnls(problem: Problem, opts: dict) -> Result:
     msg = "scipy.optimize.nnls finished" if not messages else "; ".join(messages)
     return Result(
         x=x, status=status, message=msg, n_iter=0, objective=0.0, kkt=0.0, method="scipy",
-        time=elapsed,
+        time=elapsed, info={CTRL_C: True} if Status.INTERRUPTED in statuses else {},
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._linalg import Operator
-from .._result import Result, Status, column_norms, orthant_kkt, vector_norm
+from .._result import CTRL_C, Result, Status, column_norms, orthant_kkt, vector_norm
 
 
 class Oracle:
@@ -115,7 +115,8 @@ def iterate(
     ``kkt(x, g)`` is the certificate (default: the NNLS one, :meth:`Oracle.kkt`; other
     constraint sets pass their own). Returns the first point that meets the tolerance;
     otherwise the iterate with the lowest objective seen, with a status that says why the loop
-    ended. Ctrl-C returns that best iterate with ``Status.INTERRUPTED``; it never raises for
+    ended. Ctrl-C returns that best iterate with ``Status.INTERRUPTED`` and
+    ``info["ctrl_c"] = True`` (a stopping callback does not set it); it never raises for
     non-convergence. Steps must return new arrays (states are kept by reference); the
     parameters ``"u"`` of the returned point, where a method has them, go to ``info["u"]``.
     """
@@ -131,13 +132,16 @@ def iterate(
     if record:
         hist_f.append(state["f"])
         hist_kkt.append(res_kkt)
-    status, k, detail = Status.MAX_ITER, 0, ""
+    status, k, detail, ctrl_c = Status.MAX_ITER, 0, "", False
     try:
         if res_kkt <= tol:
             status = Status.CONVERGED
         while status is not Status.CONVERGED and k < max_iter:
             k += 1
-            state = step(oracle, state, k, opts)
+            # Overflow and invalid values end the loop as NUMERICAL_ERROR just below; NumPy's
+            # warnings about them would only say it first, mid-run (the callback is not muted).
+            with np.errstate(all="ignore"):
+                state = step(oracle, state, k, opts)
             x, f = state["x"], state["f"]
             if not (np.isfinite(f) and np.all(np.isfinite(x))):
                 status, detail = Status.NUMERICAL_ERROR, f"non-finite iterate at iteration {k}"
@@ -159,10 +163,11 @@ def iterate(
                 break
     except KeyboardInterrupt:
         status, detail = Status.INTERRUPTED, f"interrupted (Ctrl-C) at iteration {k}"
+        ctrl_c = True  # the public entry re-raises it as reparam.Interrupted
     history = None
     if record:
         history = {"objective": np.asarray(hist_f), "kkt": np.asarray(hist_kkt)}
-    return Result(
+    res = Result(
         x=best["x"].copy(),
         status=status,
         message=_message(status, method, k, best_kkt, tol, detail),
@@ -175,6 +180,9 @@ def iterate(
         time=time.perf_counter() - t0,
         info={"u": best["u"].copy()} if "u" in best else {},
     )
+    if ctrl_c:
+        res.info[CTRL_C] = True
+    return res
 
 
 def _message(status: Status, method: str, k: int, kkt: float, tol: float, detail: str) -> str:
