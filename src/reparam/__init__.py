@@ -16,6 +16,8 @@ __all__ = [
     "Result",
     "Status",
     "constrained",
+    "decomposition",
+    "estimators",
     "flows",
     "implicit_bias",
     "kkt_residual",
@@ -25,3 +27,12 @@ __all__ = [
     "stability",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # decomposition and estimators need scikit-learn (the `estimators` extra): imported on use.
+    if name in ("decomposition", "estimators"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'reparam' has no attribute {name!r}")
