@@ -109,6 +109,14 @@ class NNLSRegression(RegressorMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.tol = tol
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _more_tags(self):  # pragma: no cover - scikit-learn < 1.6
+        return {"multioutput": True}
+
     def fit(self, X, y, sample_weight=None):
         """Fit the coefficients; zero sample weights drop their rows. Returns self."""
         fit_intercept = _check_bool(self.fit_intercept, "fit_intercept")
