@@ -56,6 +56,13 @@ _HALS_INNER_EPS = 0.01
 # ... and at most 1 + this factor times (cost of the Gram products / cost of a sweep).
 _HALS_INNER_ALPHA = 0.5
 _HALS_INNER_MAX = 20
+# Extrapolation (Ang & Gillis 2019, Algorithm 2, their recommended values): initial β, its
+# shrink factor after a rejected step, its growth factor after an accepted one, and the growth
+# of its cap.
+_BETA0 = 0.5
+_ETA = 1.5
+_GAMMA = 1.01
+_GAMMA_MAX = 1.005
 _TINY = np.finfo(np.float64).tiny
 
 
@@ -365,71 +372,137 @@ class _Fit:
 
 def _inner_sweeps(data, m, n, k):
     cost_products = data.nnz * k + max(m, n) * k * k
-    return int(min(_HALS_INNER_MAX, 1 + _HALS_INNER_ALPHA * cost_products / max(1, (m + n) * k * k)))
+    return int(min(_HALS_INNER_MAX,
+                   1 + _HALS_INNER_ALPHA * cost_products / max(1, (m + n) * k * k)))
 
 
-def _fit(data: _Data, W, H, solver, tol, max_iter, verbose, update_H=True, callback=None):
+class _Monitor:
+    """The stopping test (projected gradient relative to its first value), the progress line
+    and the callback: one place for every solver's loop."""
+
+    def __init__(self, data, solver, tol, verbose, callback):
+        self.data, self.solver, self.tol = data, solver, tol
+        self.verbose, self.callback = verbose, callback
+        self.pg0 = None
+        self.history = []
+        self.start = time.perf_counter()
+
+    def done(self, it, W, H, objective, grad_W, grad_H) -> bool:
+        pg = float(np.sqrt(np.sum(_projected(grad_W, W) ** 2)
+                           + np.sum(_projected(grad_H, H) ** 2)))
+        if self.pg0 is None:
+            self.pg0 = max(pg, _TINY)
+        self.history.append(objective)
+        if self.verbose and it % 10 == 0:
+            err = np.sqrt(2 * objective / max(self.data.norm2, _TINY))
+            print(f"NMF[{self.solver}] iter {it:4d}  rel. error {err:.6e}  "
+                  f"kkt {pg / self.pg0:.3e}  time {time.perf_counter() - self.start:.3f}s")
+        if self.callback is not None:
+            self.callback(it, W, H, objective)
+        return pg <= self.tol * self.pg0
+
+
+def _fit(data: _Data, W, H, solver, tol, max_iter, verbose, callback=None):
     """Alternate W and H updates until the relative projected gradient is <= tol."""
+    if solver.startswith("reparam"):
+        return _fit_reparam(data, W, H, solver, tol, max_iter, verbose, callback)
+    return _fit_alternating(data, W, H, solver, tol, max_iter, verbose, callback)
+
+
+def _fit_alternating(data, W, H, solver, tol, max_iter, verbose, callback):
+    """HALS or ANLS, with the extrapolation of Ang & Gillis, "Accelerating nonnegative matrix
+    factorization algorithms using extrapolation", Neural Computation 31 (2019), Algorithm 2.
+
+    Each iteration updates W from an extrapolated ``Ĥ = H + β (H − H_prev)``, extrapolates
+    ``Ŵ = max(0, W⁺ + β (W⁺ − W))``, then updates H from Ŵ. The pair (Ŵ, H⁺) is accepted only
+    if it lowers f (read for free from the products of the H half-step); otherwise the
+    iteration is discarded, β shrinks (restart) and the next iteration is plain (β = 0), which
+    cannot raise f. So the accepted iterates decrease f monotonically. X Ĥᵀ is linear in Ĥ
+    and is combined from X Hᵀ and X H_prevᵀ: one product with X per half-step, as without
+    extrapolation.
+    """
     m, n = data.X.shape
     k = W.shape[1]
+    inner = _inner_sweeps(data, m, n, k) if solver == "hals" else 1
+
+    def update(Ft, G, C):
+        if solver == "hals":
+            return _hals_half_step(Ft, G, C, inner)
+        return _anls_half_step(Ft, G, C)
+
+    monitor = _Monitor(data, solver, tol, verbose, callback)
     Wt = np.ascontiguousarray(W.T)  # the W half-step works on rows of Wᵀ
     Ht = np.ascontiguousarray(H)
-    inner = _inner_sweeps(data, m, n, k) if solver == "hals" else 1
-    start = time.perf_counter()
-    pg0 = None
-    history = []
-    state = None
-    if solver.startswith("reparam"):
-        state = ReparamState(np.sqrt(W), np.sqrt(H.T), 1.0, 1.0)
-    grad_H_proj = None
+    P = data.XHt(Ht)  # X Hᵀ at the accepted H
+    WtW = Wt @ Wt.T
+    C = data.WtX(Wt.T)
+    HHt = Ht @ Ht.T
+    f = data.objective(Wt.T, P, WtW, HHt)
+    grad_H = WtW @ Ht - C
+    beta, beta_max = _BETA0, 1.0
+    H_prev = P_prev = None
+    plain = True  # the first iteration has nothing to extrapolate from
     converged = False
     it = 0
     for it in range(max_iter + 1):
-        if state is not None:
-            Wt = (state.U * state.U).T
-            Ht = (state.Vt * state.Vt).T
-        # Products at the current point (W, H).
-        XHt = data.XHt(Ht)           # (m, k)
-        HHt = Ht @ Ht.T
-        WtW = Wt @ Wt.T
-        gW = Wt.T @ HHt - XHt
-        if grad_H_proj is None or state is not None:
-            gH = WtW @ Ht - data.WtX(Wt.T)
-            grad_H_proj = _projected(gH, Ht) if update_H else np.zeros_like(Ht)
-        pg = float(np.sqrt(np.sum(_projected(gW, Wt.T) ** 2) + np.sum(grad_H_proj**2)))
-        obj = data.objective(Wt.T, XHt, WtW, HHt)
-        history.append(obj)
-        if pg0 is None:
-            pg0 = max(pg, _TINY)
-        if verbose and (it % 10 == 0):
-            print(f"NMF[{solver}] iter {it:4d}  rel. error {np.sqrt(2 * obj / max(data.norm2, _TINY)):.6e}"
-                  f"  kkt {pg / pg0:.3e}  time {time.perf_counter() - start:.3f}s")
-        if callback is not None:
-            callback(it, Wt.T, Ht, obj)
-        if pg <= tol * pg0:
+        grad_W = Wt.T @ HHt - P
+        if monitor.done(it, Wt.T, Ht, f, grad_W, grad_H):
             converged = True
             break
         if it == max_iter:
             break
-        if state is not None:
-            step = reparam_gd_step if solver == "reparam-gd" else reparam_nesterov_step
-            state = step(state, data)
-            continue
-        # W half-step: Wᵀ (k, m) with G = H Hᵀ, C = H Xᵀ = (X Hᵀ)ᵀ.
-        if solver == "hals":
-            Wt = _hals_half_step(Wt, HHt, np.ascontiguousarray(XHt.T), inner)
+        b = 0.0 if plain or beta <= 0 else beta
+        if b > 0:
+            Hh = Ht + b * (Ht - H_prev)
+            Ph = P + b * (P - P_prev)
+            HhHht = Hh @ Hh.T
         else:
-            Wt = _anls_half_step(Wt, HHt, np.ascontiguousarray(XHt.T))
-        if not update_H:
-            continue
-        WtW = Wt @ Wt.T
-        WtX = data.WtX(Wt.T)
-        if solver == "hals":
-            Ht = _hals_half_step(Ht, WtW, WtX, inner)
+            Hh, Ph, HhHht = Ht, P, HHt
+        Wt_new = update(Wt.copy(), HhHht, np.ascontiguousarray(Ph.T))
+        if b > 0:
+            Wt_new = np.maximum(Wt_new + b * (Wt_new - Wt), 0.0)
+        WtW_new = Wt_new @ Wt_new.T
+        C_new = data.WtX(Wt_new.T)
+        Ht_new = update(np.maximum(Hh, 0.0), WtW_new, C_new)
+        HHt_new = Ht_new @ Ht_new.T
+        f_new = 0.5 * max(data.norm2 - 2.0 * float(np.vdot(Ht_new, C_new))
+                          + float(np.vdot(WtW_new, HHt_new)), 0.0)
+        if f_new <= f or b == 0:
+            # Accept (a plain step never raises f; the test guards rounding only).
+            H_prev, P_prev = Ht, P
+            Wt, Ht, HHt, f = Wt_new, Ht_new, HHt_new, f_new
+            P = data.XHt(Ht)
+            grad_H = WtW_new @ Ht - C_new
+            if b > 0:
+                beta = min(beta_max, _GAMMA * beta)
+                beta_max = min(1.0, _GAMMA_MAX * beta_max)
+            plain = False
         else:
-            Ht = _anls_half_step(Ht, WtW, WtX)
-        grad_H_proj = _projected(WtW @ Ht - WtX, Ht)
-    return _Fit(np.ascontiguousarray(Wt.T), Ht, it, converged, history)
+            beta_max, beta = beta, beta / _ETA
+            plain = True
+    return _Fit(np.ascontiguousarray(Wt.T), Ht, it, converged, monitor.history)
+
+
+def _fit_reparam(data, W, H, solver, tol, max_iter, verbose, callback):
+    """Gradient steps on (U, V) with W = U⊙U, H = (V⊙V)ᵀ, from the given W, H."""
+    monitor = _Monitor(data, solver, tol, verbose, callback)
+    step = reparam_gd_step if solver == "reparam-gd" else reparam_nesterov_step
+    state = ReparamState(np.sqrt(W), np.sqrt(H.T), 1.0, 1.0)
+    converged = False
+    it = 0
+    for it in range(max_iter + 1):
+        W = state.U * state.U
+        H = (state.Vt * state.Vt).T
+        P, HHt, WtW, C = data.XHt(H), H @ H.T, W.T @ W, data.WtX(W)
+        f = data.objective(W, P, WtW, HHt)
+        if monitor.done(it, W, H, f, W @ HHt - P, WtW @ H - C):
+            converged = True
+            break
+        if it == max_iter:
+            break
+        state = step(state, data)
+    W = state.U * state.U
+    return _Fit(W, (state.Vt * state.Vt).T, it, converged, monitor.history)
 
 
 # --------------------------------------------------------------------------------------------
