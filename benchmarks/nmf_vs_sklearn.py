@@ -89,6 +89,12 @@ def ours_run(X, W0, H0, solver, target):
     return hit[0], np.sqrt(2 * fit.objective[-1]) / norm, total
 
 
+def _row(name, hit, cd_time, err, total):
+    hit_s = f"{hit:.3f}" if np.isfinite(hit) else "not reached"
+    ratio = f"{cd_time / hit:.2f}" if np.isfinite(hit) else "-"
+    return f"{name:<28}{hit_s:>20}{ratio:>16}{err:>14.6f}{total:>13.2f}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -102,17 +108,14 @@ def main(argv=None):
                   f"= {target:.6f} ({cd_time:.2f} s)")
             print(f"{'solver':<28}{'time to target (s)':>20}{'speed-up vs cd':>16}"
                   f"{'final error':>14}{'200 it. (s)':>13}")
-            print(f"{'sklearn cd':<28}{cd_time:>20.3f}{1.0:>16.2f}{target:>14.6f}"
-                  f"{cd_time:>13.2f}")
+            print(_row("sklearn cd", cd_time, cd_time, target, cd_time))
             mu_time, mu_err = sklearn_run(X, W0, H0, "mu", MAX_ITER)
             mu_hit = sklearn_time_to(X, W0, H0, "mu", target, 3 * cd_time) \
                 if mu_err <= target else float("nan")
-            print(f"{'sklearn mu':<28}{mu_hit:>20.3f}{cd_time / mu_hit:>16.2f}{mu_err:>14.6f}"
-                  f"{mu_time:>13.2f}")
+            print(_row("sklearn mu", mu_hit, cd_time, mu_err, mu_time))
             for solver in OURS:
                 hit, err, total = ours_run(X, W0, H0, solver, target)
-                print(f"{'reparam ' + solver:<28}{hit:>20.3f}{cd_time / hit:>16.2f}"
-                      f"{err:>14.6f}{total:>13.2f}")
+                print(_row("reparam " + solver, hit, cd_time, err, total))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@
   multiplicative updates and hierarchical ALS algorithms for nonnegative matrix factorization",
   Neural Computation 24 (2012): the products ``X Hᵀ`` and ``Wᵀ X`` cost O(nnz(X) k) and a sweep
   O((n_samples + n_features) k²), so more sweeps are nearly free.
+  Both alternating solvers extrapolate as in Ang & Gillis, "Accelerating nonnegative matrix
+  factorization algorithms using extrapolation", Neural Computation 31 (2019), with restarts
+  that keep the objective of the accepted iterates non-increasing.
 * ``"anls"``: alternating exact non-negative least squares, each half-step one batched call of
   the exact active-set kernel with a shared Gram pair, warm-started from the previous passive
   sets (Kim & Park, SIAM J. Sci. Comput. 33 (2011)).
