@@ -198,3 +198,13 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_nndsvd_sparse_matches_dense():
+    # The truncated sparse SVD (ARPACK) and the dense SVD give the same singular triplets up to
+    # sign, and NNDSVD is invariant to the sign of each pair (it keeps the larger part).
+    X = sp.random(50, 40, density=0.2, random_state=0, format="csr")
+    W, H = nndsvd(X, 3, random_state=0)
+    W_dense, H_dense = nndsvd(X.toarray(), 3)
+    np.testing.assert_allclose(W, W_dense, atol=1e-10)
+    np.testing.assert_allclose(H, H_dense, atol=1e-10)

@@ -106,7 +106,7 @@ def nndsvd(X, n_components: int, *, fill: str = "zeros", random_state=None):
     fill : {"zeros", "mean"}
         ``"zeros"`` is NNDSVD; ``"mean"`` (NNDSVDa) replaces the zeros by the mean of X, which
         suits solvers that cannot move an entry away from zero.
-    random_state : int, Generator or None
+    random_state : int, RandomState or None
         Seeds the randomized start of the sparse truncated SVD (unused for dense X).
 
     Returns
@@ -130,10 +130,7 @@ def nndsvd(X, n_components: int, *, fill: str = "zeros", random_state=None):
     if sp.issparse(X) and k < min(m, n) - 1:
         from scipy.sparse.linalg import svds
 
-        rng = np.random.default_rng(np.random.RandomState(random_state).randint(2**31)
-                                    if not isinstance(random_state, np.random.Generator)
-                                    else random_state)
-        v0 = rng.uniform(-1, 1, min(m, n))
+        v0 = check_random_state(random_state).uniform(-1, 1, min(m, n))
         U, S, Vt = svds(X.astype(np.float64), k=k, v0=v0)
         order = np.argsort(S)[::-1]
         U, S, Vt = U[:, order], S[order], Vt[order]
