@@ -128,7 +128,10 @@ def test_small_init_recovers_a_sparse_vector():
     A = rng.standard_normal((40, 120))
     x_true = np.zeros(120)
     x_true[[2, 50, 99]] = [1.5, -2.0, 1.0]
-    model = ImplicitSparseRegression(init_scale=1e-5, max_iter=20000, tol=1e-9).fit(
+    # Coordinates that entered early by mistake are left at ~1e-4 after a fast first phase and
+    # then decay only polynomially (their speed is proportional to their size): 1000 steps
+    # reach 2.4e-4 here, hence atol=1e-3, not machine precision.
+    model = ImplicitSparseRegression(init_scale=1e-5, max_iter=1000, tol=1e-9).fit(
         A, A @ x_true + 1.0)
     np.testing.assert_allclose(model.coef_, x_true, atol=1e-3)
     assert abs(model.intercept_ - 1.0) < 1e-3

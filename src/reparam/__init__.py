@@ -16,8 +16,6 @@ __all__ = [
     "Result",
     "Status",
     "constrained",
-    "decomposition",
-    "estimators",
     "flows",
     "implicit_bias",
     "kkt_residual",
@@ -30,7 +28,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # decomposition and estimators need scikit-learn (the `estimators` extra): imported on use.
+    # decomposition and estimators need scikit-learn (the `estimators` extra): imported on
+    # first use, and left out of __all__ so that `import *` needs only numpy and scipy.
     if name in ("decomposition", "estimators"):
         import importlib
 
