@@ -11,9 +11,6 @@
   multiplicative updates and hierarchical ALS algorithms for nonnegative matrix factorization",
   Neural Computation 24 (2012): the products ``X Hᵀ`` and ``Wᵀ X`` cost O(nnz(X) k) and a sweep
   O((n_samples + n_features) k²), so more sweeps are nearly free.
-  Both alternating solvers extrapolate as in Ang & Gillis, "Accelerating nonnegative matrix
-  factorization algorithms using extrapolation", Neural Computation 31 (2019), with restarts
-  that keep the objective of the accepted iterates non-increasing.
 * ``"anls"``: alternating exact non-negative least squares, each half-step one batched call of
   the exact active-set kernel with a shared Gram pair, warm-started from the previous passive
   sets (Kim & Park, SIAM J. Sci. Comput. 33 (2011)).
@@ -21,6 +18,10 @@
   Chou et al., "Get rid of your constraints and reparametrize" (AISTATS 2025), gradient steps
   on ``(U, V)`` (alternating blocks, Armijo backtracking; the Nesterov variant adds momentum
   with a restart when the objective rises), from the initialization given by ``init``.
+
+"hals" and "anls" extrapolate as in Ang & Gillis, "Accelerating nonnegative matrix
+factorization algorithms using extrapolation", Neural Computation 31 (2019), with restarts that
+keep the objective of the accepted iterates non-increasing.
 
 Every solver stops when the projected-gradient norm of ``f`` (Lin, "Projected gradient methods
 for nonnegative matrix factorization", Neural Computation 19 (2007)), the NMF KKT residual,
