@@ -31,7 +31,7 @@ from sklearn.decomposition import NMF as SklearnNMF
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from reparam.decomposition import _Data, _fit, nndsvd
+from reparam.decomposition import NMFData, _fit, nndsvd
 
 MAX_ITER = 200
 GRID = (1, 2, 3, 5, 8, 12, 18, 25, 35, 50, 70, 100, 140, 200)
@@ -84,7 +84,7 @@ def ours_run(X, W0, H0, solver, target):
         if np.isnan(hit[0]) and np.sqrt(2 * objective) / norm <= target * (1 + 1e-12):
             hit[0] = time.perf_counter() - start
 
-    fit = _fit(_Data(X), W0.copy(), H0.copy(), solver, 0.0, MAX_ITER, 0, callback=callback)
+    fit = _fit(NMFData(X), W0.copy(), H0.copy(), solver, 0.0, MAX_ITER, 0, callback=callback)
     total = time.perf_counter() - start
     return hit[0], np.sqrt(2 * fit.objective[-1]) / norm, total
 

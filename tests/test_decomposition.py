@@ -9,7 +9,7 @@ from sklearn.decomposition import NMF as SklearnNMF
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from reparam.decomposition import NMF, _Data, _fit, nndsvd, projected_gradient_norm
+from reparam.decomposition import NMF, NMFData, _fit, nndsvd, projected_gradient_norm
 
 
 def _low_rank(m=40, n=30, k=4, noise=0.01, seed=0):
@@ -35,7 +35,7 @@ def test_objective_decreases_monotonically(solver, extrapolate, monkeypatch):
     X = _low_rank()
     W0, H0 = nndsvd(X, 4, fill="mean")
     seen = []
-    _fit(_Data(X), W0, H0, solver, 0.0, 30, 0,
+    _fit(NMFData(X), W0, H0, solver, 0.0, 30, 0,
          callback=lambda it, W, H, obj: seen.append(_objective(X, W, H)))
     diffs = np.diff(seen)
     assert len(seen) == 31

@@ -45,6 +45,7 @@ from .solvers.active_set import active_set_nnls
 
 __all__ = [
     "NMF",
+    "NMFData",
     "ReparamState",
     "nndsvd",
     "projected_gradient_norm",
@@ -170,8 +171,19 @@ def nndsvd(X, n_components: int, *, fill: str = "zeros", random_state=None):
 # products shared by every solver
 
 
-class _Data:
-    """X with the quantities every solver needs: X and Xᵀ in a fast layout, ‖X‖²."""
+class NMFData:
+    """The data matrix X as the NMF steps read it: X and Xᵀ in a fast layout (CSR for sparse
+    X, never densified), ‖X‖², and the products ``X Hᵀ``, ``Wᵀ X`` and the objective.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.decomposition import NMFData
+    >>> X = np.array([[1.0, 2.0], [3.0, 4.0]]); W = np.eye(2); H = X.copy()
+    >>> data = NMFData(X)
+    >>> data.objective(W, data.XHt(H), W.T @ W, H @ H.T)
+    0.0
+    """
 
     def __init__(self, X):
         if sp.issparse(X):
@@ -217,7 +229,7 @@ def projected_gradient_norm(X, W, H) -> float:
     >>> projected_gradient_norm(W @ H, W, H)
     0.0
     """
-    data = _Data(X)
+    data = NMFData(X)
     gW = W @ (H @ H.T) - data.XHt(H)
     gH = (W.T @ W) @ H - data.WtX(W)
     return float(np.sqrt(np.sum(_projected(gW, W) ** 2) + np.sum(_projected(gH, H) ** 2)))
@@ -318,10 +330,23 @@ def _block_step(P, F, XFt, FtF, step, momentum_point=None):
     return Y, step
 
 
-def reparam_gd_step(state: ReparamState, data: _Data) -> ReparamState:
+def reparam_gd_step(state: ReparamState, data: NMFData) -> ReparamState:
     """One alternating gradient step on (U, V) for f(U⊙U, (V⊙V)ᵀ) (Chou et al. 2025, Sec. 5).
 
     Pure: returns a new state, reads ``data`` (the matrix X with its products) only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.decomposition import NMFData, ReparamState, reparam_gd_step
+    >>> rng = np.random.default_rng(0)
+    >>> data = NMFData(rng.random((8, 2)) @ rng.random((2, 6)))
+    >>> state = ReparamState(U=rng.random((8, 2)), Vt=rng.random((6, 2)), step_u=1.0,
+    ...                      step_v=1.0)
+    >>> def f(s):
+    ...     return np.linalg.norm(data.X - (s.U**2) @ (s.Vt**2).T)
+    >>> bool(f(reparam_gd_step(state, data)) < f(state))
+    True
     """
     Ht = state.Vt * state.Vt
     U, su = _block_step(state.U, Ht, data.XHt(Ht.T), Ht.T @ Ht, state.step_u)
@@ -330,11 +355,25 @@ def reparam_gd_step(state: ReparamState, data: _Data) -> ReparamState:
     return replace(state, U=U, Vt=Vt, step_u=su, step_v=sv)
 
 
-def reparam_nesterov_step(state: ReparamState, data: _Data) -> ReparamState:
+def reparam_nesterov_step(state: ReparamState, data: NMFData) -> ReparamState:
     """One alternating Nesterov step on (U, V): extrapolate each block with the momentum
     ``(t_k − 1)/t_{k+1}``, then take the gradient step from the extrapolated point; restart
     (momentum back to 1) when the objective rises (O'Donoghue & Candès, "Adaptive restart for
     accelerated gradient schemes", Found. Comput. Math. 15 (2015)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.decomposition import NMFData, ReparamState, reparam_nesterov_step
+    >>> rng = np.random.default_rng(0)
+    >>> data = NMFData(rng.random((8, 2)) @ rng.random((2, 6)))
+    >>> state = ReparamState(U=rng.random((8, 2)), Vt=rng.random((6, 2)), step_u=1.0,
+    ...                      step_v=1.0)
+    >>> for _ in range(200):
+    ...     state = reparam_nesterov_step(state, data)
+    >>> err = np.linalg.norm(data.X - (state.U**2) @ (state.Vt**2).T) / np.linalg.norm(data.X)
+    >>> bool(err < 1e-2)
+    True
     """
     t = state.momentum
     t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
@@ -403,7 +442,7 @@ class _Monitor:
         return pg <= self.tol * self.pg0
 
 
-def _fit(data: _Data, W, H, solver, tol, max_iter, verbose, callback=None):
+def _fit(data: NMFData, W, H, solver, tol, max_iter, verbose, callback=None):
     """Alternate W and H updates until the relative projected gradient is <= tol."""
     if solver.startswith("reparam"):
         return _fit_reparam(data, W, H, solver, tol, max_iter, verbose, callback)
@@ -638,7 +677,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         dtype = X.dtype
         k = self._check_params(X)
         W0, H0 = self._initial(X, k, W, H)
-        data = _Data(X)
+        data = NMFData(X)
         W0 = np.array(W0, dtype=np.float64)
         H0 = np.array(H0, dtype=np.float64)
         if self.solver.startswith("reparam"):
@@ -667,7 +706,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self
 
     @staticmethod
-    def _solve_W(data: _Data, H, W0=None):
+    def _solve_W(data: NMFData, H, W0=None):
         """Exact min_W ½‖X − W H‖², W >= 0: one batched NNLS with the Gram pair (H Hᵀ, H Xᵀ)."""
         G = H @ H.T
         C = np.ascontiguousarray(data.XHt(H).T)
@@ -688,7 +727,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X = _validate_data(self, X, accept_sparse=("csr", "csc"),
                            dtype=[np.float64, np.float32], reset=False)
         check_non_negative(X, "NMF (input X)")
-        W = self._solve_W(_Data(X), np.asarray(self.components_, dtype=np.float64))
+        W = self._solve_W(NMFData(X), np.asarray(self.components_, dtype=np.float64))
         return W.astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
