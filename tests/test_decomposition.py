@@ -208,3 +208,9 @@ def test_nndsvd_sparse_matches_dense():
     W_dense, H_dense = nndsvd(X.toarray(), 3)
     np.testing.assert_allclose(W, W_dense, atol=1e-10)
     np.testing.assert_allclose(H, H_dense, atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_feature_names_out():
+    model = NMF(3, random_state=0, max_iter=5).fit(_low_rank())
+    assert list(model.get_feature_names_out()) == ["nmf0", "nmf1", "nmf2"]
