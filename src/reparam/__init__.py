@@ -26,3 +26,13 @@ __all__ = [
     "stability",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # decomposition and estimators need scikit-learn (the `estimators` extra): imported on
+    # first use, and left out of __all__ so that `import *` needs only numpy and scipy.
+    if name in ("decomposition", "estimators"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'reparam' has no attribute {name!r}")

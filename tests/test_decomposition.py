@@ -1,0 +1,216 @@
+"""NMF: monotone objective, KKT at the end, agreement with scikit-learn, input handling."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.decomposition import NMF as SklearnNMF
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from reparam.decomposition import NMF, NMFData, _fit, nndsvd, projected_gradient_norm
+
+
+def _low_rank(m=40, n=30, k=4, noise=0.01, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((m, k)) @ rng.random((k, n))
+    return X + noise * rng.random((m, n))
+
+
+def _objective(X, W, H):
+    return 0.5 * np.linalg.norm(X - W @ H) ** 2
+
+
+@pytest.mark.parametrize("extrapolate", [True, False])
+@pytest.mark.parametrize("solver", ["anls", "hals"])
+def test_objective_decreases_monotonically(solver, extrapolate, monkeypatch):
+    # Every half-step is an exact minimization (a whole block for anls, one row at a time for
+    # hals), so f can only go down; extrapolated steps are accepted only if they lower f. The
+    # slack is float64 rounding of f itself.
+    from reparam import decomposition
+
+    if not extrapolate:
+        monkeypatch.setattr(decomposition, "_BETA0", 0.0)
+    X = _low_rank()
+    W0, H0 = nndsvd(X, 4, fill="mean")
+    seen = []
+    _fit(NMFData(X), W0, H0, solver, 0.0, 30, 0,
+         callback=lambda it, W, H, obj: seen.append(_objective(X, W, H)))
+    diffs = np.diff(seen)
+    assert len(seen) == 31
+    assert np.all(diffs <= 1e-12 * seen[0]), diffs.max()
+    assert seen[-1] < 0.5 * seen[0]
+
+
+@pytest.mark.parametrize("solver", ["anls", "hals", "reparam-gd", "reparam-nesterov"])
+def test_converges_to_a_kkt_point(solver):
+    X = _low_rank(noise=0.0)
+    W0, H0 = nndsvd(X, 4, fill="mean")
+    pg0 = projected_gradient_norm(X, W0, H0)
+    # First-order methods get a looser target than the exact block method.
+    tol, max_iter = {"anls": (1e-6, 500), "hals": (1e-4, 3000)}.get(solver, (1e-3, 3000))
+    model = NMF(4, init="custom", solver=solver, tol=tol, max_iter=max_iter)
+    W = model.fit_transform(X, W=W0, H=H0)
+    H = model.components_
+    assert model.n_iter_ < max_iter
+    # fit_transform ends with an exact W step, which can only lower the W part of the residual.
+    assert projected_gradient_norm(X, W, H) <= tol * pg0 * 1.01
+    assert (W >= 0).all() and (H >= 0).all()
+    assert np.isclose(model.reconstruction_err_, np.linalg.norm(X - W @ H), rtol=1e-6)
+
+
+def test_hals_matches_sklearn_cd_with_one_sweep(monkeypatch):
+    # With one sweep per Gram product, HALS is the coordinate descent of scikit-learn's "cd"
+    # (same order of the components, same update), so the iterates agree to rounding.
+    from reparam import decomposition
+
+    monkeypatch.setattr(decomposition, "_HALS_INNER_MAX", 1)
+    monkeypatch.setattr(decomposition, "_BETA0", 0.0)  # no extrapolation
+    X = _low_rank(noise=0.05, seed=1)
+    W0, H0 = nndsvd(X, 4, fill="mean")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = SklearnNMF(4, init="custom", solver="cd", tol=0.0, max_iter=50)
+        W_ref = ref.fit_transform(X, W=W0.copy(), H=H0.copy())
+        ours = NMF(4, init="custom", solver="hals", tol=0.0, max_iter=50)
+        ours.fit(X, W=W0, H=H0)
+    np.testing.assert_allclose(ours.components_, ref.components_, rtol=1e-6, atol=1e-9)
+    # Our W is then the exact minimizer given H: never worse than scikit-learn's last W.
+    assert ours.reconstruction_err_ <= np.linalg.norm(X - W_ref @ ref.components_) * (1 + 1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["anls", "hals"])
+def test_final_error_close_to_sklearn(solver):
+    X = _low_rank(noise=0.05, seed=2)
+    W0, H0 = nndsvd(X, 4, fill="mean")
+    ref = SklearnNMF(4, init="custom", solver="cd", tol=1e-8, max_iter=2000)
+    ref.fit(X, W=W0.copy(), H=H0.copy())
+    ours = NMF(4, init="custom", solver=solver, tol=1e-8, max_iter=2000).fit(X, W=W0, H=H0)
+    # Both stop at a stationary point from the same start; on this well-separated problem it
+    # is the same one, up to the stopping tolerance.
+    assert ours.reconstruction_err_ <= ref.reconstruction_err_ * (1 + 1e-3)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_transform_is_exact_nnls():
+    X = _low_rank()
+    model = NMF(4, random_state=0, max_iter=50).fit(X)
+    H = model.components_
+    W = model.transform(X)
+    from scipy.optimize import nnls
+
+    for i in range(0, X.shape[0], 7):
+        w_ref, _ = nnls(H.T, X[i])
+        np.testing.assert_allclose(W[i], w_ref, atol=1e-8)
+    np.testing.assert_allclose(model.inverse_transform(W), W @ H)
+
+
+@pytest.mark.parametrize("solver", ["anls", "hals"])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sparse_input_gives_the_dense_result(solver, monkeypatch):
+    from reparam import decomposition
+
+    # The number of HALS sweeps per product depends on nnz(X): fix it to compare.
+    monkeypatch.setattr(decomposition, "_HALS_INNER_MAX", 2)
+    rng = np.random.default_rng(3)
+    X = sp.random(60, 40, density=0.2, random_state=3, data_rvs=rng.random).tocsr()
+    W0, H0 = nndsvd(X.toarray(), 3, fill="mean")
+    a = NMF(3, init="custom", solver=solver, tol=1e-12, max_iter=20).fit(X, W=W0, H=H0)
+    b = NMF(3, init="custom", solver=solver, tol=1e-12, max_iter=20).fit(X.toarray(), W=W0,
+                                                                          H=H0)
+    np.testing.assert_allclose(a.components_, b.components_, rtol=1e-8, atol=1e-12)
+
+
+def test_float32_kept():
+    X = _low_rank().astype(np.float32)
+    model = NMF(3, random_state=0, max_iter=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W = model.fit_transform(X)
+    assert W.dtype == np.float32 and model.components_.dtype == np.float32
+    assert model.transform(X).dtype == np.float32
+
+
+@pytest.mark.parametrize("init", ["random", "nndsvd", "nndsvda"])
+def test_inits_are_seeded_and_non_negative(init):
+    X = _low_rank()
+    a = NMF(3, init=init, random_state=0, max_iter=5, tol=0.0)
+    b = NMF(3, init=init, random_state=0, max_iter=5, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        np.testing.assert_array_equal(a.fit_transform(X), b.fit_transform(X))
+    assert (a.components_ >= 0).all()
+
+
+def test_nndsvd_reproduces_a_rank_one_matrix():
+    # Perron-Frobenius: the leading singular pair of a positive matrix is positive, so NNDSVD
+    # of a positive rank-one matrix is exact.
+    rng = np.random.default_rng(4)
+    X = np.outer(rng.random(8) + 0.1, rng.random(5) + 0.1)
+    W, H = nndsvd(X, 1)
+    np.testing.assert_allclose(W @ H, X, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_verbose_prints_progress(capsys):
+    NMF(3, random_state=0, max_iter=10, tol=1e-12, verbose=1).fit(_low_rank())
+    assert "rel. error" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_inputs_not_mutated():
+    X = _low_rank()
+    W0, H0 = nndsvd(X, 3)
+    copies = X.copy(), W0.copy(), H0.copy()
+    NMF(3, init="custom", max_iter=10).fit(X, W=W0, H=H0)
+    for a, b in zip((X, W0, H0), copies):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fit_kwargs", "match"),
+    [
+        ({"solver": "sgd"}, {}, "solver"),
+        ({"init": "svd"}, {}, "init"),
+        ({"n_components": 0}, {}, "n_components"),
+        ({"max_iter": -1}, {}, "max_iter"),
+        ({"tol": -1.0}, {}, "tol"),
+        ({"init": "custom"}, {}, "W"),
+        ({"init": "custom"}, {"W": np.ones((40, 2)), "H": np.ones((3, 30))}, "W has shape"),
+        ({"init": "custom"}, {"W": -np.ones((40, 3)), "H": np.ones((3, 30))}, "Negative"),
+        ({"init": "nndsvd", "n_components": 50}, {}, "n_components"),
+    ],
+)
+def test_bad_input(kwargs, fit_kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        NMF(**{"n_components": 3, **kwargs}).fit(_low_rank(), **fit_kwargs)
+
+
+def test_negative_x_rejected():
+    with pytest.raises(ValueError, match="Negative values"):
+        NMF(2).fit(-_low_rank())
+
+
+@parametrize_with_checks([NMF(n_components=2, max_iter=500)])
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+def test_nndsvd_sparse_matches_dense():
+    # The truncated sparse SVD (ARPACK) and the dense SVD give the same singular triplets up to
+    # sign, and NNDSVD is invariant to the sign of each pair (it keeps the larger part).
+    X = sp.random(50, 40, density=0.2, random_state=0, format="csr")
+    W, H = nndsvd(X, 3, random_state=0)
+    W_dense, H_dense = nndsvd(X.toarray(), 3)
+    np.testing.assert_allclose(W, W_dense, atol=1e-10)
+    np.testing.assert_allclose(H, H_dense, atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_feature_names_out():
+    model = NMF(3, random_state=0, max_iter=5).fit(_low_rank())
+    assert list(model.get_feature_names_out()) == ["nmf0", "nmf1", "nmf2"]
