@@ -38,7 +38,7 @@ def test_interrupt_inside_exact_kernel(monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(active_set_module, "active_set_nnls", interrupted)
-    A, b, _ = gaussian_problem(20, 10, seed=1)
+    A, b, _ = gaussian_problem(100, 80, seed=1)  # n > 64: not the small-problem path
     res = rp.nnls(A, b, method="active-set")
     assert res.status is rp.Status.INTERRUPTED
     np.testing.assert_array_equal(res.x, 0.0)

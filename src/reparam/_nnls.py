@@ -144,6 +144,10 @@ def _lean(A, b, options: dict) -> Result | None:
             f"scipy.optimize.nnls reached its iteration cap ({cap} = 3 max_iter) before "
             "optimality; returning x = 0: raise max_iter"
         )
+    except KeyboardInterrupt:  # as in the exact kernel: a partial state is no answer
+        y = np.zeros(n)
+        status = Status.INTERRUPTED
+        message = "interrupted (Ctrl-C) inside scipy.optimize.nnls; returning x = 0"
     x = y if s is None else y * s
     bn = math.sqrt(bb)
     r = A64 @ x - b64
