@@ -277,3 +277,16 @@ def test_max_iter_in_the_kernel_and_the_iterative_loop():
     assert res.status is not rp.Status.CONVERGED
     res = rp.nnls(A, b, method="fista", max_iter=3)
     assert res.status is rp.Status.MAX_ITER and res.n_iter == 3
+
+
+def test_interrupt_on_the_small_problem_path(monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scipy.optimize, "nnls", interrupted)
+    A, b = _needs_many_iterations(m=7, n=5)
+    with pytest.raises(rp.Interrupted) as caught:  # Ctrl-C stops the caller, as everywhere
+        rp.nnls(A.astype(np.float32), b.astype(np.float32))
+    res = caught.value.result
+    assert res.status is rp.Status.INTERRUPTED and res.x.dtype == np.float32
+    np.testing.assert_array_equal(res.x, 0.0)

@@ -54,11 +54,12 @@ def test_interrupt_inside_exact_kernel(monkeypatch, method):
 
     monkeypatch.setattr(active_set_module, "active_set_nnls", interrupted)
     monkeypatch.setattr(scipy.optimize, "nnls", interrupted)
-    A, b, _ = gaussian_problem(20, 10, seed=1)
-    with pytest.raises(rp.Interrupted) as caught:
-        rp.nnls(A, b, method=method)
-    assert caught.value.result.status is rp.Status.INTERRUPTED
-    np.testing.assert_array_equal(caught.value.result.x, 0.0)
+    for shape in [(20, 10), (100, 80)]:  # the small-problem path and the general one
+        A, b, _ = gaussian_problem(*shape, seed=1)
+        with pytest.raises(rp.Interrupted) as caught:
+            rp.nnls(A, b, method=method)
+        assert caught.value.result.status is rp.Status.INTERRUPTED
+        np.testing.assert_array_equal(caught.value.result.x, 0.0)
 
 
 SCRIPT = textwrap.dedent(

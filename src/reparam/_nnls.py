@@ -75,7 +75,7 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     if x0 is None and (method == "auto" or method == "active-set"):
         res = _lean(A, b, options)
         if res is not None:
-            return res
+            return raise_if_ctrl_c(res)
     problem = validate_problem(A, b)
     if method == "auto":
         method = choose(problem)
@@ -128,7 +128,7 @@ def _lean(A, b, options: dict) -> Result | None:
     t0 = time.perf_counter()
     A64 = A if A.dtype == np.float64 else A.astype(np.float64)
     b64 = b if b.dtype == np.float64 else b.astype(np.float64)
-    sq = np.einsum("ij,ij->j", A64, A64)
+    sq = np.add.reduce(A64 * A64)  # cheaper than einsum's parsing at this size
     bb = float(b64 @ b64)
     # NaN fails every comparison, so non-finite input also goes to the general path (which
     # raises the error that names it).
@@ -152,28 +152,33 @@ def _lean(A, b, options: dict) -> Result | None:
             f"scipy.optimize.nnls reached its iteration cap ({cap} = 3 max_iter) before "
             "optimality; returning x = 0: raise max_iter"
         )
+    except KeyboardInterrupt:  # as in the exact kernel: a partial state is no answer
+        y = np.zeros(n)
+        status = Status.INTERRUPTED
+        message = "interrupted (Ctrl-C) inside scipy.optimize.nnls; returning x = 0"
     x = y if s is None else y * s
-    bn = math.sqrt(bb)
-    r = A64 @ x - b64
-    g = A64.T @ r
-    kkt = float(orthant_kkt(x, g, c, bn))
+    f32 = A.dtype == np.float32 and b.dtype == np.float32
+    # One certification pass; for float32 output it measures the solver's float64 answer
+    # (for the status) and the rounded x returned (for kkt, objective) as two columns.
+    X = np.array((x, x.astype(np.float32))).T if f32 else x
+    R = A64 @ X - (b64[:, None] if f32 else b64)
+    G = A64.T @ R
+    kkts = orthant_kkt(X, G, c, math.sqrt(bb))
+    kkt = float(kkts[0] if f32 else kkts)
     tol = opts["tol"]
     if status is Status.CONVERGED and kkt > tol:
         status = Status.STALLED
         message += (f"; the answer's kkt exceeds tol={tol:.0e} ({kkt:.2e}): the problem is "
                     "ill-conditioned at this precision")
-    if A.dtype == np.float32 and b.dtype == np.float32:
-        x = x.astype(np.float32)
-        x64 = x.astype(np.float64)
-        r = A64 @ x64 - b64
-        g = A64.T @ r
-        kkt = float(orthant_kkt(x64, g, c, bn))
+    if f32:
+        x, r, g, kkt = X[:, 1].astype(np.float32), R[:, 1], G[:, 1], float(kkts[1])
         message += f"; x rounded to float32 has kkt {kkt:.2e}"
     else:
-        x64 = x
+        r, g = R, G
     return Result(x=x, status=status, message=message, n_iter=0, objective=0.5 * float(r @ r),
-                  kkt=kkt, complementarity=abs(float(x64 @ g)), method="active-set",
-                  time=time.perf_counter() - t0)
+                  kkt=kkt, complementarity=abs(float(x @ g)), method="active-set",
+                  time=time.perf_counter() - t0,
+                  info={CTRL_C: True} if status is Status.INTERRUPTED else {})
 
 
 def _zero_is_optimal(problem: Problem) -> np.ndarray:

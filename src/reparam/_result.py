@@ -210,7 +210,7 @@ def orthant_kkt(x, g, col_norms, b_norm):
         ``||b||_2`` (per column). Every argument may carry one common scale factor ``s``
         (``x``, ``g / s^2``, ``col_norms / s``, ``b_norm / s``) to keep products in range.
     """
-    c = col_norms if np.ndim(x) == 1 else col_norms[:, None]
+    c = col_norms if x.ndim == 1 else col_norms[:, None]
     if col_norms.all():  # no zero column (norms are >= 0): the common case, kept cheap
         t = np.minimum(c * x, g / c)
     else:
@@ -219,9 +219,7 @@ def orthant_kkt(x, g, col_norms, b_norm):
         t = np.where(c == 0, np.where(x != 0, np.inf, 0.0), t)
     t = np.abs(t, out=t)
     worst = t.max(axis=0) if t.shape[0] else np.zeros(t.shape[1:])
-    if isinstance(b_norm, float):
-        return worst / max(b_norm, _TINY)
-    return worst / np.maximum(b_norm, _TINY)
+    return worst / (max(b_norm, _TINY) if isinstance(b_norm, float) else np.maximum(b_norm, _TINY))
 
 
 def column_norms(op, p: int = 0, squares: np.ndarray | None = None) -> np.ndarray:

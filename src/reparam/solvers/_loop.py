@@ -9,6 +9,7 @@ solver is only its update rule.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,11 @@ class Oracle:
             self._col_norms = column_norms(self.op, squares=sq)
         return self._col_norms
 
+    @functools.cached_property
+    def _zero_columns(self) -> np.ndarray | None:
+        c = self.col_norms
+        return None if c.all() else c == 0
+
     def grad(self, x: np.ndarray) -> tuple[np.ndarray, float]:
         """Return ``(g, f)`` at ``x``."""
         if self.gram is not None:
@@ -70,10 +76,9 @@ class Oracle:
         Entries of ``x`` on zero columns are left out: they do not change the objective or
         the gradient, and the returned answer sets them to 0.
         """
-        c = self.col_norms
-        if not np.all(c > 0):
-            x = np.where(c > 0, x, 0.0)
-        return float(orthant_kkt(x, g, c, self.scale))
+        if self._zero_columns is not None:
+            x = np.where(self._zero_columns, 0.0, x)
+        return float(orthant_kkt(x, g, self.col_norms, self.scale))
 
     def lipschitz(self) -> float:
         """``||A||_2^2``, the Lipschitz constant of the gradient."""

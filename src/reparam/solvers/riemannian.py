@@ -77,7 +77,8 @@ def _bb_step_length(state: dict, P: np.ndarray, k: int, rule: str) -> float | No
     if not sy > 0:
         return None
     long = float(s @ (s / np.maximum(P, np.finfo(float).tiny))) / sy  # BB1
-    short = sy / float(y @ (P * y)) if np.any(y) else long  # BB2
+    ypy = float(y @ (P * y))  # 0 when y lives where x (hence P) has underflowed to 0
+    short = sy / ypy if ypy > 0 else long  # BB2
     if rule == "long":
         return long
     if rule == "short":
