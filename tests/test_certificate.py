@@ -19,6 +19,7 @@ from scipy.sparse.linalg import aslinearoperator
 
 import reparam as rp
 from reparam._linalg import as_operator
+from reparam import _result
 from reparam._result import column_norms, orthant_kkt
 from reparam.solvers import METHODS
 
@@ -290,3 +291,25 @@ def test_interrupt_on_the_small_problem_path(monkeypatch):
     res = caught.value.result
     assert res.status is rp.Status.INTERRUPTED and res.x.dtype == np.float32
     np.testing.assert_array_equal(res.x, 0.0)
+
+
+def test_column_scale_of_a_large_operator_is_one_estimated_common_scale():
+    # Exact norms of a matrix-free A would cost n products; above the threshold every column
+    # gets the root-mean-square column norm, estimated by Hutchinson's trace estimator.
+    rng = np.random.default_rng(4)
+    n = _result._EXACT_OPERATOR_N + 1
+    A = rng.standard_normal((50, n)) * rng.uniform(0.5, 2.0, n)
+    calls = []  # count products: the cost is one block of probes, not n columns
+    wrapped = as_operator(aslinearoperator(A))
+    original = wrapped.matvec
+    wrapped.matvec = lambda v: calls.append(v.shape) or original(v)
+    c = column_norms(wrapped)
+    rms = np.sqrt(np.mean(np.sum(A**2, axis=0)))
+    assert np.all(c == c[0]) and abs(c[0] / rms - 1) < 0.25
+    assert len(calls) == 1
+    # the certificate stays invariant to scaling A and b together
+    b = A @ rng.uniform(0, 1, n)
+    x = rng.uniform(0, 1, n)
+    k1 = rp.kkt_residual(aslinearoperator(A), b, x)
+    k2 = rp.kkt_residual(aslinearoperator(A * 1e8), b * 1e8, x)
+    assert k1 == pytest.approx(k2, rel=1e-12)
