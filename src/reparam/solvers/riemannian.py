@@ -8,8 +8,8 @@ Gradient descent on ``u`` with ``x = u^{⊙L}`` is, to first order in the step, 
 Step convention: the authors' scripts take ``x ← x − L·η·x^{2−2/L} ⊙ g`` with
 ``g = Aᵀ(Ax − b)``; ours is ``x ← x − step·L²·x^{2−2/L} ⊙ g``, so ``step = η / L`` gives the
 same iterates (and ``decay = γ`` their ``η/(t+2)^γ``, counted from t = 0 at the first step).
-Their GD uses no step cap; ours caps a step only where it would shrink an entry by more than
-90%, which the paper's settings do not reach.
+Their GD has no step cap; ours caps a step only where it would shrink an entry by more than
+90%, and wherever the cap does not bind the iterates are theirs.
 
 Step rule that keeps ``x > 0``: an entry with ``g_i > 0`` shrinks by the factor
 ``1 − η L² x_i^{1−2/L} g_i``; the step is capped so that this factor is at least ``1 − θ``
