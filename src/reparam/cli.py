@@ -17,8 +17,8 @@ from ._result import Status
 from .solvers import METHOD_NAMES
 
 # the names of reparam.experiments.NAMES, repeated so that --help works without matplotlib
-_EXPERIMENTS = ("init-scale", "coordinates", "step-decay", "acceleration", "large-scale",
-                "timing", "sparsity", "negative-perturbations")
+_EXPERIMENTS = ("init-scale", "step-decay", "coordinates", "large-scale", "acceleration",
+                "sparsity", "negative-perturbations", "timing")
 
 
 def _extras_missing(command: str) -> int | None:
