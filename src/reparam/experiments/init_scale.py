@@ -39,7 +39,7 @@ CLAIM = ("The paper: gradient descent on x = u^L (L = 2, 3) from u0 = α·1 is i
 
 PAPER = {"n": 50, "m": 10, "s": 3, "seed": 3, "eta": 0.1, "gamma": 0.0, "depths": (2, 3),
          "alphas": np.logspace(-3, -1, 5), "T": 500_000}
-_T = {"tiny": 3_000, "quick": 30_000, "full": PAPER["T"]}
+_T = {"tiny": 3_000, "quick": 10_000, "full": PAPER["T"]}
 _TINY_ALPHAS = np.logspace(-1.5, -1, 2)
 
 # The criterion's thresholds, fixed before the runs: within 5% of the LP value at the smallest

@@ -29,7 +29,7 @@ CLAIM = ("The paper: with decaying steps η/(t+2)^γ, γ ∈ [0, 1), GD on x = u
 
 PAPER = {"n": 50, "m": 20, "s": 3, "seed": 3, "alpha": 0.1, "eta": 0.1,
          "gammas": (0.0, 0.25, 0.5, 0.75), "depths": (2, 3), "T": 200_000}
-_SIZES = {"tiny": 2_000, "quick": 20_000, "full": PAPER["T"]}
+_SIZES = {"tiny": 2_000, "quick": 10_000, "full": PAPER["T"]}
 SLACK = 0.1  # fitted exponent may exceed γ − 1 by at most this
 
 
