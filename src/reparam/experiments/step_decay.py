@@ -113,9 +113,8 @@ def _figure(table: dict):
                                label=f"γ = {gamma:g}")
             t = np.maximum(np.asarray(res["t"]), 1)
             ax[2 * row + 1].loglog(t, res["value"], color=color, label=f"γ = {gamma:g}")
-            if gamma > 0:
-                guide = t.astype(float) ** (gamma - 1.0)
-                ax[2 * row + 1].loglog(t, guide * res["value"][0], ls=":", color=color, lw=1)
+            guide = t.astype(float) ** (gamma - 1.0)
+            ax[2 * row + 1].loglog(t, guide * res["value"][0], ls=":", color=color, lw=1)
         ax[2 * row].set(xlabel="t", ylabel="‖x_t − x*‖", title=f"L = {depth}")
         ax[2 * row + 1].set(xlabel="t", ylabel="‖A x_t − b‖",
                             title=f"L = {depth} (dotted: ∝ t^(γ−1))", ylim=(1e-7, None))
