@@ -97,3 +97,12 @@ def test_inputs_are_not_modified():
     rp.nnls(A, b)
     np.testing.assert_array_equal(A, A0)
     np.testing.assert_array_equal(b, b0)
+
+
+def test_kkt_residual_of_a_complex_problem_is_that_of_the_stacked_form():
+    A, b, S, c = _problem(seed=7)
+    x = rp.nnls(A, b).x
+    assert rp.kkt_residual(A, b, x) == pytest.approx(rp.kkt_residual(S, c, x), abs=1e-15)
+    y = x + 0.1
+    assert rp.kkt_residual(A, b, y) == pytest.approx(rp.kkt_residual(S, c, y), rel=1e-12)
+    assert rp.kkt_residual(A, b, y) > 1e-3
