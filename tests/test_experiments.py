@@ -1,4 +1,4 @@
-"""Each of the paper's experiments at its tiny size: the data, the figure, the expected verdict."""
+"""The experiments at their tiny size: schema, verdicts that can fail, the paper's conventions."""
 
 from __future__ import annotations
 
@@ -7,23 +7,24 @@ import json
 import numpy as np
 import pytest
 
+import reparam as rp
 from reparam import experiments
-from reparam.experiments._common import jsonable, loglog_slope
+from reparam.experiments._common import (
+    VERDICTS,
+    decide,
+    jsonable,
+    loglog_slope,
+    paper_gd,
+    paper_problem,
+)
+from reparam.experiments.init_scale import (
+    interior_point_nnls,
+    references,
+    signed_basis_pursuit,
+)
 from reparam.experiments.report import write_report
 
-# The verdict each claim-check gives at the tiny size. The timing claim (reparametrized
-# solvers faster than scipy.optimize.nnls) does not hold on small problems: scipy's compiled
-# active set needs a fraction of a millisecond there.
-EXPECTED = {
-    "init-scale": True,
-    "coordinates": True,
-    "step-decay": True,
-    "acceleration": True,
-    "large-scale": True,
-    "timing": False,
-    "sparsity": True,
-    "negative-perturbations": True,
-}
+PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale"}
 
 
 @pytest.fixture(scope="module")
@@ -31,28 +32,122 @@ def outcomes():
     return {name: experiments.run(name, size="tiny") for name in experiments.NAMES}
 
 
-def test_every_experiment_is_registered():
-    assert set(experiments.NAMES) == set(EXPECTED)
+@pytest.mark.parametrize("name", experiments.NAMES)
+def test_outcome_schema_and_control(outcomes, name):
+    o = outcomes[name]
+    assert o.name == name and o.size == "tiny"
+    assert o.verdict in VERDICTS
+    assert o.claim and o.criterion and np.isfinite(o.margin)
+    assert o.section == ("paper" if name in PAPER_SECTION else "ours")
+    if o.section == "ours":
+        assert o.claim.startswith("Ours:")
+    # the criterion can fail: its negative control does
+    assert o.control["verdict"] == "not supported", o.control
+    assert o.control["margin"] < 0
+    assert o.figure.get_axes()
+    json.dumps(jsonable(o.table), allow_nan=False)
 
 
-@pytest.mark.parametrize("name", list(EXPECTED))
-def test_tiny_run_gives_the_expected_verdict(outcomes, name):
-    outcome = outcomes[name]
-    assert outcome.verdict is EXPECTED[name], outcome.criterion
-    assert outcome.name == name and outcome.size == "tiny"
-    assert outcome.claim and outcome.criterion
-    assert outcome.figure.get_axes()
+def test_verdict_follows_margin_and_completeness():
+    assert decide(0.1) == "supported"
+    assert decide(-0.1) == "not supported"
+    assert decide(float("nan")) == "not supported"
+    assert decide(0.1, complete=False) == "inconclusive"
 
 
-@pytest.mark.parametrize("name", list(EXPECTED))
-def test_table_is_json_serializable(outcomes, name):
-    json.dumps(jsonable(outcomes[name].table), allow_nan=False)
+def test_paper_problem_is_the_legacy_global_draw():
+    # the authors' order: np.random.seed, truth first, then A
+    np.random.seed(3)
+    x = np.zeros(50)
+    x[:3] = np.random.normal(0, 1, 3)
+    x = np.abs(x / np.linalg.norm(x))
+    A = np.random.normal(0, 1, (10, 50)) / np.sqrt(10)
+    A2, b2, x2 = paper_problem(50, 10, 3, 3)
+    np.testing.assert_array_equal(A2, A)
+    np.testing.assert_array_equal(x2, x)
+    np.testing.assert_array_equal(b2, A @ x)
 
 
-def test_runs_are_seeded():
-    a = experiments.run("negative-perturbations", size="tiny", seed=3)
-    b = experiments.run("negative-perturbations", size="tiny", seed=3)
-    np.testing.assert_array_equal(a.table["error_l1"], b.table["error_l1"])
+@pytest.mark.parametrize(("depth", "gamma"), [(2, 0.0), (3, 0.5)])
+def test_paper_gd_is_the_authors_update(depth, gamma):
+    # x <- x - (L eta / (t+2)^gamma) x^(2-2/L) * A^T (A x - b), x0 = alpha^L, written out here
+    A, b, _ = paper_problem(50, 10, 3, 3)
+    alpha, eta, T = 0.1, 0.1, 300
+    x = np.full(50, alpha**depth)
+    residual = []
+    for t in range(T):
+        r = A @ x - b
+        residual.append(np.linalg.norm(r))
+        x = x - (depth * eta / (t + 2) ** gamma) * (A.T @ r) * x ** (2 - 2 / depth)
+    run = paper_gd(A, b, alpha=alpha, eta=eta, T=T, depth=depth, gamma=gamma)
+    assert run.n_iter == T and not run.reached
+    # same iterates up to rounding: our step eta/L reproduces their L*eta
+    np.testing.assert_allclose(run.x, x, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(run.residual[:T], residual, rtol=1e-9)
+
+
+def test_paper_gd_stops_by_the_residual_rule():
+    A, b, _ = paper_problem(50, 10, 3, 3)
+    run = paper_gd(A, b, alpha=0.1, eta=0.1, T=5_000, depth=2)
+    assert run.reached and run.n_iter < 5_000
+    assert run.residual[-1] < 1e-6 <= run.residual[-2]
+    assert np.linalg.norm(A @ run.x - b) < 1e-6
+
+
+def test_reference_solutions():
+    A, b, _ = paper_problem(50, 10, 3, 3)
+    refs = references(A, b)
+    # basis pursuit without sign constraint <= non-negative LP <= any non-negative solution
+    assert refs["signed_basis_pursuit"] <= refs["lp"] + 1e-9
+    assert refs["lp"] <= refs["lawson_hanson"] + 1e-9
+    assert refs["lp"] <= refs["interior_point"] + 1e-9
+    x_bp = signed_basis_pursuit(A, b)
+    np.testing.assert_allclose(A @ x_bp, b, atol=1e-9)
+
+
+def test_interior_point_nnls_solves_nnls_in_the_interior():
+    A, b, _ = paper_problem(50, 10, 3, 3)
+    z = interior_point_nnls(A, b)
+    assert np.all(z > 0)  # strictly inside the orthant: not a vertex solution
+    assert rp.kkt_residual(A, b, z) < 1e-8
+    rng = np.random.default_rng(0)
+    A2 = rng.standard_normal((30, 8))
+    b2 = rng.standard_normal(30)
+    # a unique solution with active constraints: the interior point tends to it
+    np.testing.assert_allclose(interior_point_nnls(A2, b2), rp.nnls(A2, b2).x, atol=1e-6)
+
+
+def test_init_scale_table_schema(outcomes):
+    t = outcomes["init-scale"].table
+    k = len(t["alpha"])
+    for key in ("l1", "iterations", "predicted_limit"):
+        assert set(t[key]) == {"2", "3"}
+        assert all(len(v) == k for v in t[key].values())
+    for key in ("lawson_hanson", "signed_basis_pursuit", "lp"):
+        assert isinstance(t[key], float)
+
+
+def test_report_writes_html_json_and_figures(outcomes, tmp_path):
+    import base64
+    import io
+    import re
+
+    import matplotlib.image
+
+    chosen = [outcomes["init-scale"], outcomes["acceleration"]]
+    index = write_report(chosen, tmp_path)
+    page = index.read_text(encoding="utf-8")
+    assert "Our experiments, beyond the paper" in page and "not supported" in page
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 2
+    for data in images:
+        assert matplotlib.image.imread(io.BytesIO(base64.b64decode(data)), format="png").ndim == 3
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {"version", "seed", "size", "platform", "date"} <= set(results)
+    assert set(results["experiments"]) == {"init-scale", "acceleration"}
+    for entry in results["experiments"].values():
+        assert {"claim", "criterion", "verdict", "margin", "control", "table"} <= set(entry)
+    assert (tmp_path / "figures" / "init-scale.png").stat().st_size > 0
 
 
 def test_unknown_experiment_and_size_are_rejected():
@@ -68,30 +163,15 @@ def test_loglog_slope_recovers_a_power_law():
     assert np.isnan(loglog_slope(t, np.zeros_like(t)))
 
 
-def test_report_writes_html_json_and_figures(outcomes, tmp_path):
-    import base64
-    import io
-    import re
+def test_reproduce_cli_size_and_quick_alias(tmp_path, capsys):
+    from reparam.cli import build_parser, main
 
-    import matplotlib.image
-
-    chosen = [outcomes["init-scale"], outcomes["timing"]]
-    index = write_report(chosen, tmp_path)
-    page = index.read_text(encoding="utf-8")
-    assert "supported" in page and "not supported" in page
-    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 2
-    for data in images:
-        assert matplotlib.image.imread(io.BytesIO(base64.b64decode(data)), format="png").ndim == 3
+    assert build_parser().parse_args(["reproduce", "--quick"]).quick
+    assert build_parser().parse_args(["reproduce", "--size", "quick"]).size == "quick"
+    assert main(["reproduce", "--size", "tiny", "--only", "negative-perturbations", "--out",
+                 str(tmp_path)]) == 0
+    assert "negative-perturbations" in capsys.readouterr().out
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results) == {"init-scale", "timing"}
-    assert results["timing"]["verdict"] is False
-    assert (tmp_path / "figures" / "init-scale.png").stat().st_size > 0
-
-
-def test_reproduce_cli_only(tmp_path, capsys):
-    from reparam.cli import main
-
-    assert main(["reproduce", "--tiny", "--only", "step-decay", "--out", str(tmp_path)]) == 0
-    assert "step-decay" in capsys.readouterr().out
-    assert json.loads((tmp_path / "results.json").read_text())["step-decay"]["verdict"] is True
+    assert results["size"] == "tiny"
+    entry = results["experiments"]["negative-perturbations"]
+    assert entry["control"]["verdict"] == "not supported"

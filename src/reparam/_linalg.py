@@ -87,3 +87,94 @@ def as_operator(A, dtype=None) -> Operator:
         return Operator(A, "sparse")
     A = np.asarray(A, dtype=dtype)
     return Operator(A, "dense")
+
+
+# --------------------------------------------------------------------------------------------
+# Complex data, real unknowns: min over real x of 0.5 ||A x - b||^2 with complex A and b.
+# Since ||A x - b||^2 = ||Re(A) x - Re(b)||^2 + ||Im(A) x - Im(b)||^2 for real x, the problem is
+# the real NNLS problem with the stacked matrix [Re A; Im A] and right-hand side [Re b; Im b].
+# Its gradient is Re(A^H (A x - b)): the product with the transpose of the stacked form.
+
+
+def is_complex(value) -> bool:
+    """Whether ``value`` (array, sparse matrix or LinearOperator) has a complex dtype."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(value).dtype
+        except (TypeError, ValueError):
+            return False
+    try:
+        return np.dtype(dtype).kind == "c"
+    except TypeError:
+        return False
+
+
+class StackedReal(LinearOperator):
+    """A complex operator ``A`` (m × n) as the real operator ``[Re A; Im A]`` (2m × n).
+
+    For real ``x``, ``matvec(x) = [Re(A x); Im(A x)]``; for a stacked residual ``[r1; r2]``,
+    ``rmatvec = Re(A^H (r1 + i r2))``, the gradient of ``0.5 ||A x - b||^2`` over real ``x``.
+    ``A.rmatvec`` must be the adjoint ``A^H`` (scipy's convention).
+    """
+
+    def __init__(self, A: LinearOperator):
+        m, n = A.shape
+        super().__init__(dtype=np.float64, shape=(2 * m, n))
+        self.complex_operator = A
+        self.rows = m
+        self._real_source = not is_complex(A)  # then Im(A) = 0: skip complex arithmetic
+
+    def _matvec(self, x):
+        y = np.ravel(self.complex_operator.matvec(np.ravel(x).astype(np.float64)))
+        return np.concatenate([y.real, np.zeros(y.shape) if self._real_source else y.imag])
+
+    def _rmatvec(self, r):
+        r = np.ravel(r)
+        if self._real_source:
+            return np.real(np.ravel(self.complex_operator.rmatvec(r[: self.rows])))
+        z = r[: self.rows] + 1j * r[self.rows:]
+        return np.real(np.ravel(self.complex_operator.rmatvec(z)))
+
+    def _matmat(self, X):
+        return np.column_stack([self._matvec(col) for col in X.T])
+
+    def _rmatmat(self, R):
+        return np.column_stack([self._rmatvec(col) for col in R.T])
+
+    def _adjoint(self):
+        return _StackedAdjoint(self)
+
+
+class _StackedAdjoint(LinearOperator):
+    def __init__(self, op: StackedReal):
+        super().__init__(dtype=np.float64, shape=(op.shape[1], op.shape[0]))
+        self.op = op
+
+    def _matvec(self, r):
+        return self.op._rmatvec(r)
+
+    def _rmatvec(self, x):
+        return self.op._matvec(x)
+
+
+def real_form(A):
+    """``[Re A; Im A]`` for complex dense, sparse or LinearOperator ``A`` (never in place).
+
+    Real ``A`` gives ``[A; 0]``, so that a real matrix with a complex right-hand side works too.
+    """
+    if isinstance(A, LinearOperator):
+        return StackedReal(A)
+    if sp.issparse(A):
+        A = sp.csr_array(A)
+        return sp.csr_array(sp.vstack([A.real, A.imag]))
+    arr = np.asarray(A)
+    if arr.ndim != 2:
+        return arr  # the validator names the wrong shape
+    return np.concatenate([arr.real, arr.imag], axis=0)
+
+
+def real_rhs(b) -> np.ndarray:
+    """``[Re b; Im b]`` along the first axis (rows)."""
+    arr = np.asarray(b)
+    return np.concatenate([arr.real, arr.imag], axis=0)

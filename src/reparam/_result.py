@@ -357,8 +357,10 @@ def kkt_residual(A, b, x) -> float | np.ndarray:
     >>> float(rp.kkt_residual(A, b, np.array([1.0, 0.0])))
     0.0
     """
-    from ._linalg import as_operator
+    from ._linalg import as_operator, is_complex, real_form, real_rhs
 
+    if is_complex(A) or is_complex(b):  # real x: the stacked real problem [Re A; Im A]
+        A, b = real_form(A), real_rhs(b)
     op = as_operator(A, dtype=np.float64)
     b64 = np.asarray(b, dtype=np.float64)
     x64 = np.asarray(x, dtype=np.float64)

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from ._linalg import Operator, as_operator
+from ._linalg import Operator, as_operator, is_complex, real_form, real_rhs
 from ._result import column_norms, vector_norm
 
 _NUMERIC_KINDS = "biuf"
@@ -117,13 +117,31 @@ def validate_rhs(b, m: int) -> np.ndarray:
 
 
 def validate_problem(A, b) -> Problem:
-    """Validate ``A`` and ``b`` together."""
+    """Validate ``A`` and ``b`` together.
+
+    Complex ``A`` or ``b`` (x stays real) become the real problem ``[Re A; Im A] x ≈ [Re b;
+    Im b]``, which has the same objective and the gradient ``Re(A^H (A x − b))``.
+    """
+    if not isinstance(A, Operator) and (is_complex(A) or is_complex(b)):
+        A, b = _complex_as_real(A, b)
     op = validate_matrix(A)
     b64 = validate_rhs(b, op.shape[0])
     a_dtype = A.dtype if hasattr(A, "dtype") else np.asarray(A).dtype
     b_dtype = b.dtype if hasattr(b, "dtype") else np.asarray(b).dtype
     out = np.float32 if np.result_type(a_dtype, b_dtype) == np.float32 else np.float64
     return Problem(op=op, b=b64, out_dtype=np.dtype(out))
+
+
+def _complex_as_real(A, b):
+    """The stacked real form of a complex problem, after checking that b fits A's rows."""
+    shape_a, shape_b = getattr(A, "shape", None), getattr(b, "shape", None)
+    if shape_a is None:
+        shape_a = np.shape(A)
+    if shape_b is None:
+        shape_b = np.shape(b)
+    if len(shape_a) == 2 and len(shape_b) in (1, 2) and shape_b[0] != shape_a[0]:
+        raise ValueError(f"b has shape {tuple(shape_b)}, but A has {shape_a[0]} rows")
+    return real_form(A), real_rhs(b)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What every experiment shares: its outcome record, the paper's test problem, slope fits.
+"""What every experiment shares: its outcome record, the paper's data and GD, verdicts, fits.
 
 Figures are built as :class:`matplotlib.figure.Figure` objects without ``pyplot``, so running an
 experiment never changes the user's matplotlib backend or opens a window.
@@ -16,6 +16,12 @@ import numpy as np
 from .. import problems
 
 SIZES = ("tiny", "quick", "full")
+
+SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+
+# The authors' GD stops once ||A x_t - b||_2 < 1e-6 (the default tolerance of their solver).
+PAPER_RESIDUAL_TOL = 1e-6
 
 DEMO_EXTRA = "pip install 'reparam[demo]'"
 
@@ -50,11 +56,18 @@ class Outcome:
         The ``--only`` name, e.g. ``"init-scale"``.
     title : str
     claim : str
-        One line: what the paper claims.
+        One line: what the paper claims (or, in the section ``"ours"``, what we claim).
     criterion : str
         How the verdict is computed, with this run's numbers filled in.
-    verdict : bool
-        Whether this run supports the claim by that criterion.
+    verdict : str
+        ``"supported"``, ``"not supported"`` or ``"inconclusive"`` (evidence includes a run
+        that stopped at its iteration limit before the stopping rule the claim needs).
+    margin : float
+        Signed distance of the tested quantity from the criterion's threshold, in the units
+        the criterion states: positive when the criterion holds.
+    control : dict
+        The negative control run through the same criterion: ``name``, ``verdict``,
+        ``margin`` and ``criterion``; a criterion that can fail gives ``"not supported"``.
     table : dict
         Every number plotted (lists / arrays, JSON-serializable after :func:`jsonable`).
     figure : matplotlib.figure.Figure
@@ -64,19 +77,27 @@ class Outcome:
         Wall time of the run.
     notes : str
         Caveats worth reading next to the verdict.
+    section : str
+        ``"paper"`` (the paper's experiment at its settings) or ``"ours"`` (beyond the paper).
+    seed : int
+        The seed the data came from.
     """
 
     name: str
     title: str
     claim: str
     criterion: str
-    verdict: bool
+    verdict: str
     table: dict
     figure: Any
     size: str = "quick"
     seconds: float = 0.0
     notes: str = ""
     summary: dict = field(default_factory=dict)
+    margin: float = float("nan")
+    control: dict = field(default_factory=dict)
+    section: str = "paper"
+    seed: int = 0
 
 
 def check_size(size: str) -> str:
@@ -86,9 +107,12 @@ def check_size(size: str) -> str:
 
 
 def timed(run: Callable[..., Outcome]) -> Callable[..., Outcome]:
-    """Decorator: validate ``size``, record the wall time in the outcome."""
+    """Decorator: validate ``size``, record the wall time in the outcome.
 
-    def wrapper(size: str = "quick", seed: int = 0) -> Outcome:
+    ``seed=None`` (the default) means the seed of the paper's script for that experiment.
+    """
+
+    def wrapper(size: str = "quick", seed: int | None = None) -> Outcome:
         check_size(size)
         t0 = time.perf_counter()
         outcome = run(size=size, seed=seed)
@@ -100,6 +124,90 @@ def timed(run: Callable[..., Outcome]) -> Callable[..., Outcome]:
     wrapper.__doc__ = run.__doc__
     wrapper.__module__ = run.__module__
     return wrapper
+
+
+def decide(margin: float, complete: bool = True) -> str:
+    """The verdict of a criterion with this signed ``margin`` (≥ 0: it holds).
+
+    ``complete=False`` (some run of the evidence stopped at its iteration limit before the
+    stopping rule the claim needs) gives ``"inconclusive"`` whatever the margin.
+    """
+    if not complete:
+        return INCONCLUSIVE
+    return SUPPORTED if np.isfinite(margin) and margin >= 0 else NOT_SUPPORTED
+
+
+def control_record(name: str, margin: float, criterion: str, complete: bool = True) -> dict:
+    """The negative control's entry of an outcome, judged by :func:`decide`."""
+    return {"name": name, "verdict": decide(margin, complete), "margin": float(margin),
+            "criterion": criterion}
+
+
+def paper_problem(n: int, m: int, s: int, seed: int):
+    """The authors' data ``(A, b, x_true)``: ``m`` rows, ``n`` unknowns, ``s``-sparse truth.
+
+    Their scripts call the legacy ``np.random.seed(seed)`` and then draw the truth first —
+    ``x[:s] ~ N(0, 1)``, the rest 0, ``x ← |x| / ‖x‖₂`` — then ``A_ij ~ N(0, 1)/√m``;
+    ``b = A x``. ``np.random.RandomState(seed)`` is the same legacy generator, so the numbers
+    are theirs, without touching numpy's global state.
+    """
+    rng = np.random.RandomState(seed)
+    x = np.zeros(n)
+    x[:s] = rng.normal(0.0, 1.0, s)
+    x = np.abs(x / np.linalg.norm(x))
+    A = rng.normal(0.0, 1.0, (m, n)) / np.sqrt(m)
+    return A, A @ x, x
+
+
+@dataclass
+class PaperRun:
+    """One run of the paper's Riemannian GD.
+
+    ``reached`` says whether it stopped by the residual rule ``‖A x_t − b‖ < tol`` (else it
+    ran to ``T``); ``n_iter`` is the authors' count (the first ``t`` with the residual below
+    ``tol``, or ``T``); ``residual[t] = ‖A x_t − b‖₂`` for ``t = 0 … n_iter``.
+    """
+
+    x: np.ndarray
+    n_iter: int
+    reached: bool
+    residual: np.ndarray
+    path: dict = field(default_factory=dict)
+
+
+def paper_gd(A, b, *, alpha: float, eta: float, T: int, depth: int, gamma: float = 0.0,
+             tol: float = PAPER_RESIDUAL_TOL, watch=None) -> PaperRun:
+    """The paper's Riemannian GD ``x ← x − (L·η/(t+2)^γ) x^{2−2/L} ⊙ Aᵀ(Ax − b)``, x0 = α^L·1.
+
+    Run as ``rp.nnls(method="riemannian-gd", step=η/L, depth=L, decay=γ)``: our step
+    ``step·L²`` equals the paper's ``L·η`` for ``step = η/L``. Stops when
+    ``‖A x_t − b‖₂ < tol`` (their rule) or after ``T`` steps. ``watch`` (optional): iterations
+    at which to keep ``x_t`` in ``path``.
+    """
+    import reparam as rp
+
+    marks = set() if watch is None else {int(k) for k in watch}
+    path: dict = {}
+
+    def stop(state) -> bool:
+        if state.k in marks:
+            path[state.k] = state.x.copy()
+        return bool(np.sqrt(2.0 * max(state.objective, 0.0)) < tol)
+
+    res = rp.nnls(A, b, method="riemannian-gd", depth=depth, init_scale=float(alpha),
+                  step=eta / depth, decay=gamma, tol=0.0, max_iter=int(T), callback=stop,
+                  record=True)
+    residual = np.sqrt(2.0 * np.maximum(np.asarray(res.history["objective"]), 0.0))
+    reached = bool(residual[-1] < tol)
+    return PaperRun(np.asarray(res.x), int(res.n_iter), reached, residual, path)
+
+
+def log_samples(curve, count: int = 200) -> tuple[list[int], list[float]]:
+    """``(t, curve[t])`` at about ``count`` log-spaced ``t`` (for figures and results.json)."""
+    curve = np.asarray(curve)
+    t = np.unique(np.concatenate([[0], np.geomspace(1, max(curve.size - 1, 1), count)
+                                  .astype(int), [curve.size - 1]]))
+    return t.tolist(), curve[t].tolist()
 
 
 def gaussian_problem(m: int, n: int, sparsity: int, *, seed: int = 0, noise: float = 0.0):

@@ -1,9 +1,12 @@
-"""Sparsity: how often each method recovers an s-sparse non-negative x* from M < N measurements.
+"""Sparsity (our experiment): how often each method recovers a sparse non-negative x*.
 
-Chou et al. (2025, arXiv:2207.08437, Sec. 5): reparametrized gradient descent from a small
-initialization is biased towards the minimum-ℓ1 non-negative interpolant, so it recovers sparse
-non-negative vectors as ℓ1 minimization does; an exact NNLS solver carries no such bias in the
-underdetermined case. A trial succeeds when ‖x − x*‖ / ‖x*‖ ≤ 0.05.
+Beyond the paper's figures, with a claim we state ourselves. Reparametrized gradient descent
+from a small initialization is biased towards the minimum-ℓ1 non-negative interpolant (Chou et
+al. 2025, arXiv:2207.08437), so on 20 × 100 Gaussian problems its ‖x‖₁ should end near the
+minimum ℓ1 norm over the non-negative solutions on every draw, while exact NNLS (the negative
+control) carries no such bias and lands on some vertex of the solution set. Recovery rates
+(a trial succeeds when ‖x − x*‖ / ‖x*‖ ≤ 0.05) are shown too; on these problems the
+non-negative solution is often unique, and then every exact method recovers x* as well.
 """
 
 from __future__ import annotations
@@ -13,54 +16,80 @@ import numpy as np
 import reparam as rp
 from reparam.implicit_bias import l1_limit
 
-from ._common import Outcome, gaussian_problem, new_figure, relative_error, timed
+from ._common import (
+    Outcome,
+    control_record,
+    decide,
+    gaussian_problem,
+    new_figure,
+    relative_error,
+    timed,
+)
 
 NAME = "sparsity"
-CLAIM = ("Reparametrized GD with small initialization recovers sparse non-negative vectors as "
-         "reliably as ℓ1 minimization (its implicit bias), across sparsity levels.")
+CLAIM = ("Ours: on 20 × 100 Gaussian problems with an s-sparse non-negative truth, "
+         "reparametrized GD (x = u², Nesterov momentum on u, α = 1e-3) ends within 5% of the "
+         "minimum ℓ1 norm of the non-negative solutions on every draw; exact NNLS does not.")
 
 _SIZES = {
-    "tiny": ((30, 75), (2, 5, 8), 1, 3_000),
-    "quick": ((200, 500), (10, 40, 70, 100), 2, 5_000),
-    "full": ((200, 500), tuple(range(10, 101, 10)), 20, 50_000),
+    "tiny": ((20, 100), (2, 6), 1, 20_000),
+    "quick": ((20, 100), (2, 4, 6, 8), 2, 20_000),
+    "full": ((20, 100), (2, 4, 6, 8), 10, 50_000),
 }
+GAP_MAX = 0.05
 _SUCCESS = 0.05
 _ALPHA = 1e-3
 _METHODS = ("reparam-nesterov", "reparam-gd", "exact NNLS", "ℓ1 (LP)")
 
 
 def _solve(method: str, A, b, max_iter: int):
+    """``(x, finished)``: finished is False for an iterative run that stopped at max_iter."""
     if method.startswith("reparam"):
-        return rp.nnls(A, b, method=method, init_scale=_ALPHA, tol=1e-8, max_iter=max_iter).x
+        res = rp.nnls(A, b, method=method, init_scale=_ALPHA, tol=1e-8, max_iter=max_iter)
+        return res.x, res.status is not rp.Status.MAX_ITER
     if method == "exact NNLS":
-        return rp.nnls(A, b, method="active-set").x
-    return l1_limit(A, b)
+        return rp.nnls(A, b, method="active-set").x, True
+    return l1_limit(A, b), True
 
 
 @timed
-def run(size: str = "quick", seed: int = 0) -> Outcome:
+def run(size: str = "quick", seed: int | None = None) -> Outcome:
     """Recovery rate against sparsity s for reparam-gd, exact NNLS and ℓ1 minimization."""
     (m, n), levels, trials, max_iter = _SIZES[size]
+    seed = 0 if seed is None else seed
     rate = {k: [] for k in _METHODS}
     error = {k: [] for k in _METHODS}
+    unfinished = 0
+    gaps = {"reparam-nesterov": [], "exact NNLS": []}
     for s in levels:
         hits = {k: 0 for k in _METHODS}
         errs = {k: [] for k in _METHODS}
         for trial in range(trials):
+            l1_of = {}
             A, b, x_true = gaussian_problem(m, n, s, seed=seed + 1000 * s + trial)
             for method in _METHODS:
-                e = relative_error(_solve(method, A, b, max_iter), x_true)
+                x, finished = _solve(method, A, b, max_iter)
+                unfinished += method == "reparam-nesterov" and not finished
+                if method == "ℓ1 (LP)":
+                    lp = float(np.sum(x))
+                e = relative_error(x, x_true)
                 errs[method].append(e)
                 hits[method] += e <= _SUCCESS
+                l1_of[method] = float(np.sum(x))
+            for method, values in gaps.items():
+                values.append(l1_of[method] / lp - 1.0)
         for method in _METHODS:
             rate[method].append(hits[method] / trials)
             error[method].append(float(np.median(errs[method])))
-    gd, l1 = np.array(rate["reparam-nesterov"]), np.array(rate["ℓ1 (LP)"])
-    gap = float(np.mean(np.abs(gd - l1)))
-    verdict = bool(gap <= 0.2)
-    criterion = (f"mean over s of |rate(reparam-nesterov) − rate(ℓ1)| ≤ 0.2 ({gap:.2f}); success "
-                 f"= relative error ≤ {_SUCCESS:g}; reparametrized GD (x = u², Nesterov momentum "
-                 f"on u) from α = {_ALPHA:g}, at most {max_iter} iterations")
+    worst = float(np.max(gaps["reparam-nesterov"]))
+    margin = GAP_MAX - worst
+    verdict = decide(margin, complete=unfinished == 0)
+    criterion = (f"max over every draw (s ∈ {list(levels)}, {trials} each) of ‖x‖₁ / min-ℓ1 − 1 "
+                 f"≤ {GAP_MAX:.0%} for reparam-nesterov ({worst:.2%}), each run to kkt ≤ 1e-8 "
+                 f"within {max_iter} iterations ({unfinished} stopped at max_iter)")
+    worst_nnls = float(np.max(gaps["exact NNLS"]))
+    control = control_record("exact NNLS (active set) in place of reparametrized GD",
+                             GAP_MAX - worst_nnls, f"max ℓ1 gap {worst_nnls:.2%}")
     fig, ax = new_figure(2, width=5.0)
     for method, marker in zip(_METHODS, ("o-", "o:", "s--", "^:")):
         ax[0].plot(levels, rate[method], marker, label=method)
@@ -72,10 +101,10 @@ def run(size: str = "quick", seed: int = 0) -> Outcome:
     for a in ax:
         a.legend()
     table = {"sparsity": list(levels), "rate": rate, "median_error": error, "trials": trials,
-             "shape": [m, n], "gap": gap}
+             "shape": [m, n], "l1_gap": gaps, "unfinished": unfinished}
     notes = ("Plain reparam-gd converges like O(1/k) on these interpolation problems, so within "
              "the same iteration budget its optimization error, not its limit, decides trials "
              "at large s; the verdict uses the momentum variant (same parametrization and "
              "initialization), plain reparam-gd is shown alongside.")
     return Outcome(NAME, "Recovery rate against sparsity", CLAIM, criterion, verdict, table, fig,
-                   notes=notes)
+                   notes=notes, margin=margin, control=control, section="ours", seed=seed)

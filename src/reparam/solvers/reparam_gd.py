@@ -4,6 +4,12 @@ Chou, Maly, Verdun, Freitas Paulo da Costa, Mirandola, "Get rid of your constrai
 reparametrize: a study in NNLS and implicit bias", AISTATS 2025 (arXiv:2207.08437).
 Writing ``x = u^{⊙L}`` removes the constraint ``x >= 0``; ``h(u) = f(u^L)`` is minimized
 without constraint. Here ``L`` is the public ``depth``, ``α`` the public ``init_scale``.
+
+Step convention: ``reparam-gd`` takes ``u ← u − step·L·u^{L−1} ⊙ g`` (``g = Aᵀ(Ax − b)``),
+whose first order in ``x`` is ``x ← x − step·L²·x^{2−2/L} ⊙ g``. The authors' scripts write
+their Riemannian GD as ``x ← x − L·η·x^{2−2/L} ⊙ g`` (u-GD with the objective ½‖Ax − b‖²
+and a step η/L in u), so their ``η`` is our ``step = η / L``, for this method and for
+``riemannian-gd`` alike; ``decay = γ`` gives their ``η/(t+2)^γ`` in the same way.
 """
 
 from __future__ import annotations

@@ -5,6 +5,12 @@ Gradient descent on ``u`` with ``x = u^{⊙L}`` is, to first order in the step, 
 ``diag(x^{2/L−2}) / L²`` on the open orthant, taken without geodesics or exponential maps
 (Chou et al., arXiv:2207.08437, Sec. 2; DESIGN.md "The maths"). Here ``L`` is ``depth``.
 
+Step convention: the authors' scripts take ``x ← x − L·η·x^{2−2/L} ⊙ g`` with
+``g = Aᵀ(Ax − b)``; ours is ``x ← x − step·L²·x^{2−2/L} ⊙ g``, so ``step = η / L`` gives the
+same iterates (and ``decay = γ`` their ``η/(t+2)^γ``, counted from t = 0 at the first step).
+Their GD has no step cap; ours caps a step only where it would shrink an entry by more than
+90%, and wherever the cap does not bind the iterates are theirs.
+
 Step rule that keeps ``x > 0``: an entry with ``g_i > 0`` shrinks by the factor
 ``1 − η L² x_i^{1−2/L} g_i``; the step is capped so that this factor is at least ``1 − θ``
 with ``θ = 0.9`` ("fraction to the boundary"), hence ``x_{k+1} >= 0.1 x_k > 0``.
