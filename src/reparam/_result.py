@@ -48,6 +48,8 @@ class Result:
         With ``record=True``: arrays ``"objective"`` and ``"kkt"``, one entry per iteration.
     time : float
         Wall-clock seconds spent in the solver.
+    params : array, tuple of arrays or None
+        The parameters of ``x = φ(params)`` for the methods that have them.
     """
 
     x: np.ndarray
@@ -61,6 +63,7 @@ class Result:
     history: dict | None = None
     time: float = 0.0
     info: dict = field(default_factory=dict)
+    params: Any = None
 
     @property
     def success(self) -> bool:

@@ -173,6 +173,34 @@ class Parametrization:
     def initial_u(self, x0=None, init_scale=None, n=None) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
+    def init(self, shape, init_scale, rng=None, kind: str = "identical"):
+        """Parameters for an ``x`` of ``shape`` at scale ``init_scale`` (the engine's protocol).
+
+        ``kind="identical"`` is :meth:`initial_u` (every parameter equal to ``init_scale``
+        for the orthant maps); ``"gaussian"`` multiplies it by |N(0, 1)| entries drawn from
+        ``rng``. A shape ``(n, k)`` gives a block of ``k`` columns; ``init_scale`` may then be
+        an array of ``k`` scales, one per column (a sweep).
+        """
+        kind = _check_kind(kind, ("identical", "gaussian"))
+        shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+        scales = np.atleast_1d(np.asarray(init_scale, dtype=float))
+        if len(shape) == 2:
+            if scales.size not in (1, shape[1]):
+                raise ValueError(f"init_scale has {scales.size} values, but the block has "
+                                 f"{shape[1]} columns")
+            cols = [self.initial_u(init_scale=float(a), n=shape[0])
+                    for a in np.broadcast_to(scales, (shape[1],))]
+            u = np.stack(cols, axis=1)
+        elif len(shape) == 1:
+            if scales.size != 1:
+                raise ValueError("an array of init_scale values needs a shape (n, k)")
+            u = self.initial_u(init_scale=float(scales[0]), n=shape[0])
+        else:
+            raise ValueError(f"{type(self).__name__} takes x of shape (n,) or (n, k); got {shape}")
+        if kind == "gaussian":
+            u = u * np.abs(np.random.default_rng(rng).standard_normal(u.shape))
+        return u
+
     # -- the mirror geometry ---------------------------------------------------------------------
     def _u0(self, u0, n: int):
         """Normalize the ``u0`` argument of the geometry methods."""
@@ -289,6 +317,12 @@ def _numerical_jacobian(fun: Callable, u: np.ndarray, rel_step: float = 1e-6) ->
     return jac
 
 
+def _check_kind(kind, kinds) -> str:
+    if kind not in kinds:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, kinds))}; got {kind!r}")
+    return kind
+
+
 def _check_depth(depth) -> int:
     if isinstance(depth, bool) or not isinstance(depth, numbers.Integral):
         raise TypeError(f"depth must be an integer >= 2, got {depth!r}")
@@ -330,12 +364,34 @@ class Power(Parametrization):
     """
 
     domain = Domain(0.0, np.inf, description="the non-negative orthant x >= 0")
+    positive_params = True  # u > 0 throughout: momentum keeps extrapolations positive
 
     def __init__(self, depth: int = 2):
         self.depth = _check_depth(depth)
 
     def __repr__(self) -> str:
         return f"Power(depth={self.depth})"
+
+    def preconditioner(self, x):
+        """``P(x) = L² x^{2−2/L}``: gradient descent on u moves x by ``−η P ⊙ ∇f`` to first
+        order (the inverse of the Riemannian metric, diagonal)."""
+        L = self.depth
+        return L * L * x ** (2.0 - 2.0 / L)
+
+    def curvature(self, u, g, lipschitz: float, columns: bool = False):
+        """A bound on the curvature of ``h(u) = f(u^L)`` near ``u`` (per column for a block).
+
+        The Hessian of ``h`` is ``J G J + diag(L (L-1) u^{L-2} g)`` with ``J = diag(L u^{L-1})``,
+        so its norm is at most ``L² max(u)^{2L-2} ||A||² + L (L-1) max|u^{L-2} g|``. The second
+        term is doubled so that ``|L η u^{L-2} g| <= 1/2`` at ``η = 1 / curvature``: one step
+        changes each ``u_i`` by at most half, which keeps ``u > 0``.
+        """
+        L = self.depth
+        axis = 0 if columns and np.ndim(u) == 2 else None
+        umax = np.max(np.abs(u), axis=axis)
+        curv = L * L * umax ** (2 * L - 2) * lipschitz
+        curv += 2.0 * L * (L - 1) * np.max(np.abs(u ** (L - 2) * g), axis=axis)
+        return curv if axis is not None else float(curv)
 
     def forward(self, u):
         return np.asarray(u, dtype=float) ** self.depth
