@@ -37,12 +37,16 @@ from scipy.special import logsumexp, xlogy
 __all__ = [
     "Box",
     "Custom",
+    "DeepProduct",
     "Difference",
     "Domain",
     "Hadamard",
     "Parametrization",
     "Power",
+    "Product",
     "Simplex",
+    "SymmetricProduct",
+    "WeightNormalized",
 ]
 
 ArrayLike = "np.typing.ArrayLike"
@@ -990,3 +994,233 @@ def _positive_pair(param, x, y):
     if np.any(y <= 0):
         raise ValueError("y must be strictly positive: ∇ψ(y) is infinite on the boundary")
     return x, y
+
+
+# ----------------------------------------------------------------------------------------------
+# matrix parametrizations: parameters are a tuple of matrices
+# ----------------------------------------------------------------------------------------------
+def _matrix_shape(shape) -> tuple[int, int]:
+    shape = tuple(int(s) for s in np.atleast_1d(shape))
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"a matrix parametrization needs shape (d1, d2); got {shape}")
+    return shape
+
+
+def _factor(rows: int, cols: int, scale: float, rng, kind: str) -> np.ndarray:
+    """``scale`` times the rectangular identity, a Gaussian matrix, or orthonormal columns/rows."""
+    if kind == "identical":
+        return scale * np.eye(rows, cols)
+    gen = np.random.default_rng(rng)
+    g = gen.standard_normal((rows, cols))
+    if kind == "gaussian":
+        return scale * g
+    q, r = np.linalg.qr(g if rows >= cols else g.T)
+    q = q * np.sign(np.diag(r))  # the Haar-distributed orthogonal factor
+    return scale * (q if rows >= cols else q.T)
+
+
+_MATRIX_KINDS = ("identical", "gaussian", "orthogonal")
+
+
+class _MatrixParametrization(Parametrization):
+    commuting = False
+    signed = True
+    domain = Domain(description="R^{d1 x d2}")
+    default_init = "gaussian"
+
+    def initial_u(self, x0=None, init_scale=None, n=None):
+        raise ValueError(f"{type(self).__name__} parameters are matrices: use "
+                         f"init(shape, init_scale, rng, kind)")
+
+
+class Product(_MatrixParametrization):
+    r"""``X = U Vᵀ`` with ``U`` of shape (d1, width) and ``V`` of shape (d2, width).
+
+    Gradient descent on ``(U, V)`` from a small initialization is biased towards low rank
+    (Gunasekar et al., "Implicit regularization in matrix factorization", NeurIPS 2017;
+    Li, Ma & Zhang, COLT 2018): the engine's model of matrix sensing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.parametrizations import Product
+    >>> p = Product(width=2)
+    >>> U, V = p.init((3, 4), 0.1, rng=0, kind="identical")
+    >>> p.forward((U, V)).shape, float(p.forward((U, V))[0, 0])
+    ((3, 4), 0.010000000000000002)
+    """
+
+    def __init__(self, width: int):
+        self.width = _size(width, "width")
+
+    def __repr__(self) -> str:
+        return f"Product(width={self.width})"
+
+    def forward(self, params):
+        U, V = params
+        return U @ V.T
+
+    def vjp(self, params, g):
+        U, V = params
+        return g @ V, g.T @ U
+
+    def init(self, shape, init_scale, rng=None, kind="gaussian"):
+        """``U0, V0`` of scale ``init_scale`` (kind: identical, gaussian, orthogonal)."""
+        d1, d2 = _matrix_shape(shape)
+        kind = _check_kind(kind, _MATRIX_KINDS)
+        alpha = _positive_scale(init_scale, "init_scale")
+        gen = np.random.default_rng(rng)
+        return (_factor(d1, self.width, alpha, gen, kind),
+                _factor(d2, self.width, alpha, gen, kind))
+
+
+class SymmetricProduct(_MatrixParametrization):
+    r"""``X = U Uᵀ`` with ``U`` of shape (d, width): symmetric positive semi-definite matrices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.parametrizations import SymmetricProduct
+    >>> p = SymmetricProduct(width=2)
+    >>> U = p.init((3, 3), 1.0, kind="identical")
+    >>> p.forward(U)
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 0.]])
+    """
+
+    signed = False
+
+    def __init__(self, width: int):
+        self.width = _size(width, "width")
+
+    def __repr__(self) -> str:
+        return f"SymmetricProduct(width={self.width})"
+
+    def forward(self, U):
+        return U @ U.T
+
+    def vjp(self, U, g):
+        return (g + g.T) @ U
+
+    def init(self, shape, init_scale, rng=None, kind="gaussian"):
+        d1, d2 = _matrix_shape(shape)
+        if d1 != d2:
+            raise ValueError(f"SymmetricProduct needs a square shape; got {(d1, d2)}")
+        return _factor(d1, self.width, _positive_scale(init_scale, "init_scale"), rng,
+                       _check_kind(kind, _MATRIX_KINDS))
+
+
+class DeepProduct(_MatrixParametrization):
+    r"""``X = W_L ⋯ W_2 W_1`` (a deep linear network), ``W_1`` of shape (width, d2), inner
+    layers (width, width), ``W_L`` of shape (d1, width); ``width`` defaults to ``max(d1, d2)``.
+
+    Deeper products sharpen the low-rank bias of small initialization (Arora, Cohen, Hu & Luo,
+    "Implicit regularization in deep matrix factorization", NeurIPS 2019).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.parametrizations import DeepProduct
+    >>> p = DeepProduct(depth=3)
+    >>> Ws = p.init((2, 2), 0.5, kind="identical")
+    >>> p.forward(Ws)
+    array([[0.125, 0.   ],
+           [0.   , 0.125]])
+    """
+
+    def __init__(self, depth: int, width: int | None = None):
+        if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 1:
+            raise ValueError(f"depth must be an integer >= 1; got {depth!r}")
+        self.depth = int(depth)
+        self.width = None if width is None else _size(width, "width")
+
+    def __repr__(self) -> str:
+        return f"DeepProduct(depth={self.depth}, width={self.width})"
+
+    def forward(self, Ws):
+        X = Ws[0]
+        for W in Ws[1:]:
+            X = W @ X
+        return X
+
+    def vjp(self, Ws, g):
+        # left[i] = W_L ⋯ W_{i+1}, right[i] = W_{i-1} ⋯ W_1 (identity where empty)
+        L = len(Ws)
+        right = [None] * L
+        acc = None
+        for i in range(L):
+            right[i] = acc
+            acc = Ws[i] if acc is None else Ws[i] @ acc
+        grads = [None] * L
+        left = None
+        for i in reversed(range(L)):
+            gi = g if left is None else left.T @ g
+            grads[i] = gi if right[i] is None else gi @ right[i].T
+            left = Ws[i] if left is None else left @ Ws[i]
+        return tuple(grads)
+
+    def init(self, shape, init_scale, rng=None, kind="gaussian"):
+        """Each layer at scale ``init_scale`` (so ``X0`` is of order ``init_scale**depth``)."""
+        d1, d2 = _matrix_shape(shape)
+        kind = _check_kind(kind, _MATRIX_KINDS)
+        alpha = _positive_scale(init_scale, "init_scale")
+        h = self.width or max(d1, d2)
+        dims = [d2] + [h] * (self.depth - 1) + [d1]
+        gen = np.random.default_rng(rng)
+        return tuple(_factor(dims[i + 1], dims[i], alpha, gen, kind) for i in range(self.depth))
+
+
+class WeightNormalized(Parametrization):
+    r"""Weight normalization of the diagonal network ``x = u² − v²``: magnitude and direction.
+
+    Per coordinate, ``(u_i, v_i) = r_i d_i`` with a magnitude ``r_i`` and a unit direction
+    ``d_i = w_i / ‖w_i‖`` in the plane, so ``x_i = r_i² (w_{i1}² − w_{i2}²) / ‖w_i‖²``
+    (parameters ``(r, W)``, ``W`` of shape (n, 2)). Gradient descent on ``(r, W)`` is the
+    weight-normalized diagonal linear network (Salimans & Kingma 2016; Chou, Rauhut & Ward,
+    "Robust implicit regularization via weight normalization", 2023).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.parametrizations import WeightNormalized
+    >>> p = WeightNormalized()
+    >>> r, W = p.init(3, 0.1)                 # direction (1, 1)/√2: x0 = 0
+    >>> p.forward((r, W))
+    array([0., 0., 0.])
+    """
+
+    commuting = False
+    signed = True
+    domain = Domain(description="R^n (signed)")
+
+    def __repr__(self) -> str:
+        return "WeightNormalized()"
+
+    def forward(self, params):
+        r, W = params
+        s = np.sum(W * W, axis=-1)
+        return r * r * (W[..., 0] ** 2 - W[..., 1] ** 2) / s
+
+    def vjp(self, params, g):
+        r, W = params
+        a, b = W[..., 0], W[..., 1]
+        s = a * a + b * b
+        c = (a * a - b * b) / s
+        rr = r * r * g / (s * s)
+        dW = np.stack([4.0 * a * b * b * rr, -4.0 * a * a * b * rr], axis=-1)
+        return 2.0 * r * c * g, dW
+
+    def initial_u(self, x0=None, init_scale=None, n=None):
+        raise ValueError("WeightNormalized parameters are (r, W): use init(n, init_scale)")
+
+    def init(self, shape, init_scale, rng=None, kind="identical"):
+        """``r = init_scale·√2`` and ``W = (1, 1)`` (so ``x0 = 0``, as ``u0 = v0`` for
+        ``Difference``), or Gaussian magnitudes and directions."""
+        n = _size(int(np.atleast_1d(shape)[0]), "n")
+        kind = _check_kind(kind, ("identical", "gaussian"))
+        alpha = _positive_scale(init_scale, "init_scale")
+        if kind == "identical":
+            return np.full(n, alpha * np.sqrt(2.0)), np.ones((n, 2))
+        gen = np.random.default_rng(rng)
+        return alpha * np.abs(gen.standard_normal(n)), gen.standard_normal((n, 2))
