@@ -307,6 +307,7 @@ class _UserObjective:
     def __init__(self, obj):
         self.obj = obj
         self.rhs_norm = float(getattr(obj, "rhs_norm", 1.0))
+        self.shape = getattr(obj, "shape", None)
 
     def value_and_grad(self, x):
         if hasattr(self.obj, "value_and_grad"):
