@@ -181,6 +181,7 @@ def test_matrix_inits():
     p = Product(2)
     U, V = p.init((3, 4), 0.5, kind="orthogonal", rng=0)
     np.testing.assert_allclose(U.T @ U, 0.25 * np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(V.T @ V, 0.25 * np.eye(2), atol=1e-12)
     np.testing.assert_allclose(p.forward(p.init((3, 4), 0.5, kind="identical")),
                                0.25 * np.eye(3, 2) @ np.eye(4, 2).T)  # rank = width = 2
     with pytest.raises(ValueError, match="kind"):
@@ -219,7 +220,7 @@ def test_armijo_gd_with_zero_gradient_stays_finite():
     # Armijo step is capped, so nothing overflows.
     A = np.eye(2)
     task = Task(objectives.LeastSquares(A, np.zeros(2)), param=Difference(2), step="armijo")
-    res = run(task, OPTIMIZERS["gd"], np.full(4, 0.1), lambda x, g: 1.0, tol=0.0, max_iter=3000)
+    res = run(task, OPTIMIZERS["gd"], np.full(4, 0.1), lambda x, g, cols: 1.0, tol=0.0, max_iter=3000)
     assert res.status is rp.Status.MAX_ITER and np.all(np.isfinite(res.x))
 
 

@@ -120,8 +120,9 @@ def train(
     norm = np.where(np.asarray(norm) > 0, norm, 1.0)
     axis = 0 if columns else None
 
-    def certify(x, g):
-        return domain.certificate(x, g, scale, norm, axis=axis)
+    def certify(x, g, cols):
+        sub = norm if cols is None or np.ndim(norm) == 0 else norm[cols]
+        return domain.certificate(x, g, scale, sub, axis=axis)
 
     return run(task, OPTIMIZERS[optimizer], params0, certify, tol=tol, max_iter=max_iter,
                callback=callback, record=tuple(record), method=f"train-{optimizer}",

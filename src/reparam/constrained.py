@@ -35,7 +35,7 @@ from .domains import project_simplex
 from .implicit_bias import _problem, _simplex_active_set, limit
 from .objectives import LeastSquares
 from .optimizers import OPTIMIZERS, Task, run
-from .parametrizations import Box, Difference, Parametrization, Power, Simplex, _vector
+from .parametrizations import Box, Difference, Parametrization, Power, Simplex, as_vector
 
 __all__ = [
     "box_least_squares",
@@ -101,12 +101,12 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
              "callback": callback}.items()}
     if opts["max_iter"] is None:
         raise ValueError("max_iter must be a positive integer, got None")
-    u0 = _vector(u0, "u0").copy()
+    u0 = as_vector(u0, "u0").copy()
     # Armijo from twice the last accepted step ("auto"), or a constant step; the residual form
     # of the objective (no Gram matrix) keeps the Armijo test exact near the optimum.
     task = Task(LeastSquares(A, b, use_gram=False), param=parametrization,
                 step="armijo" if opts["step"] == "auto" else opts["step"])
-    return run(task, OPTIMIZERS["gd"], u0, kkt, tol=opts["tol"], max_iter=opts["max_iter"],
+    return run(task, OPTIMIZERS["gd"], u0, lambda x, g, cols: kkt(x, g), tol=opts["tol"], max_iter=opts["max_iter"],
                callback=opts["callback"], record=("objective", "kkt") if opts["record"] else (),
                method=method)
 
@@ -280,7 +280,7 @@ def ot_marginals(m: int, n: int) -> np.ndarray:
 
 
 def _marginals(a, b):
-    a, b = _vector(a, "a"), _vector(b, "b")
+    a, b = as_vector(a, "a"), as_vector(b, "b")
     for name, v in (("a", a), ("b", b)):
         if np.any(v <= 0):
             raise ValueError(f"{name} must be strictly positive")
@@ -384,7 +384,7 @@ def entropic_lp(c, A_eq, b_eq, epsilon, *, method="limit", step="auto", tol=1e-1
     array([9.99955e-01, 4.50000e-05])
     """
     A, b = _problem(A_eq, b_eq)
-    c = _vector(c, "c")
+    c = as_vector(c, "c")
     if c.size != A.shape[1]:
         raise ValueError(f"c has length {c.size}, but A_eq has {A.shape[1]} columns")
     eps = _epsilon(epsilon)

@@ -13,6 +13,7 @@ Storage (dense, sparse, ``LinearOperator``) is known only to :mod:`reparam._lina
 
 from __future__ import annotations
 
+import copy
 import functools
 import numbers
 
@@ -111,6 +112,17 @@ class LeastSquares:
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         return self.value_and_grad(x)[1]
+
+    def take(self, keep: np.ndarray) -> LeastSquares:
+        """The problems of the columns ``keep`` (a mask or indices), sharing ``A`` and its Gram."""
+        if self.b.ndim == 1:
+            return self
+        new = copy.copy(self)
+        new.b, new.atb, new.half_bb = self.b[:, keep], self.atb[:, keep], self.half_bb[keep]
+        new.shape = (self.shape[0], new.b.shape[1])
+        if "rhs_norm" in self.__dict__:
+            new.__dict__["rhs_norm"] = self.rhs_norm[keep]
+        return new
 
     def lipschitz(self) -> float:
         """``‖A‖₂²`` (exact for small dense ``A``, a safe power-iteration bound otherwise)."""

@@ -55,7 +55,7 @@ ArrayLike = "np.typing.ArrayLike"
 # ----------------------------------------------------------------------------------------------
 # small validation helpers (kept local: this module is self-contained)
 # ----------------------------------------------------------------------------------------------
-def _vector(x, name: str) -> np.ndarray:
+def as_vector(x, name: str) -> np.ndarray:
     """A finite 1-D float copy of ``x``, or a ValueError naming ``name``."""
     try:
         arr = np.array(x, dtype=float)
@@ -68,6 +68,9 @@ def _vector(x, name: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} has non-finite entries")
     return arr
+
+
+_vector = as_vector  # the former private name
 
 
 def _positive_scale(value, name: str) -> float:
@@ -206,8 +209,9 @@ class Parametrization:
         return u
 
     # -- the mirror geometry ---------------------------------------------------------------------
-    def _u0(self, u0, n: int):
-        """Normalize the ``u0`` argument of the geometry methods."""
+    def reference_u0(self, u0, n: int):
+        """The ``u0`` argument of the geometry methods as an array of parameters (a float means
+        ``initial_u(init_scale=u0, n=n)``), or None where the potential does not need it."""
         if u0 is None:
             if self.needs_u0:
                 raise ValueError(
@@ -216,15 +220,25 @@ class Parametrization:
             return None
         if isinstance(u0, numbers.Real) and not isinstance(u0, bool):
             return self.initial_u(init_scale=u0, n=n)
-        u0 = _vector(u0, "u0")
+        u0 = as_vector(u0, "u0")
         if u0.size != self.n_params(n):
             raise ValueError(f"u0 has length {u0.size}, but x of length {n} needs "
                              f"{self.n_params(n)} parameters")
         return u0
 
-    def _mirror_state(self, z: np.ndarray, u0):  # pragma: no cover - abstract
-        """(x, dx/dz, ψ*(z)) at mirror coordinates z; dx/dz is 1-D (diagonal) or 2-D."""
+    def mirror_state(self, z: np.ndarray, u0):  # pragma: no cover - abstract
+        """(x, dx/dz, ψ*(z)) at mirror coordinates z; dx/dz is 1-D (diagonal) or 2-D.
+
+        ``u0`` is the reference initialization from :meth:`reference_u0`.
+        """
         raise NotImplementedError
+
+    # Former private names, kept so that code written against them still runs.
+    def _mirror_state(self, z, u0):
+        return self.mirror_state(z, u0)
+
+    def _u0(self, u0, n: int):
+        return self.reference_u0(u0, n)
 
     def mirror_map(self, x, u0=None) -> np.ndarray:  # pragma: no cover - abstract
         """∇ψ(x): the mirror coordinates z of x."""
@@ -232,13 +246,13 @@ class Parametrization:
 
     def inverse_mirror_map(self, z, u0=None) -> np.ndarray:
         """∇ψ*(z) = (∇ψ)⁻¹(z): the point x with mirror coordinates z."""
-        z = _vector(z, "z")
-        return self._mirror_state(z, self._u0(u0, self._n_from_z(z)))[0]
+        z = as_vector(z, "z")
+        return self.mirror_state(z, self.reference_u0(u0, self._n_from_z(z)))[0]
 
     def conjugate(self, z, u0=None) -> float:
         """ψ*(z) = sup_x ⟨z, x⟩ − ψ(x), the convex conjugate of the potential."""
-        z = _vector(z, "z")
-        return float(self._mirror_state(z, self._u0(u0, self._n_from_z(z)))[2])
+        z = as_vector(z, "z")
+        return float(self.mirror_state(z, self.reference_u0(u0, self._n_from_z(z)))[2])
 
     def potential(self, x, u0=None) -> float:
         """ψ(x) = ⟨∇ψ(x), x⟩ − ψ*(∇ψ(x)) (Fenchel–Young equality)."""
@@ -247,7 +261,7 @@ class Parametrization:
         finite = np.isfinite(z)
         # boundary points (x_i at a bound where ∇ψ = ±inf) contribute their limit value
         zz = np.where(finite, z, 0.0)
-        state = self._mirror_state(zz, self._u0(u0, x.size))
+        state = self.mirror_state(zz, self.reference_u0(u0, x.size))
         return float(np.dot(zz, x) - state[2] + self._boundary_correction(x, ~finite))
 
     def _boundary_correction(self, x, at_boundary) -> float:
@@ -267,7 +281,7 @@ class Parametrization:
     def inverse_metric(self, x, u0=None) -> np.ndarray:
         """dx/dz = (∇²ψ(x))⁻¹ = J Jᵀ: 1-D (its diagonal) when diagonal, else 2-D."""
         x = self._point(x)
-        return self._mirror_state(self.mirror_map(x, u0), self._u0(u0, x.size))[1]
+        return self.mirror_state(self.mirror_map(x, u0), self.reference_u0(u0, x.size))[1]
 
     def _n_from_z(self, z: np.ndarray) -> int:
         return z.size
@@ -298,7 +312,7 @@ class Parametrization:
         return (reason is None, reason) if explain else reason is None
 
     def _point(self, x, name: str = "x") -> np.ndarray:
-        x = _vector(x, name)
+        x = as_vector(x, name)
         reason = self.domain.explain(x, 1e-12)
         if reason is not None:
             raise ValueError(f"{name}: {reason}")
@@ -394,7 +408,8 @@ class Power(Parametrization):
         axis = 0 if columns and np.ndim(u) == 2 else None
         umax = np.max(np.abs(u), axis=axis)
         curv = L * L * umax ** (2 * L - 2) * lipschitz
-        curv += 2.0 * L * (L - 1) * np.max(np.abs(u ** (L - 2) * g), axis=axis)
+        ug = g if L == 2 else u ** (L - 2) * g  # u**0 * g == g exactly
+        curv += 2.0 * L * (L - 1) * np.max(np.abs(ug), axis=axis)
         return curv if axis is not None else float(curv)
 
     def forward(self, u):
@@ -412,7 +427,7 @@ class Power(Parametrization):
         if (x0 is None) == (init_scale is None):
             raise ValueError("give exactly one of x0 and init_scale")
         if x0 is not None:
-            x0 = _vector(x0, "x0")
+            x0 = as_vector(x0, "x0")
             if np.any(x0 <= 0):
                 raise ValueError("x0 must be strictly positive: gradient flow from a zero "
                                  "coordinate of x = u^L never leaves zero")
@@ -427,7 +442,7 @@ class Power(Parametrization):
                 return 0.25 * np.log(x)
             return -(x ** ((2.0 - L) / L)) / (L * (L - 2))
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         L = self.depth
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if L == 2:
@@ -533,7 +548,7 @@ class Difference(Parametrization):
         alpha = _positive_scale(init_scale, "init_scale")
         if x0 is None:
             return np.full(2 * _size(n), alpha)
-        x0 = _vector(x0, "x0")
+        x0 = as_vector(x0, "x0")
         ref = np.full(2 * x0.size, alpha)
         z = self.mirror_map(x0, ref)
         return self._uv_from_z(z, self._conserved(ref))
@@ -554,7 +569,7 @@ class Difference(Parametrization):
             v = np.where(ok, np.abs(b) ** (1.0 / (2 - L)), np.inf)
         return np.concatenate([u, v])
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         c = self._conserved(u0)
         L = self.depth
         with np.errstate(over="ignore", invalid="ignore"):
@@ -571,7 +586,7 @@ class Difference(Parametrization):
 
     def mirror_map(self, x, u0=None):
         x = self._point(x)
-        c = self._conserved(self._u0(u0, x.size))
+        c = self._conserved(self.reference_u0(u0, x.size))
         L = self.depth
         if L == 2:
             return 0.25 * np.arcsinh(x / c)
@@ -643,7 +658,7 @@ class Hadamard(Parametrization):
         if x0 is None:
             n = _size(n)
             return np.concatenate([np.full(n, alpha), np.zeros(n)])
-        x0 = _vector(x0, "x0")
+        x0 = as_vector(x0, "x0")
         if np.any(np.abs(x0) >= alpha * alpha):
             raise ValueError("Hadamard needs |x0| < init_scale**2 so that u0 and v0 have "
                              "unequal scales")
@@ -657,7 +672,7 @@ class Hadamard(Parametrization):
                              "make the potential singular)")
         return 0.5 * c
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         beta = self._beta(u0)
         with np.errstate(over="ignore"):
             x = beta * np.sinh(2.0 * z)
@@ -666,7 +681,7 @@ class Hadamard(Parametrization):
 
     def mirror_map(self, x, u0=None):
         x = self._point(x)
-        return 0.5 * np.arcsinh(x / self._beta(self._u0(u0, x.size)))
+        return 0.5 * np.arcsinh(x / self._beta(self.reference_u0(u0, x.size)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -728,7 +743,7 @@ class Box(Parametrization):
         if (x0 is None) == (init_scale is None):
             raise ValueError("give exactly one of x0 and init_scale")
         if x0 is not None:
-            x0 = _vector(x0, "x0")
+            x0 = as_vector(x0, "x0")
             s = (x0 - self.center) / self.half_width
             if np.any(np.abs(s) >= 1):
                 raise ValueError("x0 must lie strictly inside the box")
@@ -738,7 +753,7 @@ class Box(Parametrization):
             raise ValueError(f"Box needs |init_scale| < pi/2, got {init_scale!r}")
         return np.full(_size(n), float(init_scale))
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         h, c = self.half_width, self.center
         hz = h * z
         x = c + h * np.tanh(hz)
@@ -815,7 +830,7 @@ class Simplex(Parametrization):
     def _scale(self, u0):
         return 1.0 if u0 is None else float(np.dot(u0, u0))
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         s = self._scale(u0)
         w = 4.0 * z / s
         lse = logsumexp(w)
@@ -825,15 +840,15 @@ class Simplex(Parametrization):
     def mirror_map(self, x, u0=None):
         x = self._point(x)
         with np.errstate(divide="ignore"):
-            return 0.25 * self._scale(self._u0(u0, x.size)) * np.log(x)
+            return 0.25 * self._scale(self.reference_u0(u0, x.size)) * np.log(x)
 
     def potential(self, x, u0=None):
         x = self._point(x)
-        return float(0.25 * self._scale(self._u0(u0, x.size)) * np.sum(xlogy(x, x)))
+        return float(0.25 * self._scale(self.reference_u0(u0, x.size)) * np.sum(xlogy(x, x)))
 
     def bregman(self, x, y, u0=None):
         x, y = _positive_pair(self, x, y)
-        s = self._scale(self._u0(u0, x.size))
+        s = self._scale(self.reference_u0(u0, x.size))
         return float(0.25 * s * np.sum(xlogy(x, x) - xlogy(x, y)))
 
 
@@ -902,6 +917,11 @@ class Custom(Parametrization):
     def __repr__(self) -> str:
         return f"Custom(name={self.name!r})"
 
+    @property
+    def has_jacobian(self) -> bool:
+        """Whether the Jacobian is given in closed form (else: central differences)."""
+        return self._jacobian is not None
+
     def n_params(self, n):
         if self._n_params is None:
             return _size(n)
@@ -945,16 +965,16 @@ class Custom(Parametrization):
             raise RuntimeError(f"Custom: the flow of the fields ∇φ_i failed: {sol.message}")
         return sol.y[:p, -1], sol.y[p, -1]
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         u, conj = self._flow(z, u0)
         jac = self.jacobian(u)
         return self.forward(u), jac @ jac.T, conj
 
     def mirror_map(self, x, u0=None):
-        x = _vector(x, "x")
-        u0 = self._u0(u0, x.size)
+        x = as_vector(x, "x")
+        u0 = self.reference_u0(u0, x.size)
         z = np.zeros_like(x)
-        xz, metric, _ = self._mirror_state(z, u0)
+        xz, metric, _ = self.mirror_state(z, u0)
         r = xz - x
         for _ in range(100):
             # the flow is integrated to rtol 1e-11 and J may come from finite differences
@@ -964,7 +984,7 @@ class Custom(Parametrization):
             t = 1.0
             while t > 1e-10:  # damped Newton on ‖x(z) − x‖: the flow can blow up for big steps
                 try:
-                    state = self._mirror_state(z - t * step, u0)
+                    state = self.mirror_state(z - t * step, u0)
                 except RuntimeError:
                     state = None
                 if state is not None and np.linalg.norm(state[0] - x) < np.linalg.norm(r):
@@ -980,10 +1000,10 @@ class Custom(Parametrization):
         raise RuntimeError("Custom.mirror_map: Newton did not converge; is x reachable from u0?")
 
     def potential(self, x, u0=None):
-        x = _vector(x, "x")
-        u0 = self._u0(u0, x.size)
+        x = as_vector(x, "x")
+        u0 = self.reference_u0(u0, x.size)
         z = self.mirror_map(x, u0)
-        return float(np.dot(z, x) - self._mirror_state(z, u0)[2])
+        return float(np.dot(z, x) - self.mirror_state(z, u0)[2])
 
 
 def _positive_pair(param, x, y):

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._result import Result, Status
 from ._task import Task
-from ._tree import tcopy, tfinite, tmap
+from ._tree import leaves, tcopy, tfinite, tmap
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,6 @@ def _merge(mask, new, old):
     return type(new)(**fields)
 
 
-def _finite_columns(x, f, columns: bool):
-    if columns:
-        return np.all(np.isfinite(x), axis=0) & np.isfinite(f)
-    return bool(np.isfinite(f) and np.all(np.isfinite(x)))
-
-
 def _recorder(record: Sequence) -> list[tuple[str, Callable]]:
     out = []
     for i, item in enumerate(record):
@@ -88,7 +82,7 @@ def run(
     task: Task,
     optimizer: Optimizer,
     start,
-    certify: Callable[[np.ndarray, np.ndarray], Any],
+    certify: Callable[[np.ndarray, np.ndarray, Any], Any],
     *,
     tol: float,
     max_iter: int,
@@ -97,7 +91,12 @@ def run(
     method: str = "",
     advice: str = "raise max_iter",
 ) -> Result:
-    """Run ``optimizer`` from ``start`` until ``certify(x, g) <= tol`` or ``max_iter`` steps.
+    """Run ``optimizer`` from ``start`` until ``certify(x, g, cols) <= tol`` or ``max_iter`` steps.
+
+    ``cols`` is None for a single problem, and for a block the indices of the columns ``x``
+    holds (finished columns leave the block; ``task.take`` restricts the task to the others).
+    Callbacks and recording callables see the live columns only; the recorded "objective" and
+    "certificate" of a block are full-width (a finished column keeps its final value).
 
     Returns the first point that meets the tolerance; otherwise the iterate with the lowest
     objective seen, with a status that says why the loop ended (per column for a block).
@@ -110,78 +109,35 @@ def run(
     hist: dict[str, list] = {name: [] for name, _ in recorders}
     with np.errstate(all="ignore"):
         state = optimizer.init(task, start)
-        cert = certify(state.x, state.g)
+        cert = certify(state.x, state.g, None)
     columns = task.columns and np.ndim(cert) == 1
-    best, best_f, best_cert = state, state.f, cert
+    if columns:
+        cert = np.asarray(cert, dtype=float)
     for name, fn in recorders:
         hist[name].append(fn(state, state.f, cert))
-    done = np.asarray(cert <= tol)
-    status = np.where(done, Status.CONVERGED, Status.MAX_ITER).astype(object)
-    active = ~done
-    n_iter = np.zeros(np.shape(cert), dtype=int)
-    k, detail = 0, ""
-    try:
-        while np.any(active) and k < max_iter:
-            k += 1
-            with np.errstate(all="ignore"):
-                new = optimizer.step(task, state, k)
-                finite = _finite_columns(new.x, new.f, columns)
-                bad = active & ~np.asarray(finite)
-                if np.any(bad):
-                    status[bad] = Status.NUMERICAL_ERROR
-                    detail = f"non-finite iterate at iteration {k}"
-                    active = active & ~bad
-                    if not np.any(active):
-                        break
-                state = _merge(active, new, state) if columns else new
-                cert = certify(state.x, state.g)
-            n_iter = np.where(active, k, n_iter)
-            f = state.f
-            for name, fn in recorders:
-                hist[name].append(fn(state, f, cert))
-            met = active & np.asarray(cert <= tol)
-            better = active & ~met & ((f < best_f) | ((f == best_f) & (cert < best_cert)))
-            take = met | better
-            if np.any(take):
-                best = _merge(take, state, best) if columns else state
-                best_f = np.where(take, f, best_f) if columns else f
-                best_cert = np.where(take, cert, best_cert) if columns else cert
-            if np.any(met):
-                status[met] = Status.CONVERGED
-                active = active & ~met
-            if not np.any(active):
-                break
-            stalled = getattr(state, "stalled", None)
-            if stalled:
-                status[active] = Status.STALLED
-                detail, active = stalled, active & False
-                break
-            if callback is not None and callback(
-                IterationState(k, state.x, f, cert, getattr(state, "params", None))
-            ):
-                status[active] = Status.INTERRUPTED
-                detail = f"stopped by the callback at iteration {k}"
-                break
-    except KeyboardInterrupt:
-        status[np.asarray(active)] = Status.INTERRUPTED
-        detail = f"interrupted (Ctrl-C) at iteration {k}"
-    history = {name: np.asarray(v) for name, v in hist.items()} if recorders else None
-    x, g = best.x, best.g
-    params = getattr(best, "params", None)
     if columns:
-        compl = np.abs(np.einsum("ij,ij->j", x, g)) if x.ndim == 2 else abs(float(x @ g))
-        st, message = status, _block_message(status, k, best_cert, tol, detail, advice)
-        best_f = np.asarray(best_f)
+        block, k, detail = _loop_columns(
+            task, optimizer, state, cert, certify, tol, max_iter, callback, recorders, hist)
+        x, g, params, best_f, best_cert = block.x, block.g, block.params, block.f, block.cert
+        st, n_iter = block.status, block.n_iter
+        compl = np.abs(np.einsum("ij,ij->j", x, g))
+        message = _block_message(st, k, best_cert, tol, detail, advice)
     else:
-        st = status.item()
+        st, k, detail, best, best_f, best_cert = _loop_single(
+            task, optimizer, state, cert, lambda x, g: certify(x, g, None), tol, max_iter,
+            callback, recorders, hist)
+        n_iter = k
+        x, g = best.x, best.g
+        params = getattr(best, "params", None)
         compl = abs(float(np.vdot(x, g)))
         message = _message(st, k, float(best_cert), tol, detail, advice)
         best_f, best_cert = float(best_f), float(best_cert)
+    history = {name: np.asarray(v) for name, v in hist.items()} if recorders else None
     return Result(
         x=x.copy(),
         status=st,
         message=message,
-        n_iter=n_iter if columns else k,
+        n_iter=n_iter,
         objective=best_f,
         kkt=best_cert,
         complementarity=compl,
@@ -191,6 +147,154 @@ def run(
         info={"u": params.copy()} if isinstance(params, np.ndarray) else {},
         params=None if params is None else tcopy(params),
     )
+
+
+def _loop_single(task, optimizer, state, cert, certify, tol, max_iter, callback, recorders,
+                 hist):
+    """The loop for one problem: plain Python scalars, no per-column bookkeeping."""
+    best, best_cert = state, cert
+    status, k, detail = Status.MAX_ITER, 0, ""
+    try:
+        if cert <= tol:
+            status = Status.CONVERGED
+        while status is not Status.CONVERGED and k < max_iter:
+            k += 1
+            with np.errstate(all="ignore"):
+                state = optimizer.step(task, state, k)
+                f = state.f
+                if not (np.isfinite(f) and np.all(np.isfinite(state.x))):
+                    status, detail = Status.NUMERICAL_ERROR, f"non-finite iterate at iteration {k}"
+                    break
+                cert = certify(state.x, state.g)
+            for name, fn in recorders:
+                hist[name].append(fn(state, f, cert))
+            if cert <= tol:
+                status, best, best_cert = Status.CONVERGED, state, cert
+                break
+            if f < best.f or (f == best.f and cert < best_cert):
+                best, best_cert = state, cert
+            stalled = getattr(state, "stalled", None)
+            if stalled:
+                status, detail = Status.STALLED, stalled
+                break
+            if callback is not None and callback(
+                IterationState(k, state.x, f, cert, getattr(state, "params", None))
+            ):
+                status, detail = Status.INTERRUPTED, f"stopped by the callback at iteration {k}"
+                break
+    except KeyboardInterrupt:
+        status, detail = Status.INTERRUPTED, f"interrupted (Ctrl-C) at iteration {k}"
+    return status, k, detail, best, best.f, best_cert
+
+
+def _take(state, keep):
+    """The state restricted to the columns ``keep`` (a bool mask over its columns)."""
+    fields = {}
+    for name in state._fields:
+        v = getattr(state, name)
+        fields[name] = tmap(lambda a: a[..., keep], v) if isinstance(v, (np.ndarray, tuple)) \
+            else v
+    return type(state)(**fields)
+
+
+class _Block:
+    """The final per-column answers of a block, filled as columns finish."""
+
+    def __init__(self, state, k: int):
+        self.x = np.empty(state.x.shape[:-1] + (k,))
+        self.g = np.empty_like(self.x)
+        self.f = np.empty(k)
+        self.cert = np.empty(k)
+        params = getattr(state, "params", None)
+        self.params = None if params is None else tmap(
+            lambda a: np.empty(a.shape[:-1] + (k,)), params)
+        self.status = np.full(k, Status.MAX_ITER, dtype=object)
+        self.n_iter = np.zeros(k, dtype=int)
+
+    def finish(self, best, f, cert, mask, cols, status, k: int) -> None:
+        j = cols[mask]
+        self.x[..., j] = best.x[..., mask]
+        self.g[..., j] = best.g[..., mask]
+        self.f[j], self.cert[j] = f[mask], cert[mask]
+        if self.params is not None:
+            for out, a in zip(leaves(self.params), leaves(best.params)):
+                out[..., j] = a[..., mask]
+        self.status[j] = status
+        self.n_iter[j] = k
+
+
+def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback, recorders,
+                  hist):
+    """The loop for a block: per-column stopping. A finished (or failed) column is frozen at
+    its answer and dropped from the block, so later iterations work on the live columns only."""
+    k_all = cert.size
+    out = _Block(state, k_all)
+    cols = np.arange(k_all)
+    best, best_f, best_cert = state, np.asarray(state.f, dtype=float), cert
+    full_f, full_cert = np.array(best_f, dtype=float), np.array(cert, dtype=float)
+    k, detail = 0, ""
+
+    def drop(mask, status):
+        nonlocal state, best, best_f, best_cert, cols, task, cert
+        out.finish(best, best_f, best_cert, mask, cols, status, k)
+        keep = ~mask
+        state, best = _take(state, keep), _take(best, keep)
+        best_f, best_cert, cert = best_f[keep], best_cert[keep], cert[keep]
+        cols = cols[keep]
+        task = task.take(keep)
+
+    done = cert <= tol
+    if done.any():
+        drop(done, Status.CONVERGED)
+    try:
+        while cols.size and k < max_iter:
+            k += 1
+            with np.errstate(all="ignore"):
+                state = optimizer.step(task, state, k)
+                cert = certify(state.x, state.g, cols)
+            f = np.asarray(state.f, dtype=float)
+            # x with a non-finite entry makes f or the certificate non-finite
+            bad = ~(np.isfinite(f) & np.isfinite(cert))
+            if bad.any():
+                detail = f"non-finite iterate at iteration {k}"
+                drop(bad, Status.NUMERICAL_ERROR)
+                f = f[~bad]
+                if not cols.size:
+                    break
+            if recorders:
+                full_f[cols], full_cert[cols] = f, cert
+                for name, fn in recorders:
+                    hist[name].append(fn(state, full_f.copy(), full_cert.copy()))
+            met = cert <= tol
+            take = met | (f < best_f) | ((f == best_f) & (cert < best_cert))
+            if take.all():
+                best, best_f, best_cert = state, f, cert
+            elif take.any():
+                best = _merge(take, state, best)
+                best_f = np.where(take, f, best_f)
+                best_cert = np.where(take, cert, best_cert)
+            if met.any():
+                drop(met, Status.CONVERGED)
+                if not cols.size:
+                    break
+            stalled = getattr(state, "stalled", None)
+            if stalled:
+                detail = stalled
+                drop(np.ones(cols.size, dtype=bool), Status.STALLED)
+                break
+            if callback is not None and callback(
+                IterationState(k, state.x, f, cert, getattr(state, "params", None))
+            ):
+                detail = f"stopped by the callback at iteration {k}"
+                drop(np.ones(cols.size, dtype=bool), Status.INTERRUPTED)
+                break
+    except KeyboardInterrupt:
+        detail = f"interrupted (Ctrl-C) at iteration {k}"
+        if cols.size:
+            drop(np.ones(cols.size, dtype=bool), Status.INTERRUPTED)
+    if cols.size:
+        drop(np.ones(cols.size, dtype=bool), Status.MAX_ITER)
+    return out, k, detail
 
 
 def _message(status: Status, k: int, kkt: float, tol: float, detail: str, advice: str) -> str:

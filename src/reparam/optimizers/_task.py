@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,14 @@ class Task:
             lip = self.objective.lipschitz() if hasattr(self.objective, "lipschitz") else None
             self._lip = float("inf") if lip is None else float(lip)
         return self._lip
+
+    def take(self, keep) -> Task:
+        """The task restricted to the columns ``keep`` of a block."""
+        objective = self.objective.take(keep) if hasattr(self.objective, "take") else \
+            self.objective
+        step = self.step[keep] if isinstance(self.step, np.ndarray) and self.step.ndim else \
+            self.step
+        return replace(self, objective=objective, step=step)
 
     @property
     def depth(self) -> int:

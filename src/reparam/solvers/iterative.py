@@ -76,7 +76,11 @@ def _start(spec, n: int, opts: dict, x0, k=None):
 def _certify(objective: LeastSquares):
     """The orthant certificate with today's normalization ``max(‖Aᵀb‖∞, tiny)``."""
     norm = np.maximum(np.max(np.abs(objective.atb), axis=0), _TINY)
-    return lambda x, g: _ORTHANT.certificate(x, g, None, norm)
+
+    def certify(x, g, cols):
+        return _ORTHANT.certificate(x, g, None, norm if cols is None else norm[cols])
+
+    return certify
 
 
 def _run(objective, spec, opts, x0, columns, k=None) -> Result:
