@@ -301,8 +301,8 @@ class Factorization(MatrixCompletion):
     >>> import numpy as np
     >>> from reparam.objectives import Factorization
     >>> Factorization(np.eye(2)).grad(np.zeros((2, 2)))
-    array([[-1., -0.],
-           [-0., -1.]])
+    array([[-1.,  0.],
+           [ 0., -1.]])
     """
 
     def __init__(self, M):
