@@ -70,8 +70,8 @@ def columns(k: int, n_loop: int, max_iter: int, tol: float) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--columns", type=int, default=1000)
-    parser.add_argument("--loop", type=int, default=100)
-    parser.add_argument("--max-iter", type=int, default=20_000)
+    parser.add_argument("--loop", type=int, default=10)
+    parser.add_argument("--max-iter", type=int, default=5000)
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--fixed", type=int, default=2000)
     parser.add_argument("--skip-columns", action="store_true")
