@@ -18,8 +18,8 @@ from scipy.sparse import csr_array
 from scipy.sparse.linalg import aslinearoperator
 
 import reparam as rp
-from reparam._linalg import as_operator
 from reparam import _result
+from reparam._linalg import as_operator
 from reparam._result import column_norms, orthant_kkt
 from reparam.solvers import METHODS
 

@@ -8,15 +8,15 @@ import scipy.optimize
 from conftest import gaussian_problem, wellposed_problem
 
 import reparam as rp
-from reparam._linalg import as_operator
-from reparam.solvers import reparam_gd, riemannian
-from reparam.solvers._loop import Oracle
+from reparam.objectives import LeastSquares
+from reparam.optimizers import OPTIMIZERS, Task
+from reparam.parametrizations import Power
 
 
-def _one_step(method_step, init, A, b, eta, depth):
-    oracle = Oracle(as_operator(A), b)
-    opts = {"depth": depth, "init_scale": 0.3, "step": eta, "decay": 0.0, "x0": None}
-    return method_step(oracle, init(oracle, opts), 1, opts)["x"]
+def _one_step(name, A, b, eta, depth):
+    task = Task(LeastSquares(A, b), param=Power(depth), step=eta)
+    opt = OPTIMIZERS[name]
+    return opt.step(task, opt.init(task, np.full(A.shape[1], 0.3)), 1).x
 
 
 @pytest.mark.parametrize("depth", [2, 3, 4])
@@ -24,8 +24,8 @@ def test_reparam_and_riemannian_steps_agree_to_second_order(depth):
     A, b = wellposed_problem(30, 15, seed=0)
     diffs = []
     for eta in [1e-2, 5e-3, 2.5e-3]:
-        x_u = _one_step(reparam_gd.gd_step, reparam_gd.gd_init, A, b, eta, depth)
-        x_r = _one_step(riemannian.gd_step, riemannian.gd_init, A, b, eta, depth)
+        x_u = _one_step("gd", A, b, eta, depth)
+        x_r = _one_step("riemannian", A, b, eta, depth)
         diffs.append(np.max(np.abs(x_u - x_r)))
     # O(η²): halving η divides the difference by about 4 (first order would give 2).
     ratios = np.array(diffs[:-1]) / np.array(diffs[1:])

@@ -6,9 +6,20 @@
 array([1., 0.])
 """
 
-from . import constrained, flows, implicit_bias, parametrizations, problems, stability
+from . import (
+    constrained,
+    domains,
+    flows,
+    implicit_bias,
+    objectives,
+    optimizers,
+    parametrizations,
+    problems,
+    stability,
+)
 from ._nnls import nnls
 from ._result import Interrupted, Result, Status, kkt_residual
+from ._train import train
 from .solvers import METHODS
 
 __all__ = [
@@ -17,13 +28,17 @@ __all__ = [
     "Result",
     "Status",
     "constrained",
+    "domains",
     "flows",
     "implicit_bias",
     "kkt_residual",
     "nnls",
+    "objectives",
+    "optimizers",
     "parametrizations",
     "problems",
     "stability",
+    "train",
 ]
 __version__ = "0.1.0"
 

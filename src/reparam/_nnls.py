@@ -13,8 +13,8 @@ from ._result import CTRL_C, Result, Status, certify, orthant_kkt, raise_if_ctrl
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .solvers import METHOD_NAMES, METHODS
 from .solvers._exact import zero_result
-from .solvers._loop import Oracle, iterate
 from .solvers.auto import choose
+from .solvers.iterative import expand_sweep, solve, solve_columns
 
 
 def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
@@ -40,7 +40,8 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
         ``tol`` (stop when :func:`reparam.kkt_residual` ``<= tol``; default 1e-6, exact
         methods 1e-10), ``max_iter``, ``callback(state) -> bool`` (True stops),
         ``record`` (keep a history), and per method: ``depth`` (L >= 2), ``init_scale``
-        (α > 0, u0 = α·1), ``step`` ("auto" or a float), ``decay`` (γ in [0, 1],
+        (α > 0, u0 = α·1; an array of k values runs a sweep: k columns, one per scale, as one
+        block), ``step`` ("auto" or a float), ``decay`` (γ in [0, 1],
         step_k = step / (k+2)^γ), ``bb`` ("alternating", "long", "short"), ``restart``.
 
     Returns
@@ -82,6 +83,7 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     spec = METHODS[method]
     opts = validate_options(method, spec.defaults, options)
     opts["x0"] = validate_x0(x0, problem.shape[1], problem.b)
+    problem, opts = expand_sweep(problem, opts)
     t0 = time.perf_counter()
     trivial = _zero_is_optimal(problem)
     if np.all(trivial):
@@ -89,10 +91,9 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     elif spec.exact is not None:
         res = spec.exact(problem, opts)
     elif problem.batched:
-        res = _columns(problem, spec, opts, trivial)
+        res = solve_columns(problem, spec, opts, trivial)
     else:
-        oracle = Oracle(problem.op, problem.b, col_norms=problem.col_norms)
-        res = iterate(oracle, spec.init, spec.step, opts, method)
+        res = solve(problem, spec, opts)
     res.time = time.perf_counter() - t0
     return raise_if_ctrl_c(_finish(problem, res, opts))
 
@@ -195,45 +196,6 @@ def _zero_result(problem: Problem, method: str, opts: dict) -> Result:
         f0 = 0.5 * np.sum(problem.b**2, axis=0)
         res.history = {"objective": np.atleast_1d(f0), "kkt": np.zeros_like(np.atleast_1d(f0))}
     return res
-
-
-def _columns(problem: Problem, spec, opts: dict, trivial: np.ndarray) -> Result:
-    """Iterative methods on several right-hand sides: one solve per column.
-
-    An interrupt (Ctrl-C or the callback) ends the whole solve: the columns not reached yet
-    are returned as ``x = 0`` with ``Status.INTERRUPTED``.
-    """
-    k, n = problem.b.shape[1], problem.shape[1]
-    oracle_gram = None
-    results = []
-    for j in range(k):
-        if results and results[-1].status is Status.INTERRUPTED:
-            results.append(Result(np.zeros(n), Status.INTERRUPTED, "not reached", 0, 0.0, 0.0))
-            continue
-        if trivial[j]:
-            results.append(Result(np.zeros(n), Status.CONVERGED, "", 0, 0.0, 0.0))
-            continue
-        col_opts = dict(opts, x0=None if opts["x0"] is None else opts["x0"][:, j])
-        oracle = Oracle(problem.op, problem.b[:, j], gram=oracle_gram, col_norms=problem.col_norms)
-        oracle_gram = oracle.gram  # one Gram matrix for every column
-        results.append(iterate(oracle, spec.init, spec.step, col_opts, spec.name))
-    status = np.array([r.status for r in results], dtype=object)
-    n_conv = int(np.sum(status == Status.CONVERGED))
-    return Result(
-        x=np.stack([r.x for r in results], axis=1),
-        status=status,
-        n_iter=np.array([r.n_iter for r in results]),
-        objective=0.0,
-        kkt=0.0,
-        message=f"{n_conv} of {k} right-hand sides converged"
-        + ("" if n_conv == k else f"; first failure: {_first_failure(results)}"),
-        method=spec.name,
-        info={CTRL_C: True} if any(r.info.get(CTRL_C) for r in results) else {},
-    )
-
-
-def _first_failure(results: list[Result]) -> str:
-    return next(r.message for r in results if r.status is not Status.CONVERGED)
 
 
 def _finish(problem: Problem, res: Result, opts: dict) -> Result:

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from .domains import orthant_kkt
+
 # Smallest denominator used when normalizing the KKT residual (b with A^T b = 0 has x = 0).
 _TINY = np.finfo(np.float64).tiny
 
@@ -55,6 +57,8 @@ class Result:
     info : dict
         Method-specific extras, e.g. ``info["u"]`` (the parameters of a reparametrized
         method) and ``info["ctrl_c"]`` (True when Ctrl-C ended the solve).
+    params : array, tuple of arrays or None
+        The parameters of ``x = φ(params)`` for the methods that have them.
     """
 
     x: np.ndarray
@@ -68,6 +72,7 @@ class Result:
     history: dict | None = None
     time: float = 0.0
     info: dict = field(default_factory=dict)
+    params: Any = None
 
     @property
     def success(self) -> bool:
@@ -187,40 +192,6 @@ def times_pow2(a, k):
     else:
         normal = k.size == 0 or (-1000 <= k.min() and k.max() <= 1000)
     return a * np.ldexp(1.0, k) if normal else np.ldexp(a, k)
-
-
-def orthant_kkt(x, g, col_norms, b_norm):
-    """The scale-free NNLS certificate from its parts, per column of ``x`` and ``g``.
-
-    ``max_i |min(c_i x_i, g_i / c_i)| / max(b_norm, tiny)`` with ``c = col_norms``: both
-    arguments of the minimum are in the units of ``b`` (``c_i x_i`` is the length of column
-    ``i``'s contribution to ``A x``; ``g_i / c_i`` is the residual's component along that unit
-    column), so the number is unchanged when any column of ``A`` is scaled (``x_i`` scales
-    inversely) and when ``A`` and ``b`` are scaled together. It is zero exactly at an NNLS
-    solution. A zero column (``c_i = 0``) has ``g_i = 0`` whatever ``x``; its ``x_i`` does not
-    change the objective, and the answer certified there is ``x_i = 0``: a non-zero ``x_i``
-    on a zero column makes the residual ``inf``.
-
-    Parameters
-    ----------
-    x, g : ndarray, shape (n,) or (n, k)
-        The point and the gradient ``A^T (A x - b)``.
-    col_norms : ndarray, shape (n,)
-        ``||a_i||_2``.
-    b_norm : float or ndarray of shape (k,)
-        ``||b||_2`` (per column). Every argument may carry one common scale factor ``s``
-        (``x``, ``g / s^2``, ``col_norms / s``, ``b_norm / s``) to keep products in range.
-    """
-    c = col_norms if x.ndim == 1 else col_norms[:, None]
-    if col_norms.all():  # no zero column (norms are >= 0): the common case, kept cheap
-        t = np.minimum(c * x, g / c)
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.minimum(c * x, g / c)
-        t = np.where(c == 0, np.where(x != 0, np.inf, 0.0), t)
-    t = np.abs(t, out=t)
-    worst = t.max(axis=0) if t.shape[0] else np.zeros(t.shape[1:])
-    return worst / (max(b_norm, _TINY) if isinstance(b_norm, float) else np.maximum(b_norm, _TINY))
 
 
 def column_norms(op, p: int = 0, squares: np.ndarray | None = None) -> np.ndarray:

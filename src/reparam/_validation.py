@@ -187,6 +187,19 @@ def _nonnegative_real(name: str, value: Any) -> float:
     return value
 
 
+def _init_scale(name: str, value: Any) -> float | np.ndarray:
+    """One positive scale, or a 1-D array of them (a sweep: one column per scale)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.array(value, dtype=float) if len(value) else np.empty(0)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"{name} must be a positive number or a non-empty 1-D array of "
+                             f"them; got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+            raise ValueError(f"{name} values must be finite and > 0; got {arr.tolist()}")
+        return arr if arr.size > 1 else float(arr[0])
+    return _positive_real(name, value)
+
+
 def _step(name: str, value: Any) -> float | str:
     if isinstance(value, str):
         if value != "auto":
@@ -233,7 +246,7 @@ OPTION_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "callback": _callback,
     "record": _flag,
     "depth": _depth,
-    "init_scale": _positive_real,
+    "init_scale": _init_scale,
     "step": _step,
     "decay": _decay,
     "bb": _choice("alternating", "long", "short"),

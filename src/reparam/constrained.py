@@ -28,12 +28,14 @@ import time
 import numpy as np
 from scipy.special import logsumexp
 
-from ._linalg import as_operator
+from . import domains
 from ._result import Result, Status, raise_if_ctrl_c
 from ._validation import check_option
+from .domains import project_simplex
 from .implicit_bias import _problem, _simplex_active_set, limit
-from .parametrizations import Box, Difference, Parametrization, Power, Simplex, _vector
-from .solvers._loop import Oracle, iterate
+from .objectives import LeastSquares
+from .optimizers import OPTIMIZERS, Task, run
+from .parametrizations import Box, Difference, Parametrization, Power, Simplex, as_vector
 
 __all__ = [
     "box_least_squares",
@@ -104,37 +106,15 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
              "callback": callback}.items()}
     if opts["max_iter"] is None:
         raise ValueError("max_iter must be a positive integer, got None")
-    u0 = _vector(u0, "u0").copy()
-    p = parametrization
-
-    def init(oracle, opts):
-        x = p.forward(u0)
-        g, f = oracle.grad(x)
-        return {"u": u0, "x": x, "g": g, "f": f, "eta": 1.0}
-
-    def update(oracle, state, k, opts):
-        u, g, f, eta = state["u"], state["g"], state["f"], state["eta"]
-        grad_u = p.vjp(u, g)
-        if opts["step"] != "auto":
-            u_new = u - opts["step"] * grad_u
-            x_new = p.forward(u_new)
-            g_new, f_new = oracle.grad(x_new)
-            return {"u": u_new, "x": x_new, "g": g_new, "f": f_new, "eta": eta}
-        slope = float(grad_u @ grad_u)
-        eta *= 2.0
-        while eta >= 1e-300:
-            u_new = u - eta * grad_u
-            x_new = p.forward(u_new)
-            g_new, f_new = oracle.grad(x_new)
-            if f_new <= f - 1e-4 * eta * slope:
-                return {"u": u_new, "x": x_new, "g": g_new, "f": f_new, "eta": eta}
-            eta *= 0.5
-        return dict(state, stalled="the line search found no decrease; the problem may be "
-                                   "ill-scaled")
-
-    # The residual form of the objective keeps the Armijo test exact near the optimum.
-    oracle = Oracle(as_operator(A), b, use_gram=False)
-    return raise_if_ctrl_c(iterate(oracle, init, update, opts, method, kkt=kkt))
+    u0 = as_vector(u0, "u0").copy()
+    # Armijo from twice the last accepted step ("auto"), or a constant step; the residual form
+    # of the objective (no Gram matrix) keeps the Armijo test exact near the optimum.
+    task = Task(LeastSquares(A, b, use_gram=False), param=parametrization,
+                step="armijo" if opts["step"] == "auto" else opts["step"])
+    return raise_if_ctrl_c(run(
+        task, OPTIMIZERS["gd"], u0, lambda x, g, cols: kkt(x, g), tol=opts["tol"],
+        max_iter=opts["max_iter"], callback=opts["callback"],
+        record=("objective", "kkt") if opts["record"] else (), method=method))
 
 
 def _scale(A, b):
@@ -177,12 +157,11 @@ def box_least_squares(A, b, lower=-1.0, upper=1.0, *, init_scale=0.0, x0=None, s
     box = Box(lower, upper)
     n = A.shape[1]
     u0 = box.initial_u(x0=x0) if x0 is not None else box.initial_u(init_scale=init_scale, n=n)
-    lo = np.broadcast_to(box.lower, (n,))
-    hi = np.broadcast_to(box.upper, (n,))
+    domain = domains.Box(np.broadcast_to(box.lower, (n,)), np.broadcast_to(box.upper, (n,)))
     scale = _scale(A, b)
 
     def kkt(x, g):
-        return float(np.abs(x - np.clip(x - g, lo, hi)).max()) / scale
+        return domain.certificate(x, g, norm=scale)
 
     return reparametrized_gd(A, b, box, u0, kkt, step=step, tol=tol, max_iter=max_iter,
                              record=record, method="box-reparam-gd")
@@ -191,21 +170,6 @@ def box_least_squares(A, b, lower=-1.0, upper=1.0, *, init_scale=0.0, x0=None, s
 # ----------------------------------------------------------------------------------------------
 # simplex
 # ----------------------------------------------------------------------------------------------
-def project_simplex(y) -> np.ndarray:
-    """Euclidean projection onto the probability simplex (sort-based, O(n log n)).
-
-    Examples
-    --------
-    >>> project_simplex(np.array([2.0, 0.0]))
-    array([1., 0.])
-    """
-    y = _vector(y, "y")
-    s = np.sort(y)[::-1]
-    cums = np.cumsum(s) - 1.0
-    k = np.flatnonzero(s - cums / np.arange(1, y.size + 1) > 0)[-1]
-    return np.maximum(y - cums[k] / (k + 1), 0.0)
-
-
 def simplex_least_squares(A, b, *, method="reparam-gd", x0=None, step="auto", tol=1e-10,
                           max_iter=100_000, record=False) -> Result:
     """min ½‖Ax − b‖² over the probability simplex {x ≥ 0, Σx = 1}.
@@ -240,7 +204,7 @@ def simplex_least_squares(A, b, *, method="reparam-gd", x0=None, step="auto", to
     scale = _scale(A, b)
 
     def kkt(x, g):
-        return float(np.abs(x - project_simplex(x - g)).max()) / scale
+        return domains.Simplex().certificate(x, g, norm=scale)
 
     if method == "active-set":
         start = time.perf_counter()
@@ -301,7 +265,7 @@ def signed_least_squares(A, b, *, depth=2, init_scale=1e-3, step="auto", tol=1e-
     scale = _scale(A, b)
 
     def kkt(x, g):
-        return float(np.abs(g).max()) / scale
+        return domains.Free().certificate(x, g, norm=scale)
 
     return reparametrized_gd(A, b, diff, u0, kkt, step=step, tol=tol, max_iter=max_iter,
                              record=record, method="signed-reparam-gd")
@@ -322,7 +286,7 @@ def ot_marginals(m: int, n: int) -> np.ndarray:
 
 
 def _marginals(a, b):
-    a, b = _vector(a, "a"), _vector(b, "b")
+    a, b = as_vector(a, "a"), as_vector(b, "b")
     for name, v in (("a", a), ("b", b)):
         if np.any(v <= 0):
             raise ValueError(f"{name} must be strictly positive")
@@ -426,7 +390,7 @@ def entropic_lp(c, A_eq, b_eq, epsilon, *, method="limit", step="auto", tol=1e-1
     array([9.99955e-01, 4.50000e-05])
     """
     A, b = _problem(A_eq, b_eq)
-    c = _vector(c, "c")
+    c = as_vector(c, "c")
     if c.size != A.shape[1]:
         raise ValueError(f"c has length {c.size}, but A_eq has {A.shape[1]} columns")
     eps = _epsilon(epsilon)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .parametrizations import Parametrization, _vector
+from .parametrizations import Parametrization, as_vector
 
 __all__ = [
     "Trajectory",
@@ -79,7 +79,7 @@ def least_squares_loss(A, b) -> tuple[Callable, Callable]:
     (2.5, array([-1., -2.]))
     """
     A = np.array(A, dtype=float)
-    b = _vector(b, "b")
+    b = as_vector(b, "b")
     if A.ndim != 2 or A.shape[0] != b.size:
         raise ValueError(f"A must be 2-D with {b.size} rows (the length of b), got shape {A.shape}")
 
@@ -109,7 +109,7 @@ def _times(t_span, t_eval):
         raise ValueError(f"t_span must satisfy t0 < t1 (finite), got {t_span!r}")
     if t_eval is None:
         return t0, t1, np.linspace(t0, t1, 51)
-    t_eval = _vector(t_eval, "t_eval")
+    t_eval = as_vector(t_eval, "t_eval")
     if np.any(np.diff(t_eval) < 0) or t_eval[0] < t0 or t_eval[-1] > t1:
         raise ValueError("t_eval must be sorted and inside t_span")
     return t0, t1, t_eval
@@ -120,7 +120,7 @@ def _start(parametrization, u0, init_scale, x0, n):
         raise TypeError("parametrization must be a reparam.parametrizations.Parametrization, "
                         f"got {type(parametrization).__name__}")
     if u0 is not None:
-        return _vector(u0, "u0")
+        return as_vector(u0, "u0")
     if n is None and x0 is None:
         raise ValueError("give u0, or init_scale with n, or x0")
     return parametrization.initial_u(x0=x0, init_scale=init_scale, n=n)
@@ -214,14 +214,14 @@ def mirror_flow(loss, grad, parametrization, t_span, *, u0=None, init_scale=None
     if not np.all(np.isfinite(z_start)):
         raise ValueError("x0 = φ(u0) is on the boundary of the domain, where the mirror map is "
                          "infinite; start strictly inside")
-    u_ref = p._u0(ref, x_start.size)
+    u_ref = p.reference_u0(ref, x_start.size)
 
     def rhs(_, z):
-        return -grad(p._mirror_state(z, u_ref)[0])
+        return -grad(p.mirror_state(z, u_ref)[0])
 
     sol = _solve(rhs, t0, t1, z_start, t_eval, method, rtol, atol)
     zs = sol.y.T
-    xs = np.array([p._mirror_state(z, u_ref)[0] for z in zs])
+    xs = np.array([p.mirror_state(z, u_ref)[0] for z in zs])
     return Trajectory(sol.t, xs, np.array([loss(x) for x in xs]), zs, bool(sol.success),
                       sol.message, int(sol.nfev))
 
@@ -260,7 +260,7 @@ def accelerated_flow(loss, grad, x0, t_span, *, t_eval=None, method="LSODA", rto
     """
     _check_callables(loss, grad)
     t0, t1, t_eval = _times(t_span, t_eval)
-    x0 = _vector(x0, "x0")
+    x0 = as_vector(x0, "x0")
     if np.any(x0 <= 0):
         raise ValueError("x0 must be strictly positive for the accelerated flow")
     start = t0 if t0 > 0 else 1e-12 * t1

@@ -27,7 +27,7 @@ from scipy.optimize import linprog, lsq_linear
 from scipy.optimize import nnls as _scipy_nnls
 
 from ._validation import validate_matrix, validate_rhs
-from .parametrizations import Box, Custom, Parametrization, Power, Simplex, _vector
+from .parametrizations import Box, Custom, Parametrization, Power, Simplex, as_vector
 
 __all__ = ["is_commuting", "l1_limit", "lie_bracket", "limit"]
 
@@ -85,7 +85,7 @@ def _dual_newton(param, u0, V, c, z0, tol, max_iter):
     def state(mu):
         z = z0 + V @ mu
         try:
-            x, hess, conj = param._mirror_state(z, u0)
+            x, hess, conj = param.mirror_state(z, u0)
         except RuntimeError:  # a Custom map's flow blew up: outside the domain of ψ*
             return np.full(V.shape[0], np.nan), None, np.nan
         return x, hess, conj - c @ mu
@@ -224,7 +224,7 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
     if u0 is None:
         u0 = param.initial_u(x0=x0, init_scale=init_scale, n=n)
     else:
-        u0 = param._u0(u0, n)
+        u0 = param.reference_u0(u0, n)
     x_start = param.forward(u0)
     if isinstance(param, Custom) and not is_commuting(param, u0):
         raise ValueError("the parametrization is not commuting at u0: gradient flow is not a "
@@ -453,8 +453,8 @@ def lie_bracket(parametrization, u, i=None, j=None):
     array([ 0., -3.,  2.])
     """
     param = _parametrization(parametrization)
-    u = _vector(u, "u")
-    numeric = isinstance(param, Custom) and param._jacobian is None
+    u = as_vector(u, "u")
+    numeric = isinstance(param, Custom) and not param.has_jacobian
     J, D = _directional_jacobians(param, u, 1e-3 if numeric else 1e-5)
     n = J.shape[0]
     if i is not None or j is not None:
@@ -493,10 +493,10 @@ def is_commuting(parametrization, u, rtol=None) -> bool:
     """
     param = _parametrization(parametrization)
     points = np.atleast_2d(np.asarray(u, dtype=float))
-    numeric = isinstance(param, Custom) and param._jacobian is None
+    numeric = isinstance(param, Custom) and not param.has_jacobian
     rtol = (1e-4 if numeric else 1e-6) if rtol is None else float(rtol)
     for point in points:
-        _J, D = _directional_jacobians(param, _vector(point, "u"), 1e-3 if numeric else 1e-5)
+        _J, D = _directional_jacobians(param, as_vector(point, "u"), 1e-3 if numeric else 1e-5)
         bracket = D - np.transpose(D, (1, 0, 2))
         scale = max(np.abs(D).max(), np.finfo(float).tiny)
         if np.abs(bracket).max() > rtol * scale:

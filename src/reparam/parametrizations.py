@@ -37,12 +37,16 @@ from scipy.special import logsumexp, xlogy
 __all__ = [
     "Box",
     "Custom",
+    "DeepProduct",
     "Difference",
     "Domain",
     "Hadamard",
     "Parametrization",
     "Power",
+    "Product",
     "Simplex",
+    "SymmetricProduct",
+    "WeightNormalized",
 ]
 
 ArrayLike = "np.typing.ArrayLike"
@@ -51,7 +55,7 @@ ArrayLike = "np.typing.ArrayLike"
 # ----------------------------------------------------------------------------------------------
 # small validation helpers (kept local: this module is self-contained)
 # ----------------------------------------------------------------------------------------------
-def _vector(x, name: str) -> np.ndarray:
+def as_vector(x, name: str) -> np.ndarray:
     """A finite 1-D float copy of ``x``, or a ValueError naming ``name``."""
     try:
         arr = np.array(x, dtype=float)
@@ -64,6 +68,9 @@ def _vector(x, name: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} has non-finite entries")
     return arr
+
+
+_vector = as_vector  # the former private name
 
 
 def _positive_scale(value, name: str) -> float:
@@ -173,9 +180,38 @@ class Parametrization:
     def initial_u(self, x0=None, init_scale=None, n=None) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
+    def init(self, shape, init_scale, rng=None, kind: str = "identical"):
+        """Parameters for an ``x`` of ``shape`` at scale ``init_scale`` (the engine's protocol).
+
+        ``kind="identical"`` is :meth:`initial_u` (every parameter equal to ``init_scale``
+        for the orthant maps); ``"gaussian"`` multiplies it by |N(0, 1)| entries drawn from
+        ``rng``. A shape ``(n, k)`` gives a block of ``k`` columns; ``init_scale`` may then be
+        an array of ``k`` scales, one per column (a sweep).
+        """
+        kind = _check_kind(kind, ("identical", "gaussian"))
+        shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+        scales = np.atleast_1d(np.asarray(init_scale, dtype=float))
+        if len(shape) == 2:
+            if scales.size not in (1, shape[1]):
+                raise ValueError(f"init_scale has {scales.size} values, but the block has "
+                                 f"{shape[1]} columns")
+            cols = [self.initial_u(init_scale=float(a), n=shape[0])
+                    for a in np.broadcast_to(scales, (shape[1],))]
+            u = np.stack(cols, axis=1)
+        elif len(shape) == 1:
+            if scales.size != 1:
+                raise ValueError("an array of init_scale values needs a shape (n, k)")
+            u = self.initial_u(init_scale=float(scales[0]), n=shape[0])
+        else:
+            raise ValueError(f"{type(self).__name__} takes x of shape (n,) or (n, k); got {shape}")
+        if kind == "gaussian":
+            u = u * np.abs(np.random.default_rng(rng).standard_normal(u.shape))
+        return u
+
     # -- the mirror geometry ---------------------------------------------------------------------
-    def _u0(self, u0, n: int):
-        """Normalize the ``u0`` argument of the geometry methods."""
+    def reference_u0(self, u0, n: int):
+        """The ``u0`` argument of the geometry methods as an array of parameters (a float means
+        ``initial_u(init_scale=u0, n=n)``), or None where the potential does not need it."""
         if u0 is None:
             if self.needs_u0:
                 raise ValueError(
@@ -184,15 +220,25 @@ class Parametrization:
             return None
         if isinstance(u0, numbers.Real) and not isinstance(u0, bool):
             return self.initial_u(init_scale=u0, n=n)
-        u0 = _vector(u0, "u0")
+        u0 = as_vector(u0, "u0")
         if u0.size != self.n_params(n):
             raise ValueError(f"u0 has length {u0.size}, but x of length {n} needs "
                              f"{self.n_params(n)} parameters")
         return u0
 
-    def _mirror_state(self, z: np.ndarray, u0):  # pragma: no cover - abstract
-        """(x, dx/dz, ψ*(z)) at mirror coordinates z; dx/dz is 1-D (diagonal) or 2-D."""
+    def mirror_state(self, z: np.ndarray, u0):  # pragma: no cover - abstract
+        """(x, dx/dz, ψ*(z)) at mirror coordinates z; dx/dz is 1-D (diagonal) or 2-D.
+
+        ``u0`` is the reference initialization from :meth:`reference_u0`.
+        """
         raise NotImplementedError
+
+    # Former private names, kept so that code written against them still runs.
+    def _mirror_state(self, z, u0):
+        return self.mirror_state(z, u0)
+
+    def _u0(self, u0, n: int):
+        return self.reference_u0(u0, n)
 
     def mirror_map(self, x, u0=None) -> np.ndarray:  # pragma: no cover - abstract
         """∇ψ(x): the mirror coordinates z of x."""
@@ -200,13 +246,13 @@ class Parametrization:
 
     def inverse_mirror_map(self, z, u0=None) -> np.ndarray:
         """∇ψ*(z) = (∇ψ)⁻¹(z): the point x with mirror coordinates z."""
-        z = _vector(z, "z")
-        return self._mirror_state(z, self._u0(u0, self._n_from_z(z)))[0]
+        z = as_vector(z, "z")
+        return self.mirror_state(z, self.reference_u0(u0, self._n_from_z(z)))[0]
 
     def conjugate(self, z, u0=None) -> float:
         """ψ*(z) = sup_x ⟨z, x⟩ − ψ(x), the convex conjugate of the potential."""
-        z = _vector(z, "z")
-        return float(self._mirror_state(z, self._u0(u0, self._n_from_z(z)))[2])
+        z = as_vector(z, "z")
+        return float(self.mirror_state(z, self.reference_u0(u0, self._n_from_z(z)))[2])
 
     def potential(self, x, u0=None) -> float:
         """ψ(x) = ⟨∇ψ(x), x⟩ − ψ*(∇ψ(x)) (Fenchel–Young equality)."""
@@ -215,7 +261,7 @@ class Parametrization:
         finite = np.isfinite(z)
         # boundary points (x_i at a bound where ∇ψ = ±inf) contribute their limit value
         zz = np.where(finite, z, 0.0)
-        state = self._mirror_state(zz, self._u0(u0, x.size))
+        state = self.mirror_state(zz, self.reference_u0(u0, x.size))
         return float(np.dot(zz, x) - state[2] + self._boundary_correction(x, ~finite))
 
     def _boundary_correction(self, x, at_boundary) -> float:
@@ -235,7 +281,7 @@ class Parametrization:
     def inverse_metric(self, x, u0=None) -> np.ndarray:
         """dx/dz = (∇²ψ(x))⁻¹ = J Jᵀ: 1-D (its diagonal) when diagonal, else 2-D."""
         x = self._point(x)
-        return self._mirror_state(self.mirror_map(x, u0), self._u0(u0, x.size))[1]
+        return self.mirror_state(self.mirror_map(x, u0), self.reference_u0(u0, x.size))[1]
 
     def _n_from_z(self, z: np.ndarray) -> int:
         return z.size
@@ -266,7 +312,7 @@ class Parametrization:
         return (reason is None, reason) if explain else reason is None
 
     def _point(self, x, name: str = "x") -> np.ndarray:
-        x = _vector(x, name)
+        x = as_vector(x, name)
         reason = self.domain.explain(x, 1e-12)
         if reason is not None:
             raise ValueError(f"{name}: {reason}")
@@ -287,6 +333,12 @@ def _numerical_jacobian(fun: Callable, u: np.ndarray, rel_step: float = 1e-6) ->
         um[j] -= h
         jac[:, j] = (np.asarray(fun(up)) - np.asarray(fun(um))) / (2 * h)
     return jac
+
+
+def _check_kind(kind, kinds) -> str:
+    if kind not in kinds:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, kinds))}; got {kind!r}")
+    return kind
 
 
 def _check_depth(depth) -> int:
@@ -330,12 +382,35 @@ class Power(Parametrization):
     """
 
     domain = Domain(0.0, np.inf, description="the non-negative orthant x >= 0")
+    positive_params = True  # u > 0 throughout: momentum keeps extrapolations positive
 
     def __init__(self, depth: int = 2):
         self.depth = _check_depth(depth)
 
     def __repr__(self) -> str:
         return f"Power(depth={self.depth})"
+
+    def preconditioner(self, x):
+        """``P(x) = L² x^{2−2/L}``: gradient descent on u moves x by ``−η P ⊙ ∇f`` to first
+        order (the inverse of the Riemannian metric, diagonal)."""
+        L = self.depth
+        return L * L * x ** (2.0 - 2.0 / L)
+
+    def curvature(self, u, g, lipschitz: float, columns: bool = False):
+        """A bound on the curvature of ``h(u) = f(u^L)`` near ``u`` (per column for a block).
+
+        The Hessian of ``h`` is ``J G J + diag(L (L-1) u^{L-2} g)`` with ``J = diag(L u^{L-1})``,
+        so its norm is at most ``L² max(u)^{2L-2} ||A||² + L (L-1) max|u^{L-2} g|``. The second
+        term is doubled so that ``|L η u^{L-2} g| <= 1/2`` at ``η = 1 / curvature``: one step
+        changes each ``u_i`` by at most half, which keeps ``u > 0``.
+        """
+        L = self.depth
+        axis = 0 if columns and np.ndim(u) == 2 else None
+        umax = np.max(np.abs(u), axis=axis)
+        curv = L * L * umax ** (2 * L - 2) * lipschitz
+        ug = g if L == 2 else u ** (L - 2) * g  # u**0 * g == g exactly
+        curv += 2.0 * L * (L - 1) * np.max(np.abs(ug), axis=axis)
+        return curv if axis is not None else float(curv)
 
     def forward(self, u):
         return np.asarray(u, dtype=float) ** self.depth
@@ -352,7 +427,7 @@ class Power(Parametrization):
         if (x0 is None) == (init_scale is None):
             raise ValueError("give exactly one of x0 and init_scale")
         if x0 is not None:
-            x0 = _vector(x0, "x0")
+            x0 = as_vector(x0, "x0")
             if np.any(x0 <= 0):
                 raise ValueError("x0 must be strictly positive: gradient flow from a zero "
                                  "coordinate of x = u^L never leaves zero")
@@ -367,7 +442,7 @@ class Power(Parametrization):
                 return 0.25 * np.log(x)
             return -(x ** ((2.0 - L) / L)) / (L * (L - 2))
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         L = self.depth
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if L == 2:
@@ -473,7 +548,7 @@ class Difference(Parametrization):
         alpha = _positive_scale(init_scale, "init_scale")
         if x0 is None:
             return np.full(2 * _size(n), alpha)
-        x0 = _vector(x0, "x0")
+        x0 = as_vector(x0, "x0")
         ref = np.full(2 * x0.size, alpha)
         z = self.mirror_map(x0, ref)
         return self._uv_from_z(z, self._conserved(ref))
@@ -494,7 +569,7 @@ class Difference(Parametrization):
             v = np.where(ok, np.abs(b) ** (1.0 / (2 - L)), np.inf)
         return np.concatenate([u, v])
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         c = self._conserved(u0)
         L = self.depth
         with np.errstate(over="ignore", invalid="ignore"):
@@ -511,7 +586,7 @@ class Difference(Parametrization):
 
     def mirror_map(self, x, u0=None):
         x = self._point(x)
-        c = self._conserved(self._u0(u0, x.size))
+        c = self._conserved(self.reference_u0(u0, x.size))
         L = self.depth
         if L == 2:
             return 0.25 * np.arcsinh(x / c)
@@ -583,7 +658,7 @@ class Hadamard(Parametrization):
         if x0 is None:
             n = _size(n)
             return np.concatenate([np.full(n, alpha), np.zeros(n)])
-        x0 = _vector(x0, "x0")
+        x0 = as_vector(x0, "x0")
         if np.any(np.abs(x0) >= alpha * alpha):
             raise ValueError("Hadamard needs |x0| < init_scale**2 so that u0 and v0 have "
                              "unequal scales")
@@ -597,7 +672,7 @@ class Hadamard(Parametrization):
                              "make the potential singular)")
         return 0.5 * c
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         beta = self._beta(u0)
         with np.errstate(over="ignore"):
             x = beta * np.sinh(2.0 * z)
@@ -606,7 +681,7 @@ class Hadamard(Parametrization):
 
     def mirror_map(self, x, u0=None):
         x = self._point(x)
-        return 0.5 * np.arcsinh(x / self._beta(self._u0(u0, x.size)))
+        return 0.5 * np.arcsinh(x / self._beta(self.reference_u0(u0, x.size)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -668,7 +743,7 @@ class Box(Parametrization):
         if (x0 is None) == (init_scale is None):
             raise ValueError("give exactly one of x0 and init_scale")
         if x0 is not None:
-            x0 = _vector(x0, "x0")
+            x0 = as_vector(x0, "x0")
             s = (x0 - self.center) / self.half_width
             if np.any(np.abs(s) >= 1):
                 raise ValueError("x0 must lie strictly inside the box")
@@ -678,7 +753,7 @@ class Box(Parametrization):
             raise ValueError(f"Box needs |init_scale| < pi/2, got {init_scale!r}")
         return np.full(_size(n), float(init_scale))
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         h, c = self.half_width, self.center
         hz = h * z
         x = c + h * np.tanh(hz)
@@ -755,7 +830,7 @@ class Simplex(Parametrization):
     def _scale(self, u0):
         return 1.0 if u0 is None else float(np.dot(u0, u0))
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         s = self._scale(u0)
         w = 4.0 * z / s
         lse = logsumexp(w)
@@ -765,15 +840,15 @@ class Simplex(Parametrization):
     def mirror_map(self, x, u0=None):
         x = self._point(x)
         with np.errstate(divide="ignore"):
-            return 0.25 * self._scale(self._u0(u0, x.size)) * np.log(x)
+            return 0.25 * self._scale(self.reference_u0(u0, x.size)) * np.log(x)
 
     def potential(self, x, u0=None):
         x = self._point(x)
-        return float(0.25 * self._scale(self._u0(u0, x.size)) * np.sum(xlogy(x, x)))
+        return float(0.25 * self._scale(self.reference_u0(u0, x.size)) * np.sum(xlogy(x, x)))
 
     def bregman(self, x, y, u0=None):
         x, y = _positive_pair(self, x, y)
-        s = self._scale(self._u0(u0, x.size))
+        s = self._scale(self.reference_u0(u0, x.size))
         return float(0.25 * s * np.sum(xlogy(x, x) - xlogy(x, y)))
 
 
@@ -842,6 +917,11 @@ class Custom(Parametrization):
     def __repr__(self) -> str:
         return f"Custom(name={self.name!r})"
 
+    @property
+    def has_jacobian(self) -> bool:
+        """Whether the Jacobian is given in closed form (else: central differences)."""
+        return self._jacobian is not None
+
     def n_params(self, n):
         if self._n_params is None:
             return _size(n)
@@ -885,16 +965,16 @@ class Custom(Parametrization):
             raise RuntimeError(f"Custom: the flow of the fields ∇φ_i failed: {sol.message}")
         return sol.y[:p, -1], sol.y[p, -1]
 
-    def _mirror_state(self, z, u0):
+    def mirror_state(self, z, u0):
         u, conj = self._flow(z, u0)
         jac = self.jacobian(u)
         return self.forward(u), jac @ jac.T, conj
 
     def mirror_map(self, x, u0=None):
-        x = _vector(x, "x")
-        u0 = self._u0(u0, x.size)
+        x = as_vector(x, "x")
+        u0 = self.reference_u0(u0, x.size)
         z = np.zeros_like(x)
-        xz, metric, _ = self._mirror_state(z, u0)
+        xz, metric, _ = self.mirror_state(z, u0)
         r = xz - x
         for _ in range(100):
             # the flow is integrated to rtol 1e-11 and J may come from finite differences
@@ -904,7 +984,7 @@ class Custom(Parametrization):
             t = 1.0
             while t > 1e-10:  # damped Newton on ‖x(z) − x‖: the flow can blow up for big steps
                 try:
-                    state = self._mirror_state(z - t * step, u0)
+                    state = self.mirror_state(z - t * step, u0)
                 except RuntimeError:
                     state = None
                 if state is not None and np.linalg.norm(state[0] - x) < np.linalg.norm(r):
@@ -920,10 +1000,10 @@ class Custom(Parametrization):
         raise RuntimeError("Custom.mirror_map: Newton did not converge; is x reachable from u0?")
 
     def potential(self, x, u0=None):
-        x = _vector(x, "x")
-        u0 = self._u0(u0, x.size)
+        x = as_vector(x, "x")
+        u0 = self.reference_u0(u0, x.size)
         z = self.mirror_map(x, u0)
-        return float(np.dot(z, x) - self._mirror_state(z, u0)[2])
+        return float(np.dot(z, x) - self.mirror_state(z, u0)[2])
 
 
 def _positive_pair(param, x, y):
@@ -934,3 +1014,233 @@ def _positive_pair(param, x, y):
     if np.any(y <= 0):
         raise ValueError("y must be strictly positive: ∇ψ(y) is infinite on the boundary")
     return x, y
+
+
+# ----------------------------------------------------------------------------------------------
+# matrix parametrizations: parameters are a tuple of matrices
+# ----------------------------------------------------------------------------------------------
+def _matrix_shape(shape) -> tuple[int, int]:
+    shape = tuple(int(s) for s in np.atleast_1d(shape))
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"a matrix parametrization needs shape (d1, d2); got {shape}")
+    return shape
+
+
+def _factor(rows: int, cols: int, scale: float, rng, kind: str) -> np.ndarray:
+    """``scale`` times the rectangular identity, a Gaussian matrix, or orthonormal columns/rows."""
+    if kind == "identical":
+        return scale * np.eye(rows, cols)
+    gen = np.random.default_rng(rng)
+    g = gen.standard_normal((rows, cols))
+    if kind == "gaussian":
+        return scale * g
+    q, r = np.linalg.qr(g if rows >= cols else g.T)
+    q = q * np.sign(np.diag(r))  # the Haar-distributed orthogonal factor
+    return scale * (q if rows >= cols else q.T)
+
+
+_MATRIX_KINDS = ("identical", "gaussian", "orthogonal")
+
+
+class _MatrixParametrization(Parametrization):
+    commuting = False
+    signed = True
+    domain = Domain(description="R^{d1 x d2}")
+    default_init = "gaussian"
+
+    def initial_u(self, x0=None, init_scale=None, n=None):
+        raise ValueError(f"{type(self).__name__} parameters are matrices: use "
+                         f"init(shape, init_scale, rng, kind)")
+
+
+class Product(_MatrixParametrization):
+    r"""``X = U Vᵀ`` with ``U`` of shape (d1, width) and ``V`` of shape (d2, width).
+
+    Gradient descent on ``(U, V)`` from a small initialization is biased towards low rank
+    (Gunasekar et al., "Implicit regularization in matrix factorization", NeurIPS 2017;
+    Li, Ma & Zhang, COLT 2018): the engine's model of matrix sensing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.parametrizations import Product
+    >>> p = Product(width=2)
+    >>> U, V = p.init((3, 4), 0.1, rng=0, kind="identical")
+    >>> p.forward((U, V)).shape, float(p.forward((U, V))[0, 0])
+    ((3, 4), 0.010000000000000002)
+    """
+
+    def __init__(self, width: int):
+        self.width = _size(width, "width")
+
+    def __repr__(self) -> str:
+        return f"Product(width={self.width})"
+
+    def forward(self, params):
+        U, V = params
+        return U @ V.T
+
+    def vjp(self, params, g):
+        U, V = params
+        return g @ V, g.T @ U
+
+    def init(self, shape, init_scale, rng=None, kind="gaussian"):
+        """``U0, V0`` of scale ``init_scale`` (kind: identical, gaussian, orthogonal)."""
+        d1, d2 = _matrix_shape(shape)
+        kind = _check_kind(kind, _MATRIX_KINDS)
+        alpha = _positive_scale(init_scale, "init_scale")
+        gen = np.random.default_rng(rng)
+        return (_factor(d1, self.width, alpha, gen, kind),
+                _factor(d2, self.width, alpha, gen, kind))
+
+
+class SymmetricProduct(_MatrixParametrization):
+    r"""``X = U Uᵀ`` with ``U`` of shape (d, width): symmetric positive semi-definite matrices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.parametrizations import SymmetricProduct
+    >>> p = SymmetricProduct(width=2)
+    >>> U = p.init((3, 3), 1.0, kind="identical")
+    >>> p.forward(U)
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 0.]])
+    """
+
+    signed = False
+
+    def __init__(self, width: int):
+        self.width = _size(width, "width")
+
+    def __repr__(self) -> str:
+        return f"SymmetricProduct(width={self.width})"
+
+    def forward(self, U):
+        return U @ U.T
+
+    def vjp(self, U, g):
+        return (g + g.T) @ U
+
+    def init(self, shape, init_scale, rng=None, kind="gaussian"):
+        d1, d2 = _matrix_shape(shape)
+        if d1 != d2:
+            raise ValueError(f"SymmetricProduct needs a square shape; got {(d1, d2)}")
+        return _factor(d1, self.width, _positive_scale(init_scale, "init_scale"), rng,
+                       _check_kind(kind, _MATRIX_KINDS))
+
+
+class DeepProduct(_MatrixParametrization):
+    r"""``X = W_L ⋯ W_2 W_1`` (a deep linear network), ``W_1`` of shape (width, d2), inner
+    layers (width, width), ``W_L`` of shape (d1, width); ``width`` defaults to ``max(d1, d2)``.
+
+    Deeper products sharpen the low-rank bias of small initialization (Arora, Cohen, Hu & Luo,
+    "Implicit regularization in deep matrix factorization", NeurIPS 2019).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.parametrizations import DeepProduct
+    >>> p = DeepProduct(depth=3)
+    >>> Ws = p.init((2, 2), 0.5, kind="identical")
+    >>> p.forward(Ws)
+    array([[0.125, 0.   ],
+           [0.   , 0.125]])
+    """
+
+    def __init__(self, depth: int, width: int | None = None):
+        if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 1:
+            raise ValueError(f"depth must be an integer >= 1; got {depth!r}")
+        self.depth = int(depth)
+        self.width = None if width is None else _size(width, "width")
+
+    def __repr__(self) -> str:
+        return f"DeepProduct(depth={self.depth}, width={self.width})"
+
+    def forward(self, Ws):
+        X = Ws[0]
+        for W in Ws[1:]:
+            X = W @ X
+        return X
+
+    def vjp(self, Ws, g):
+        # left[i] = W_L ⋯ W_{i+1}, right[i] = W_{i-1} ⋯ W_1 (identity where empty)
+        L = len(Ws)
+        right = [None] * L
+        acc = None
+        for i in range(L):
+            right[i] = acc
+            acc = Ws[i] if acc is None else Ws[i] @ acc
+        grads = [None] * L
+        left = None
+        for i in reversed(range(L)):
+            gi = g if left is None else left.T @ g
+            grads[i] = gi if right[i] is None else gi @ right[i].T
+            left = Ws[i] if left is None else left @ Ws[i]
+        return tuple(grads)
+
+    def init(self, shape, init_scale, rng=None, kind="gaussian"):
+        """Each layer at scale ``init_scale`` (so ``X0`` is of order ``init_scale**depth``)."""
+        d1, d2 = _matrix_shape(shape)
+        kind = _check_kind(kind, _MATRIX_KINDS)
+        alpha = _positive_scale(init_scale, "init_scale")
+        h = self.width or max(d1, d2)
+        dims = [d2] + [h] * (self.depth - 1) + [d1]
+        gen = np.random.default_rng(rng)
+        return tuple(_factor(dims[i + 1], dims[i], alpha, gen, kind) for i in range(self.depth))
+
+
+class WeightNormalized(Parametrization):
+    r"""Weight normalization of the diagonal network ``x = u² − v²``: magnitude and direction.
+
+    Per coordinate, ``(u_i, v_i) = r_i d_i`` with a magnitude ``r_i`` and a unit direction
+    ``d_i = w_i / ‖w_i‖`` in the plane, so ``x_i = r_i² (w_{i1}² − w_{i2}²) / ‖w_i‖²``
+    (parameters ``(r, W)``, ``W`` of shape (n, 2)). Gradient descent on ``(r, W)`` is the
+    weight-normalized diagonal linear network (Salimans & Kingma 2016; Chou, Rauhut & Ward,
+    "Robust implicit regularization via weight normalization", 2023).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.parametrizations import WeightNormalized
+    >>> p = WeightNormalized()
+    >>> r, W = p.init(3, 0.1)                 # direction (1, 1)/√2: x0 = 0
+    >>> p.forward((r, W))
+    array([0., 0., 0.])
+    """
+
+    commuting = False
+    signed = True
+    domain = Domain(description="R^n (signed)")
+
+    def __repr__(self) -> str:
+        return "WeightNormalized()"
+
+    def forward(self, params):
+        r, W = params
+        s = np.sum(W * W, axis=-1)
+        return r * r * (W[..., 0] ** 2 - W[..., 1] ** 2) / s
+
+    def vjp(self, params, g):
+        r, W = params
+        a, b = W[..., 0], W[..., 1]
+        s = a * a + b * b
+        c = (a * a - b * b) / s
+        rr = r * r * g / (s * s)
+        dW = np.stack([4.0 * a * b * b * rr, -4.0 * a * a * b * rr], axis=-1)
+        return 2.0 * r * c * g, dW
+
+    def initial_u(self, x0=None, init_scale=None, n=None):
+        raise ValueError("WeightNormalized parameters are (r, W): use init(n, init_scale)")
+
+    def init(self, shape, init_scale, rng=None, kind="identical"):
+        """``r = init_scale·√2`` and ``W = (1, 1)`` (so ``x0 = 0``, as ``u0 = v0`` for
+        ``Difference``), or Gaussian magnitudes and directions."""
+        n = _size(int(np.atleast_1d(shape)[0]), "n")
+        kind = _check_kind(kind, ("identical", "gaussian"))
+        alpha = _positive_scale(init_scale, "init_scale")
+        if kind == "identical":
+            return np.full(n, alpha * np.sqrt(2.0)), np.ones((n, 2))
+        gen = np.random.default_rng(rng)
+        return alpha * np.abs(gen.standard_normal(n)), gen.standard_normal((n, 2))

@@ -1,0 +1,136 @@
+"""Gradient descent and Nesterov momentum on the parameters of ``x = φ(params)``.
+
+Chou, Maly, Verdun, Freitas Paulo da Costa, Mirandola, "Get rid of your constraints and
+reparametrize: a study in NNLS and implicit bias", AISTATS 2025 (arXiv:2207.08437), Sec. 3:
+gradient descent on ``h(params) = f(φ(params))`` with step decay. The gradient in the
+parameters is the parametrization's ``vjp``: ``∇h = J_φᵀ ∇f(φ(params))``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._task import Task
+from ._tree import tdot, tmap
+from .steps import armijo, decayed, inverse
+
+# Armijo steps never grow above this (a zero gradient would otherwise double them forever).
+_ETA_MAX = 1e300
+# Extrapolated parameters of a positive parametrization are kept at least this fraction of the
+# current ones, so that they stay positive (x = u^L in the orthant also for odd depth).
+_KEEP = 0.5
+
+
+class GDState(NamedTuple):
+    params: Any
+    x: np.ndarray
+    g: np.ndarray
+    f: Any
+    eta: float = 1.0  # last accepted Armijo step
+    stalled: str | None = None
+
+
+class NesterovState(NamedTuple):
+    params: Any
+    params_prev: Any
+    j: Any  # steps since the last restart (per column for a block)
+    x: np.ndarray
+    g: np.ndarray
+    f: Any
+
+
+def _uses_armijo(task: Task) -> bool:
+    if isinstance(task.step, str):
+        return task.step == "armijo" or not hasattr(task.param, "curvature")
+    return False
+
+
+def step_size(task: Task, params, g, k: int):
+    """``η_k = η / (k + 1)^γ`` from the fixed step or, for ``step="auto"``, the safe step
+    ``1 / curvature`` of the parametrization (see e.g. ``Power.curvature``)."""
+    base = task.step
+    if isinstance(base, str):
+        base = inverse(task.param.curvature(params, g, task.lipschitz(), task.columns))
+    return decayed(base, k - 1, task.decay)
+
+
+def gd_init(task: Task, params) -> GDState:
+    x = task.param.forward(params)
+    f, g = task.evaluate(x)
+    return GDState(params, x, g, f)
+
+
+def gd_step(task: Task, state: GDState, k: int) -> GDState:
+    r"""``params_{k+1} = params_k − η_k J_φᵀ ∇f(φ(params_k))``.
+
+    For ``x = u^L`` this is ``u_{k+1} = u_k − η_k L u_k^{L−1} ⊙ ∇f(u_k^L)`` with
+    ``η_k = η / (k + 2)^γ`` (arXiv:2207.08437, Sec. 3; ``γ = decay``). With ``step="armijo"``
+    (or ``"auto"`` for a parametrization without a curvature bound) the step backtracks from
+    twice the last accepted one (Armijo 1966).
+    """
+    if _uses_armijo(task):
+        return _armijo_step(task, state)
+    p = task.param
+    grad = p.vjp(state.params, state.g)
+    eta = step_size(task, state.params, state.g, k)
+    params = tmap(lambda u, d: u - eta * d, state.params, grad)
+    x = p.forward(params)
+    f, g = task.evaluate(x)
+    return GDState(params, x, g, f, state.eta)
+
+
+def _armijo_step(task: Task, state: GDState) -> GDState:
+    p = task.param
+    grad = p.vjp(state.params, state.g)
+    slope = -tdot(grad, grad, False)
+
+    def trial(eta):
+        params = tmap(lambda u, d: u - eta * d, state.params, grad)
+        x = p.forward(params)
+        f, g = task.evaluate(x)
+        return f, (params, x, g, f)
+
+    found = armijo(trial, state.f, slope, min(2.0 * state.eta, _ETA_MAX))
+    if found is None:
+        return state._replace(stalled="the line search found no decrease; the problem may be "
+                                      "ill-scaled")
+    eta, (params, x, g, f) = found
+    return GDState(params, x, g, f, eta)
+
+
+def nesterov_init(task: Task, params) -> NesterovState:
+    state = gd_init(task, params)
+    j = np.zeros(np.shape(state.f), dtype=int) if task.columns and np.ndim(state.f) else 0
+    return NesterovState(params, params, j, state.x, state.g, state.f)
+
+
+def nesterov_step(task: Task, state: NesterovState, k: int) -> NesterovState:
+    r"""Nesterov momentum on the parameters with adaptive restart.
+
+    ``v = u_k + β_j (u_k − u_{k−1})`` with ``β_j = (j − 1) / (j + 2)`` (``j`` counts steps
+    since the last restart; for a positive parametrization ``v`` is clipped to ``v >= u_k/2``);
+    ``u_{k+1} = v − η ∇h(v)``. The point certified and returned is ``x = φ(v)``, where the
+    gradient is known. Restart (``j = 0``) when ``⟨∇h(v), u_{k+1} − u_k⟩ > 0`` — the gradient
+    scheme of O'Donoghue & Candès, "Adaptive restart for accelerated gradient schemes" (2015).
+    """
+    p = task.param
+    u, u_prev, j = state.params, state.params_prev, state.j + 1
+    beta = (j - 1) / (j + 2)
+    v = tmap(lambda a, b: a + beta * (a - b), u, u_prev)
+    if getattr(p, "positive_params", False):
+        v = tmap(lambda c, a: np.where(c < _KEEP * a, a, c), v, u)
+    xv = p.forward(v)
+    fv, gv = task.evaluate(xv)
+    grad = p.vjp(v, gv)
+    if _uses_armijo(task):  # no curvature bound: a safe constant step of 1 / Lipschitz of f
+        eta = decayed(inverse(task.lipschitz()), k - 1, task.decay)
+    else:
+        eta = step_size(task, v, gv, k)
+    u_next = tmap(lambda a, d: a - eta * d, v, grad)
+    if task.restart:
+        moved = tmap(lambda a, b: a - b, u_next, u)
+        restart = tdot(grad, moved, task.columns) > 0
+        j = np.where(restart, 0, j) if np.ndim(restart) else (0 if restart else j)
+    return NesterovState(u_next, u, j, xv, gv, fv)

@@ -1,0 +1,113 @@
+"""Step-size policies, in one place: safe step from a curvature bound, decay, Armijo, BB.
+
+Per-column quantities: for a block (``x`` of shape (n, k)) every rule works column by column
+and returns a (k,) array, which broadcasts against the block; for a single problem it returns
+a float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+_TINY = np.finfo(float).tiny
+THETA = 0.9  # fraction to the boundary
+
+
+def decayed(step0, k: int, decay: float):
+    """Step-size decay ``step_k = step0 / (k + 2)**decay`` (decay = 0: constant step).
+
+    Chou et al. (arXiv:2207.08437), gradient descent with decaying steps, ``γ = decay``.
+
+    Examples
+    --------
+    >>> decayed(1.0, 2, 1.0)
+    0.25
+    """
+    return step0 if decay == 0.0 else step0 / (k + 2) ** decay
+
+
+def inverse(curv):
+    """``1 / curv`` where ``curv > 0``, else 1 (a zero curvature bound puts no limit)."""
+    if np.ndim(curv) == 0:
+        return 1.0 / curv if curv > 0 else 1.0
+    pos = curv > 0
+    return np.where(pos, 1.0 / np.where(pos, curv, 1.0), 1.0)
+
+
+def column_max(values: np.ndarray, columns: bool):
+    """Largest entry (per column for a block)."""
+    if columns and values.ndim == 2:
+        return np.max(values, axis=0)
+    return float(np.max(values))
+
+
+def metric_step(P: np.ndarray, lipschitz: float, columns: bool = False):
+    """``1 / (‖P‖_∞ ‖A‖²)``: below the inverse Lipschitz constant in the metric ``P^{-1}``."""
+    return inverse(column_max(P, columns) * lipschitz)
+
+
+def boundary_cap(x: np.ndarray, direction: np.ndarray, columns: bool = False):
+    """Largest ``η`` with ``x + η d >= (1 − θ) x`` (θ = 0.9, "fraction to the boundary")."""
+    shrink = -direction / np.maximum(x, _TINY)
+    if columns and x.ndim == 2:
+        worst = np.max(shrink, axis=0, initial=0.0)
+        pos = worst > 0
+        return np.where(pos, THETA / np.where(pos, worst, 1.0), np.inf)
+    worst = float(np.max(shrink, initial=0.0))
+    return THETA / worst if worst > 0 else np.inf
+
+
+def bb_length(s: np.ndarray, y: np.ndarray, P: np.ndarray, k: int, rule: str) -> float | None:
+    """Barzilai–Borwein step in the metric ``P^{-1}``; None where it is not defined.
+
+    Barzilai & Borwein (1988): long ``⟨s, P⁻¹s⟩ / ⟨s, y⟩`` (BB1), short ``⟨s, y⟩ / ⟨y, P y⟩``
+    (BB2), or the two alternating (odd ``k`` long).
+    """
+    sy = float(s @ y)
+    if not sy > 0:
+        return None
+    long = float(s @ (s / np.maximum(P, _TINY))) / sy
+    ypy = float(y @ (P * y))  # 0 when y lives where x (hence P) has underflowed to 0
+    short = sy / ypy if ypy > 0 else long
+    if rule == "long":
+        return long
+    if rule == "short":
+        return short
+    return long if k % 2 else short
+
+
+def armijo(
+    trial: Callable[[float], tuple[float, object]],
+    f_ref: float,
+    slope: float,
+    eta: float,
+    *,
+    c: float = 1e-4,
+    slack: float = 0.0,
+    floor: float = 1e-300,
+    max_backtracks: int = 2000,
+):
+    """Backtracking (halving) from ``eta`` until ``f(eta) <= f_ref + c η slope + slack``.
+
+    ``trial(η) -> (f, payload)``; ``slope <= 0`` is the directional derivative. Bounded: at
+    most ``max_backtracks`` halvings and never below ``floor``; a non-finite ``slope`` or
+    ``eta`` fails at once. Returns ``(η, payload)``, or None when no step was accepted.
+    (Armijo 1966.)
+
+    Examples
+    --------
+    >>> armijo(lambda t: ((1.0 - t) ** 2, t), f_ref=1.0, slope=-2.0, eta=4.0)
+    (1.0, 1.0)
+    """
+    if not (np.isfinite(slope) and np.isfinite(eta)):
+        return None
+    for _ in range(max_backtracks):
+        if not eta >= floor:
+            return None
+        f_new, payload = trial(eta)
+        if f_new <= f_ref + c * eta * slope + slack:
+            return eta, payload
+        eta *= 0.5
+    return None
