@@ -243,15 +243,21 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _progress_printer(every: float = 1.0):
-    """A callback that prints the iteration, objective and kkt to stderr at most once a second."""
+    """A callback that prints the iteration, objective and kkt to stderr at most once a second.
+
+    Many right-hand sides iterated as one block report per column: the line then gives the
+    number of columns still iterating, the summed objective and the largest kkt among them.
+    """
     last = [time.perf_counter()]
 
     def callback(state) -> bool:
         now = time.perf_counter()
         if now - last[0] >= every:
             last[0] = now
-            print(f"iteration {state.k:>9}  objective {state.objective:.6e}  kkt {state.kkt:.2e}",
-                  file=sys.stderr, flush=True)
+            kkt = np.asarray(state.kkt)
+            live = f"  columns left {kkt.size:>6}" if kkt.ndim else ""
+            print(f"iteration {state.k:>9}{live}  objective {np.sum(state.objective):.6e}  "
+                  f"kkt {np.max(kkt):.2e}", file=sys.stderr, flush=True)
         return False
 
     return callback
