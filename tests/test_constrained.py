@@ -80,8 +80,8 @@ def test_signed_regression_ends_at_the_lasso_path_end():
     b = A @ x_true
     _, _, coefs = lars_path(A, b, method="lasso", alpha_min=0.0)
     end = coefs[:, -1]
-    np.testing.assert_allclose(end, l1_limit(A, b, nonnegative=False), atol=1e-8)
-    gap = [np.linalg.norm(limit(A, b, Difference(2), init_scale=a) - end) for a in (1e-2, 1e-4)]
+    np.testing.assert_allclose(end, l1_limit(A, b, nonnegative=False).x, atol=1e-8)
+    gap = [np.linalg.norm(limit(A, b, Difference(2), init_scale=a).x - end) for a in (1e-2, 1e-4)]
     assert gap[1] < 0.1 * gap[0] and gap[1] <= 1e-3 * np.linalg.norm(end)
     # discrete GD: a fixed step keeps the O(step) deviation from the flow small
     res = signed_least_squares(A, b, init_scale=1e-4, step=0.1, tol=1e-8, max_iter=30_000)
@@ -100,8 +100,10 @@ def test_entropic_ot_limit_equals_sinkhorn_along_the_path():
                  bounds=(0, None), method="highs").fun
     costs = []
     for eps in (1.0, 0.3, 0.1, 0.03):
-        P = entropic_ot(a, b, C, eps)
-        np.testing.assert_allclose(P, sinkhorn(a, b, C, eps), atol=1e-10)
+        res = entropic_ot(a, b, C, eps)
+        P = res.x
+        assert res.success
+        np.testing.assert_allclose(P, sinkhorn(a, b, C, eps).x, atol=1e-10)
         costs.append(np.sum(C * P))
     assert np.all(np.diff(costs) < 0) and costs[-1] - lp < 0.02 * lp
 
@@ -111,8 +113,9 @@ def test_entropic_ot_by_gradient_descent_tracks_sinkhorn():
     a = np.full(3, 1 / 3)
     b = np.full(4, 1 / 4)
     C = rng.uniform(0, 1, (3, 4))
-    P = entropic_ot(a, b, C, 0.5, method="reparam-gd", step=0.02, tol=1e-10, max_iter=200_000)
-    S = sinkhorn(a, b, C, 0.5)
+    P = entropic_ot(a, b, C, 0.5, method="reparam-gd", step=0.02, tol=1e-10,
+                    max_iter=200_000).x
+    S = sinkhorn(a, b, C, 0.5).x
     # the discrete limit differs from the flow's (= Sinkhorn's) by O(step): 3.5e-3 here
     assert np.abs(P - S).max() <= 5e-3 * S.max()
     assert np.abs(P.sum(axis=1) - a).max() <= 1e-9
@@ -152,7 +155,10 @@ def test_negative_perturbation_error_grows_at_most_linearly():
 def test_negative_perturbation_experiment_table():
     table = negative_perturbation_experiment(20, 60, sparsity=3, levels=[1e-2, 1e-1],
                                              methods=("limit", "nnls", "l1"))
-    assert set(table) == {"perturbation", "error_limit", "error_nnls", "error_l1"}
+    assert set(table) == {"perturbation", "error_limit", "error_nnls", "error_l1",
+                          "success_limit", "success_nnls", "success_l1"}
+    for key in ("success_limit", "success_nnls", "success_l1"):
+        assert table[key].all()
     for key in ("error_limit", "error_nnls", "error_l1"):
         assert table[key].shape == (2,) and table[key][1] > table[key][0]
 

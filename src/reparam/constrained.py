@@ -26,7 +26,8 @@ import numbers
 import time
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.sparse.linalg import LinearOperator
+from scipy.special import logsumexp, xlogy
 
 from ._linalg import as_operator
 from ._result import Result, Status
@@ -39,6 +40,7 @@ __all__ = [
     "box_least_squares",
     "entropic_lp",
     "entropic_ot",
+    "ot_marginal_operator",
     "ot_marginals",
     "project_simplex",
     "reparametrized_gd",
@@ -48,6 +50,10 @@ __all__ = [
 ]
 
 _TINY = np.finfo(float).tiny
+# Armijo bounds: the step never exceeds _MAX_STEP (a zero-slope direction used to double it to
+# inf) and one line search halves at most _MAX_HALVINGS times (1e100 · 2^-1100 < 1e-230).
+_MAX_STEP = 1e100
+_MAX_HALVINGS = 1100
 
 
 # ----------------------------------------------------------------------------------------------
@@ -116,8 +122,14 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
             g_new, f_new = oracle.grad(x_new)
             return {"u": u_new, "x": x_new, "g": g_new, "f": f_new, "eta": eta}
         slope = float(grad_u @ grad_u)
-        eta *= 2.0
-        while eta >= 1e-300:
+        if not slope > 0:
+            # ∇_u F ≡ 0 away from a solution (u on a critical set of φ, e.g. u = 0 for u^L):
+            # no step can move, and a growing Armijo step would overflow to inf.
+            return dict(state, stalled="the gradient in u is zero, so gradient descent cannot "
+                                       "move (u sits on a critical point of the map, e.g. all "
+                                       "x collapsed to 0; is the constraint set empty?)")
+        eta = min(2.0 * eta, _MAX_STEP)
+        for _ in range(_MAX_HALVINGS):
             u_new = u - eta * grad_u
             x_new = p.forward(u_new)
             g_new, f_new = oracle.grad(x_new)
@@ -169,8 +181,13 @@ def box_least_squares(A, b, lower=-1.0, upper=1.0, *, init_scale=0.0, x0=None, s
     array([1. , 0.5])
     """
     A, b = _problem(A, b)
-    box = Box(lower, upper)
     n = A.shape[1]
+    for name, bound in (("lower", lower), ("upper", upper)):
+        shape = np.shape(bound)
+        if shape not in ((), (1,), (n,)):
+            raise ValueError(f"{name} has shape {shape}, but A has {n} columns: give a float "
+                             f"or an array of length {n}")
+    box = Box(lower, upper)
     u0 = box.initial_u(x0=x0) if x0 is not None else box.initial_u(init_scale=init_scale, n=n)
     lo = np.broadcast_to(box.lower, (n,))
     hi = np.broadcast_to(box.upper, (n,))
@@ -195,6 +212,9 @@ def project_simplex(y) -> np.ndarray:
     array([1., 0.])
     """
     y = _vector(y, "y")
+    # The projection commutes with adding a constant to y; entries more than 1 below max(y)
+    # are 0 in it. Shifting and clipping keeps the cumulative sums finite for any finite y.
+    y = np.maximum(y - y.max(), -2.0)
     s = np.sort(y)[::-1]
     cums = np.cumsum(s) - 1.0
     k = np.flatnonzero(s - cums / np.arange(1, y.size + 1) > 0)[-1]
@@ -308,12 +328,44 @@ def signed_least_squares(A, b, *, depth=2, init_scale=1e-3, step="auto", tol=1e-
 def ot_marginals(m: int, n: int) -> np.ndarray:
     """The (m + n) × (m n) matrix mapping a row-major plan P to its (row, column) sums.
 
+    Dense, for small problems and tests; :func:`ot_marginal_operator` is the same map in
+    O(m + n) memory.
+
     Examples
     --------
     >>> ot_marginals(2, 2) @ np.array([1.0, 2.0, 3.0, 4.0])
     array([3., 7., 4., 6.])
     """
     return np.vstack([np.kron(np.eye(m), np.ones((1, n))), np.kron(np.ones((1, m)), np.eye(n))])
+
+
+def ot_marginal_operator(m: int, n: int) -> LinearOperator:
+    """The map of :func:`ot_marginals` as a :class:`scipy.sparse.linalg.LinearOperator`.
+
+    ``matvec`` takes a row-major plan (length m n) to its row and column sums; ``rmatvec`` takes
+    potentials (f, g) to the plan-shaped ``f_i + g_j``. Nothing of size (m + n) × m n is stored.
+
+    Examples
+    --------
+    >>> op = ot_marginal_operator(2, 2)
+    >>> op.matvec(np.array([1.0, 2.0, 3.0, 4.0]))
+    array([3., 7., 4., 6.])
+    >>> op.rmatvec(np.array([1.0, 2.0, 10.0, 20.0]))
+    array([11., 21., 12., 22.])
+    """
+    for name, v in (("m", m), ("n", n)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+    def matvec(x):
+        P = np.reshape(x, (m, n))
+        return np.concatenate([P.sum(axis=1), P.sum(axis=0)])
+
+    def rmatvec(y):
+        y = np.ravel(y)
+        return (y[:m, None] + y[None, m:]).ravel()
+
+    return LinearOperator((m + n, m * n), matvec=matvec, rmatvec=rmatvec, dtype=float)
 
 
 def _marginals(a, b):
@@ -338,14 +390,41 @@ def _cost(C, shape):
 def _epsilon(epsilon):
     if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
         raise ValueError(f"epsilon must be a positive float, got {epsilon!r}")
+    if not np.isfinite(epsilon):
+        raise ValueError(f"epsilon must be finite, got {epsilon!r}")
     return float(epsilon)
 
 
-def sinkhorn(a, b, C, epsilon, *, tol=1e-12, max_iter=100_000) -> np.ndarray:
+def _plan_result(P, a, b, C, eps, status, detail, n_iter, method, start, tol) -> Result:
+    """A Result for an OT plan: kkt = ℓ1 marginal error / Σa, objective = the entropic cost."""
+    with np.errstate(all="ignore"):
+        err = (np.abs(P.sum(axis=1) - a).sum() + np.abs(P.sum(axis=0) - b).sum()) / a.sum()
+        cost = float(np.sum(C * P))
+        objective = cost + eps * float(np.sum(xlogy(P, P) - P))
+    if not (np.isfinite(err) and np.all(np.isfinite(P))):
+        status, err = Status.NUMERICAL_ERROR, np.inf
+        detail = detail or "non-finite plan"
+    if status is Status.CONVERGED and not err <= tol:
+        status = Status.NUMERICAL_ERROR
+        detail = f"the plan's marginal error {err:.2e} exceeds tol {tol:.0e}"
+    messages = {
+        Status.CONVERGED: f"converged: marginal error {err:.2e} <= tol {tol:.0e}",
+        Status.MAX_ITER: f"reached max_iter={n_iter} with marginal error {err:.2e} > tol "
+                         f"{tol:.0e}; raise max_iter or epsilon",
+    }
+    message = messages.get(status, f"{detail}; marginal error {err:.2e}; raise epsilon or "
+                                   "rescale C")
+    return Result(x=P, status=status, message=message, n_iter=n_iter, objective=objective,
+                  kkt=float(err), method=method, time=time.perf_counter() - start,
+                  info={"transport_cost": cost, "marginal_error": float(err)})
+
+
+def sinkhorn(a, b, C, epsilon, *, tol=1e-12, max_iter=100_000) -> Result:
     """Entropic optimal transport by Sinkhorn's iterations in the log domain.
 
     Solves ``min ⟨C, P⟩ + ε Σ P(log P − 1)`` s.t. ``P1 = a``, ``Pᵀ1 = b``: P = diag(e^f) K
-    diag(e^g) with K = exp(−C/ε), alternately matching the two marginals (Cuturi 2013).
+    diag(e^g) with K = exp(−C/ε), alternately matching the two marginals (Cuturi 2013). Memory
+    is O(m n).
 
     Parameters
     ----------
@@ -355,33 +434,102 @@ def sinkhorn(a, b, C, epsilon, *, tol=1e-12, max_iter=100_000) -> np.ndarray:
     C : array_like, shape (m, n)
     epsilon : float
     tol : float
-        Stop when the column-marginal error (ℓ1) is below ``tol · Σb``.
+        Stop when the marginal error ``(‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁) / Σa`` is below ``tol``.
     max_iter : int
 
     Returns
     -------
-    P : ndarray, shape (m, n)
+    Result
+        ``x`` is the plan P, shape (m, n); ``kkt`` its marginal error; ``objective`` the
+        entropic cost; ``info["transport_cost"]`` is ⟨C, P⟩; ``info["f"]``, ``info["g"]`` the
+        log-potentials. ``MAX_ITER`` when the marginals are not met to ``tol``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> P = sinkhorn([0.5, 0.5], [0.5, 0.5], np.array([[0.0, 1.0], [1.0, 0.0]]), 0.1)
-    >>> np.allclose(P.sum(axis=1), 0.5) and bool(P[0, 0] > P[0, 1])
-    True
+    >>> res = sinkhorn([0.5, 0.5], [0.5, 0.5], np.array([[0.0, 1.0], [1.0, 0.0]]), 0.1)
+    >>> res.success, bool(np.allclose(res.x.sum(axis=1), 0.5)), bool(res.x[0, 0] > res.x[0, 1])
+    (True, True, True)
     """
+    start = time.perf_counter()
     a, b = _marginals(a, b)
     C = _cost(C, (a.size, b.size))
     eps = _epsilon(epsilon)
+    tol = check_option("tol", tol)
     max_iter = check_option("max_iter", max_iter)
+    if max_iter is None:
+        raise ValueError("max_iter must be a positive integer, got None")
     log_k = -C / eps
+    log_a, log_b = np.log(a), np.log(b)
     f, g = np.zeros(a.size), np.zeros(b.size)
-    for _ in range(max_iter):
-        f = np.log(a) - logsumexp(log_k + g[None, :], axis=1)
-        g = np.log(b) - logsumexp(log_k + f[:, None], axis=0)
-        P = np.exp(f[:, None] + log_k + g[None, :])
-        if np.abs(P.sum(axis=1) - a).sum() <= tol * b.sum():
+    status, detail, k = Status.MAX_ITER, "", 0
+    for k in range(1, max_iter + 1):
+        f = log_a - logsumexp(log_k + g[None, :], axis=1)
+        g = log_b - logsumexp(log_k + f[:, None], axis=0)
+        if not (np.all(np.isfinite(f)) and np.all(np.isfinite(g))):
+            status, detail = Status.NUMERICAL_ERROR, f"non-finite potentials at iteration {k}"
             break
-    return np.exp(f[:, None] + log_k + g[None, :])
+        # after the g-update the columns match exactly; the rows carry the whole error
+        row = np.exp(f + logsumexp(log_k + g[None, :], axis=1))
+        if np.abs(row - a).sum() <= 0.5 * tol * a.sum():
+            status = Status.CONVERGED
+            break
+    P = np.exp(f[:, None] + log_k + g[None, :])
+    res = _plan_result(P, a, b, C, eps, status, detail, k, "sinkhorn", start, tol)
+    res.info.update(f=f, g=g)
+    return res
+
+
+def _entropic_mirror_gd(op, b, z0, kkt, *, tol, max_iter, record, method, callback=None):
+    """Gradient flow on u for x = u ⊙ u, integrated exactly for a frozen gradient.
+
+    Over a step of length η with g = ∇f(x) held fixed, ``u' = −2 u ⊙ g`` gives
+    ``u ← u ⊙ exp(−2ηg)``: plain gradient descent on u to first order in η, but log x moves
+    by −4ηg ∈ range(Aᵀ) exactly, so the iterates keep the flow's conservation law and the limit
+    is the flow's limit — the Bregman projection — for every step size (mirror descent with
+    the entropy, Beck & Teboulle 2003). η backtracks (Armijo) from twice the last step.
+    """
+
+    def init(oracle, opts):
+        x = np.exp(4.0 * z0)
+        g, f = oracle.grad(x)
+        return {"z": z0, "x": x, "g": g, "f": f, "eta": 1.0}
+
+    def update(oracle, state, k, opts):
+        z, x, g, f = state["z"], state["x"], state["g"], state["f"]
+        slope = float(np.sum(4.0 * x * g * g))  # −d/dη f(x(z − ηg)) at η = 0
+        if not slope > 0:
+            return dict(state, stalled="the gradient vanishes on the support of x, so the flow "
+                                       "cannot move (is the constraint set empty?)")
+        eta = min(2.0 * state["eta"], _MAX_STEP)
+        for _ in range(_MAX_HALVINGS):
+            with np.errstate(over="ignore", invalid="ignore"):
+                z_new = z - eta * g
+                x_new = np.exp(4.0 * z_new)
+                g_new, f_new = oracle.grad(x_new)
+            # σ = 1/4, not 1e-4: steps near 2/curvature decrease f only to second order and
+            # make the iterates oscillate around the limit instead of converging to it. Where
+            # the decrease asked for is below the rounding of f, a non-increase is accepted.
+            required = 0.25 * eta * slope
+            if np.isfinite(f_new) and (f_new <= f - required
+                                       or (required <= 1e-13 * f and f_new <= f)):
+                return {"z": z_new, "x": x_new, "g": g_new, "f": f_new, "eta": eta}
+            eta *= 0.5
+        return dict(state, stalled="the line search found no decrease; the problem may be "
+                                   "ill-scaled")
+
+    opts = {"tol": tol, "max_iter": max_iter, "record": record, "callback": callback}
+    oracle = Oracle(as_operator(op), b, use_gram=False)
+    return iterate(oracle, init, update, opts, method, kkt=kkt)
+
+
+def _feasibility_result(res: Result, tol: float, residual: float) -> Result:
+    """Downgrade a success whose constraint residual misses ``tol`` (no success without it)."""
+    if res.success and not residual <= tol:
+        res.status = Status.NUMERICAL_ERROR
+        res.message = (f"the constraint residual {residual:.2e} exceeds tol {tol:.0e}; "
+                       "{A_eq x = b_eq, x >= 0} may be empty")
+    return res
 
 
 def entropic_lp(c, A_eq, b_eq, epsilon, *, method="limit", step="auto", tol=1e-10,
@@ -398,15 +546,23 @@ def entropic_lp(c, A_eq, b_eq, epsilon, *, method="limit", step="auto", tol=1e-1
     Parameters
     ----------
     c : array_like, shape (n,)
-    A_eq : array_like, shape (m, n)
+    A_eq : array_like, shape (m, n), or a LinearOperator (``method="reparam-gd"`` only)
     b_eq : array_like, shape (m,)
     epsilon : float
         The entropic regularization (the initialization u0 = exp(−c/(2ε))).
     method : {"limit", "reparam-gd"}
-        "limit" solves for the flow's limit exactly (dual Newton); "reparam-gd" runs gradient
-        descent on u (the discrete limit differs by O(step)).
-    step, tol, max_iter
-        For "reparam-gd", see :func:`reparametrized_gd`; ``kkt = ‖Ax − b‖∞ / ‖b‖∞`` there.
+        "limit" solves for the flow's limit exactly (dual Newton,
+        :func:`reparam.implicit_bias.limit`); "reparam-gd" follows the gradient flow on u.
+    step : "auto" or float
+        For "reparam-gd". "auto" integrates the flow on u exactly over each step with the
+        gradient frozen (``u ← u ⊙ exp(−2ηg)``, η by Armijo backtracking): gradient descent on
+        u to first order, and its limit is exactly the flow's, the entropic solution. A float
+        runs plain gradient descent on u with that step (:func:`reparametrized_gd`), whose limit
+        differs from the flow's by O(step).
+    tol, max_iter
+        Stop when ``kkt = ‖A_eq x − b_eq‖∞ / ‖b_eq‖∞ <= tol``. ``success`` is never reported
+        with a larger residual: an empty {A_eq x = b_eq, x ≥ 0} ends STALLED or
+        NUMERICAL_ERROR.
 
     Returns
     -------
@@ -420,42 +576,74 @@ def entropic_lp(c, A_eq, b_eq, epsilon, *, method="limit", step="auto", tol=1e-1
     >>> np.round(res.x, 6)                       # ∝ exp(−c/ε)
     array([9.99955e-01, 4.50000e-05])
     """
-    A, b = _problem(A_eq, b_eq)
     c = _vector(c, "c")
-    if c.size != A.shape[1]:
-        raise ValueError(f"c has length {c.size}, but A_eq has {A.shape[1]} columns")
     eps = _epsilon(epsilon)
-    shift = c.min()  # a constant shift of c changes nothing on {Σx fixed}, and avoids underflow
-    x0 = np.exp(-(c - shift) / eps)
-    if np.any(x0 == 0):
-        raise ValueError(f"epsilon={eps:g} is too small for the spread of c: exp(-c/epsilon) "
-                         "underflows; rescale c or raise epsilon")
-    if method == "limit":
-        start = time.perf_counter()
-        x, info = limit(A, b, Power(2), x0=x0, full_output=True)
-        r = A @ x - b
-        cert = float(np.abs(r).max()) / max(float(np.abs(b).max()), _TINY)
-        status = Status.CONVERGED if info["converged"] else Status.STALLED
-        return Result(x=x, status=status, message="dual Newton: " + (
-            "converged" if info["converged"] else "stalled"), n_iter=info["n_iter"],
-            objective=float(c @ x), kkt=cert, method="entropic-limit",
-            time=time.perf_counter() - start, info=info)
-    if method != "reparam-gd":
+    tol = check_option("tol", tol)
+    max_iter = check_option("max_iter", max_iter)
+    step = check_option("step", step)
+    if max_iter is None:
+        raise ValueError("max_iter must be a positive integer, got None")
+    if method not in ("limit", "reparam-gd"):
         raise ValueError(f"method must be 'limit' or 'reparam-gd', got {method!r}")
+    if isinstance(A_eq, LinearOperator):
+        if method == "limit":
+            raise TypeError("method='limit' needs A_eq as an array; use method='reparam-gd' "
+                            "for a LinearOperator")
+        op, b = A_eq, _vector(b_eq, "b_eq")
+        if b.size != op.shape[0] or not np.all(np.isfinite(b)):
+            raise ValueError(f"b_eq must be finite with length {op.shape[0]}, got {b.shape}")
+    else:
+        op, b = _problem(A_eq, b_eq)
+    if c.size != op.shape[1]:
+        raise ValueError(f"c has length {c.size}, but A_eq has {op.shape[1]} columns")
+    if not np.all(np.isfinite(c)):
+        raise ValueError("c has non-finite entries")
+    shift = c.min()  # a constant shift of c changes nothing on {Σx fixed}, and avoids underflow
+    z0 = -(c - shift) / (4.0 * eps)  # mirror coordinates ¼ log x0 of x0 = exp(−c/ε)
     bscale = max(float(np.abs(b).max()), _TINY)
 
-    def kkt(x, g):
-        return float(np.abs(A @ x - b).max()) / bscale
+    def residual(x):
+        return float(np.abs(op @ x - b).max()) / bscale
 
-    res = reparametrized_gd(A, b, Power(2), np.sqrt(x0), kkt, step=step, tol=tol,
-                            max_iter=max_iter, method="entropic-reparam-gd")
+    if method == "limit":
+        start = time.perf_counter()
+        x0 = np.exp(4.0 * z0)
+        if np.any(x0 == 0):
+            raise ValueError(f"epsilon={eps:g} is too small for the spread of c: exp(-c/epsilon) "
+                             "underflows; rescale c, raise epsilon or use method='reparam-gd'")
+        lim = limit(op, b, Power(2), x0=x0, tol=min(max(tol, 1e-14), 1e-11))
+        cert = residual(lim.x)
+        ok = lim.success and cert <= tol
+        status = Status.CONVERGED if ok else (
+            lim.status if not lim.success else Status.NUMERICAL_ERROR)
+        message = (f"dual Newton: converged, constraint residual {cert:.2e}" if ok else
+                   f"{lim.message}; constraint residual {cert:.2e} > tol {tol:.0e}")
+        if not lim.info.get("feasible", True):
+            status = Status.STALLED
+            message = (f"{{A_eq x = b_eq, x >= 0}} is empty (residual {cert:.2e}); x is the "
+                       "limit of the flow, which fits b_eq in least squares")
+        return Result(x=lim.x, status=status, message=message, n_iter=lim.n_iter,
+                      objective=float(c @ lim.x), kkt=cert, method="entropic-limit",
+                      time=time.perf_counter() - start, info=lim.info)
+    if step == "auto":
+        res = _entropic_mirror_gd(op, b, z0, lambda x, g: residual(x), tol=tol,
+                                  max_iter=max_iter, record=False, method="entropic-reparam-gd")
+    else:
+        if isinstance(op, LinearOperator):
+            raise TypeError("a fixed step needs A_eq as an array; use step='auto'")
+        res = reparametrized_gd(op, b, Power(2), np.exp(2.0 * z0), lambda x, g: residual(x),
+                                step=step, tol=tol, max_iter=max_iter,
+                                method="entropic-reparam-gd")
     res.objective = float(c @ res.x)
-    return res
+    return _feasibility_result(res, tol, residual(res.x))
 
 
 def entropic_ot(a, b, C, epsilon, *, method="limit", step="auto", tol=1e-10,
-                max_iter=100_000) -> np.ndarray:
+                max_iter=100_000) -> Result:
     """Entropic optimal transport plan through the diagonal network (:func:`entropic_lp`).
+
+    The marginal constraints are applied as a LinearOperator (:func:`ot_marginal_operator`), so
+    memory is O(m n), the size of the plan.
 
     Parameters
     ----------
@@ -463,25 +651,62 @@ def entropic_ot(a, b, C, epsilon, *, method="limit", step="auto", tol=1e-10,
     b : array_like, shape (n,)
     C : array_like, shape (m, n)
     epsilon : float
-    method, step, tol, max_iter
-        See :func:`entropic_lp`.
+    method : {"limit", "reparam-gd"}
+        "limit" computes the flow's limit, the entropic plan, by solving its dual exactly
+        (alternating exact maximization in the log domain, :func:`sinkhorn`); "reparam-gd"
+        follows the gradient flow on u (see ``step`` in :func:`entropic_lp`).
+    step, tol, max_iter
+        See :func:`entropic_lp`; ``tol`` bounds the marginal error (ℓ1, relative to Σa).
 
     Returns
     -------
-    P : ndarray, shape (m, n)
-        Equal to :func:`sinkhorn`'s plan for the same ε (up to the solver's accuracy).
+    Result
+        ``x`` is the plan P, shape (m, n) — equal to :func:`sinkhorn`'s plan for the same ε up
+        to the tolerance; ``kkt`` its marginal error; ``info["transport_cost"]`` is ⟨C, P⟩.
 
     Examples
     --------
     >>> import numpy as np
     >>> from reparam.constrained import entropic_ot, sinkhorn
     >>> C = np.array([[0.0, 1.0], [1.0, 0.0]])
-    >>> P = entropic_ot([0.5, 0.5], [0.5, 0.5], C, 0.5)
-    >>> bool(np.allclose(P, sinkhorn([0.5, 0.5], [0.5, 0.5], C, 0.5), atol=1e-10))
-    True
+    >>> res = entropic_ot([0.5, 0.5], [0.5, 0.5], C, 0.5, method="reparam-gd")
+    >>> ref = sinkhorn([0.5, 0.5], [0.5, 0.5], C, 0.5)
+    >>> res.success, bool(np.abs(res.x - ref.x).sum() < 1e-9)
+    (True, True)
     """
+    start = time.perf_counter()
     a, b = _marginals(a, b)
     C = _cost(C, (a.size, b.size))
-    res = entropic_lp(C.ravel(), ot_marginals(a.size, b.size), np.concatenate([a, b]), epsilon,
-                      method=method, step=step, tol=tol, max_iter=max_iter)
-    return res.x.reshape(a.size, b.size)
+    eps = _epsilon(epsilon)
+    tol = check_option("tol", tol)
+    if method == "limit":
+        res = sinkhorn(a, b, C, eps, tol=tol, max_iter=max_iter)
+        res.method = "entropic-limit"
+        return res
+    if method != "reparam-gd":
+        raise ValueError(f"method must be 'limit' or 'reparam-gd', got {method!r}")
+    m, n = a.size, b.size
+    step = check_option("step", step)
+    max_iter = check_option("max_iter", max_iter)
+    if max_iter is None:
+        raise ValueError("max_iter must be a positive integer, got None")
+    shift = C.min()
+    target = np.concatenate([a, b])
+    mass = float(a.sum())
+
+    def marginal_error(x, g=None):
+        P = x.reshape(m, n)
+        return float(np.abs(P.sum(axis=1) - a).sum() + np.abs(P.sum(axis=0) - b).sum()) / mass
+
+    if step == "auto":
+        res = _entropic_mirror_gd(ot_marginal_operator(m, n), target,
+                                  -(C.ravel() - shift) / (4.0 * eps), marginal_error, tol=tol,
+                                  max_iter=max_iter, record=False, method="entropic-reparam-gd")
+    else:  # plain GD on u: small problems (the dense marginal matrix has (m + n) m n entries)
+        u0 = np.exp(-(C.ravel() - shift) / (2.0 * eps))
+        res = reparametrized_gd(ot_marginals(m, n), target, Power(2), u0, marginal_error,
+                                step=step, tol=tol, max_iter=max_iter,
+                                method="entropic-reparam-gd")
+    detail = "" if res.success else res.message
+    return _plan_result(res.x.reshape(m, n), a, b, C, eps, res.status, detail, res.n_iter,
+                        "entropic-reparam-gd", start, tol)

@@ -46,7 +46,7 @@ def run(size: str = "quick", seed: int = 0) -> Outcome:
                   callback=record)
     path_k.append(res.n_iter)
     path_x.append(res.x.copy())
-    x_lim = limit(A, b, Power(2), init_scale=_ALPHA)
+    x_lim = limit(A, b, Power(2), init_scale=_ALPHA).x
     deviation = float(np.max(np.abs(res.x - x_lim)) / np.max(x_lim))
     positive = smallest[0] > 0
     verdict = bool(positive and deviation <= 0.02)

@@ -39,13 +39,13 @@ def sweep(A, b, x_true, alphas, *, max_iter: int, tol: float = _TOL) -> dict:
     ``error_limit``, ``error_lp`` (‖x − x_true‖₂), ``n_iter``, ``kkt``, ``deviation``
     (‖x_gd − x_limit‖∞ / ‖x_limit‖∞), and ``x_gd`` / ``x_limit`` / ``x_lp`` (solutions).
     """
-    x_lp = l1_limit(A, b)
+    x_lp = l1_limit(A, b).x
     rows = {k: [] for k in ("alpha", "l1_gd", "l1_limit", "error_gd", "error_limit", "n_iter",
                             "kkt", "deviation", "x_gd", "x_limit")}
     for alpha in alphas:
         res = rp.nnls(A, b, method="reparam-gd", depth=2, init_scale=float(alpha), tol=tol,
                       max_iter=max_iter)
-        x_lim = limit(A, b, Power(2), init_scale=float(alpha))
+        x_lim = limit(A, b, Power(2), init_scale=float(alpha)).x
         rows["alpha"].append(float(alpha))
         rows["l1_gd"].append(float(np.sum(res.x)))
         rows["l1_limit"].append(float(np.sum(x_lim)))

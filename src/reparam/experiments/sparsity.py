@@ -34,7 +34,7 @@ def _solve(method: str, A, b, max_iter: int):
         return rp.nnls(A, b, method=method, init_scale=_ALPHA, tol=1e-8, max_iter=max_iter).x
     if method == "exact NNLS":
         return rp.nnls(A, b, method="active-set").x
-    return l1_limit(A, b)
+    return l1_limit(A, b).x
 
 
 @timed
