@@ -144,8 +144,21 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
     return iterate(oracle, init, update, opts, method, kkt=kkt)
 
 
-def _scale(A, b):
-    return max(float(np.abs(A.T @ b).max()), _TINY)
+def _scale(A, b, x_bound=0.0):
+    """The certificate's denominator: ‖Aᵀb‖∞, and at least the size of AᵀAx for |x| ≤ x_bound.
+
+    ``max_j ‖a_j‖² = max |(AᵀA)_ij|`` (Cauchy–Schwarz) bounds ‖AᵀAx‖∞ / ‖x‖₁ without the Gram;
+    with it, b = 0 (or Aᵀb ≈ 0) on a set that excludes 0 still gives a meaningful residual.
+    """
+    col = float(np.einsum("ij,ij->j", A, A).max()) if x_bound > 0 else 0.0
+    return max(float(np.abs(A.T @ b).max()), col * x_bound, _TINY)
+
+
+def _advise(res: Result, advice: str) -> Result:
+    """Add what to try to the message of a solve that missed its tolerance."""
+    if not res.success:
+        res.message = f"{res.message}; or: {advice}"
+    return res
 
 
 # ----------------------------------------------------------------------------------------------
@@ -191,13 +204,16 @@ def box_least_squares(A, b, lower=-1.0, upper=1.0, *, init_scale=0.0, x0=None, s
     u0 = box.initial_u(x0=x0) if x0 is not None else box.initial_u(init_scale=init_scale, n=n)
     lo = np.broadcast_to(box.lower, (n,))
     hi = np.broadcast_to(box.upper, (n,))
-    scale = _scale(A, b)
+    scale = _scale(A, b, float(max(np.abs(lo).max(), np.abs(hi).max())))
 
     def kkt(x, g):
         return float(np.abs(x - np.clip(x - g, lo, hi)).max()) / scale
 
-    return reparametrized_gd(A, b, box, u0, kkt, step=step, tol=tol, max_iter=max_iter,
-                             record=record, method="box-reparam-gd")
+    res = reparametrized_gd(A, b, box, u0, kkt, step=step, tol=tol, max_iter=max_iter,
+                            record=record, method="box-reparam-gd")
+    return _advise(res, "a looser tol (1e-6 is reached much sooner), or "
+                        "scipy.optimize.lsq_linear(A, b, bounds, method='bvls') for an exact "
+                        "answer")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -214,7 +230,8 @@ def project_simplex(y) -> np.ndarray:
     y = _vector(y, "y")
     # The projection commutes with adding a constant to y; entries more than 1 below max(y)
     # are 0 in it. Shifting and clipping keeps the cumulative sums finite for any finite y.
-    y = np.maximum(y - y.max(), -2.0)
+    with np.errstate(over="ignore"):  # 1e308 − (−1e308) = inf, then clipped
+        y = np.maximum(y - y.max(), -2.0)
     s = np.sort(y)[::-1]
     cums = np.cumsum(s) - 1.0
     k = np.flatnonzero(s - cums / np.arange(1, y.size + 1) > 0)[-1]
@@ -252,7 +269,7 @@ def simplex_least_squares(A, b, *, method="reparam-gd", x0=None, step="auto", to
     array([0.75, 0.25, 0.  ])
     """
     A, b = _problem(A, b)
-    scale = _scale(A, b)
+    scale = _scale(A, b, 1.0)  # x in the simplex: ‖x‖₁ = 1
 
     def kkt(x, g):
         return float(np.abs(x - project_simplex(x - g)).max()) / scale
@@ -272,8 +289,10 @@ def simplex_least_squares(A, b, *, method="reparam-gd", x0=None, step="auto", to
         raise ValueError(f"method must be 'reparam-gd' or 'active-set', got {method!r}")
     simplex = Simplex()
     u0 = simplex.initial_u(x0=x0, n=A.shape[1])
-    return reparametrized_gd(A, b, simplex, u0, kkt, step=step, tol=tol, max_iter=max_iter,
-                             record=record, method="simplex-reparam-gd")
+    res = reparametrized_gd(A, b, simplex, u0, kkt, step=step, tol=tol, max_iter=max_iter,
+                            record=record, method="simplex-reparam-gd")
+    return _advise(res, "a looser tol (1e-6 is reached much sooner), or method='active-set' "
+                        "for the exact answer")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -318,8 +337,21 @@ def signed_least_squares(A, b, *, depth=2, init_scale=1e-3, step="auto", tol=1e-
     def kkt(x, g):
         return float(np.abs(g).max()) / scale
 
-    return reparametrized_gd(A, b, diff, u0, kkt, step=step, tol=tol, max_iter=max_iter,
-                             record=record, method="signed-reparam-gd")
+    if check_option("step", step) == "auto" and diff.depth == 2:
+        # the flow integrated exactly for a frozen gradient: its limit is the flow's limit
+        tol, max_iter = check_option("tol", tol), check_option("max_iter", max_iter)
+        if max_iter is None:
+            raise ValueError("max_iter must be a positive integer, got None")
+        alpha = float(u0[0])
+        res = _mirror_gd(as_operator(A), b, np.zeros(A.shape[1]), kkt, tol=tol,
+                         max_iter=max_iter, record=check_option("record", record),
+                         method="signed-reparam-gd",
+                         geometry=_hyperbolic_geometry(2.0 * alpha * alpha))
+    else:
+        res = reparametrized_gd(A, b, diff, u0, kkt, step=step, tol=tol, max_iter=max_iter,
+                                record=record, method="signed-reparam-gd")
+    return _advise(res, "an overdetermined A has one least-squares solution: "
+                        "numpy.linalg.lstsq gives it directly")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -459,10 +491,15 @@ def sinkhorn(a, b, C, epsilon, *, tol=1e-12, max_iter=100_000) -> Result:
     max_iter = check_option("max_iter", max_iter)
     if max_iter is None:
         raise ValueError("max_iter must be a positive integer, got None")
-    log_k = -C / eps
+    with np.errstate(over="ignore"):
+        log_k = -(C - C.min()) / eps  # shifted: the plan is unchanged, exp(log_k) ≤ 1
     log_a, log_b = np.log(a), np.log(b)
     f, g = np.zeros(a.size), np.zeros(b.size)
     status, detail, k = Status.MAX_ITER, "", 0
+    if not np.all(np.isfinite(log_k)):
+        status, detail = Status.NUMERICAL_ERROR, (f"C/epsilon overflows at epsilon={eps:g}, so "
+                                                  "the kernel exp(-C/epsilon) has no digits")
+        max_iter = 0
     for k in range(1, max_iter + 1):
         f = log_a - logsumexp(log_k + g[None, :], axis=1)
         g = log_b - logsumexp(log_k + f[:, None], axis=0)
@@ -474,30 +511,47 @@ def sinkhorn(a, b, C, epsilon, *, tol=1e-12, max_iter=100_000) -> Result:
         if np.abs(row - a).sum() <= 0.5 * tol * a.sum():
             status = Status.CONVERGED
             break
-    P = np.exp(f[:, None] + log_k + g[None, :])
+    with np.errstate(over="ignore", invalid="ignore"):
+        P = np.exp(f[:, None] + log_k + g[None, :])
     res = _plan_result(P, a, b, C, eps, status, detail, k, "sinkhorn", start, tol)
     res.info.update(f=f, g=g)
     return res
 
 
-def _entropic_mirror_gd(op, b, z0, kkt, *, tol, max_iter, record, method, callback=None):
-    """Gradient flow on u for x = u ⊙ u, integrated exactly for a frozen gradient.
+def _entropy_geometry(z):
+    """x = u ⊙ u in mirror coordinates z = ¼ log x: (x, dx/dz)."""
+    x = np.exp(4.0 * z)
+    return x, 4.0 * x
+
+
+def _hyperbolic_geometry(c):
+    """x = u ⊙ u − v ⊙ v with u v = c/2 conserved, z = ¼ arsinh(x/c): (x, dx/dz)."""
+    def geometry(z):
+        return c * np.sinh(4.0 * z), 4.0 * c * np.cosh(4.0 * z)
+    return geometry
+
+
+def _mirror_gd(op, b, z0, kkt, *, tol, max_iter, record, method, callback=None,
+               geometry=_entropy_geometry):
+    """Gradient flow on u for x = u ⊙ u (or u ⊙ u − v ⊙ v), integrated exactly for a frozen
+    gradient.
 
     Over a step of length η with g = ∇f(x) held fixed, ``u' = −2 u ⊙ g`` gives
-    ``u ← u ⊙ exp(−2ηg)``: plain gradient descent on u to first order in η, but log x moves
-    by −4ηg ∈ range(Aᵀ) exactly, so the iterates keep the flow's conservation law and the limit
-    is the flow's limit — the Bregman projection — for every step size (mirror descent with
-    the entropy, Beck & Teboulle 2003). η backtracks (Armijo) from twice the last step.
+    ``u ← u ⊙ exp(−2ηg)`` (and ``v ← v ⊙ exp(2ηg)``): plain gradient descent on u to first
+    order in η, but the mirror coordinate z (¼ log x, resp. ¼ arsinh(x/c)) moves by
+    −ηg ∈ range(Aᵀ) exactly, so the iterates keep the flow's conservation law and the limit is
+    the flow's limit — the Bregman projection — for every step size (mirror descent, Beck &
+    Teboulle 2003). η backtracks (Armijo) from twice the last step.
     """
 
     def init(oracle, opts):
-        x = np.exp(4.0 * z0)
+        x, _ = geometry(z0)
         g, f = oracle.grad(x)
         return {"z": z0, "x": x, "g": g, "f": f, "eta": 1.0}
 
     def update(oracle, state, k, opts):
-        z, x, g, f = state["z"], state["x"], state["g"], state["f"]
-        slope = float(np.sum(4.0 * x * g * g))  # −d/dη f(x(z − ηg)) at η = 0
+        z, g, f = state["z"], state["g"], state["f"]
+        slope = float(np.sum(geometry(z)[1] * g * g))  # −d/dη f(x(z − ηg)) at η = 0
         if not slope > 0:
             return dict(state, stalled="the gradient vanishes on the support of x, so the flow "
                                        "cannot move (is the constraint set empty?)")
@@ -505,7 +559,7 @@ def _entropic_mirror_gd(op, b, z0, kkt, *, tol, max_iter, record, method, callba
         for _ in range(_MAX_HALVINGS):
             with np.errstate(over="ignore", invalid="ignore"):
                 z_new = z - eta * g
-                x_new = np.exp(4.0 * z_new)
+                x_new = geometry(z_new)[0]
                 g_new, f_new = oracle.grad(x_new)
             # σ = 1/4, not 1e-4: steps near 2/curvature decrease f only to second order and
             # make the iterates oscillate around the limit instead of converging to it. Where
@@ -626,7 +680,7 @@ def entropic_lp(c, A_eq, b_eq, epsilon, *, method="limit", step="auto", tol=1e-1
                       objective=float(c @ lim.x), kkt=cert, method="entropic-limit",
                       time=time.perf_counter() - start, info=lim.info)
     if step == "auto":
-        res = _entropic_mirror_gd(op, b, z0, lambda x, g: residual(x), tol=tol,
+        res = _mirror_gd(op, b, z0, lambda x, g: residual(x), tol=tol,
                                   max_iter=max_iter, record=False, method="entropic-reparam-gd")
     else:
         if isinstance(op, LinearOperator):
@@ -699,7 +753,7 @@ def entropic_ot(a, b, C, epsilon, *, method="limit", step="auto", tol=1e-10,
         return float(np.abs(P.sum(axis=1) - a).sum() + np.abs(P.sum(axis=0) - b).sum()) / mass
 
     if step == "auto":
-        res = _entropic_mirror_gd(ot_marginal_operator(m, n), target,
+        res = _mirror_gd(ot_marginal_operator(m, n), target,
                                   -(C.ravel() - shift) / (4.0 * eps), marginal_error, tol=tol,
                                   max_iter=max_iter, record=False, method="entropic-reparam-gd")
     else:  # plain GD on u: small problems (the dense marginal matrix has (m + n) m n entries)

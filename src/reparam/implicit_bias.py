@@ -217,32 +217,34 @@ _SMALL_X0 = 1e-6
 
 
 def _lp_anchor(A, target, z0, V, L):
-    """Re-anchor the dual of (1) at the minimum-ℓ1 LP's dual: for Power(L) from u0 = α·1.
+    """Re-anchor the dual of (1) at a weighted minimum-ℓ1 LP's dual (Power(L), small x0).
 
-    With z0 = −K·1 (K = −∇ψ(α^L) > 0) write λ = K y + λ', y the dual of min 1ᵀx, Ax = target,
-    x ≥ 0. Then z = −K r + Aᵀλ' with the reduced costs r = 1 − Aᵀy ≥ 0, which vanish on the
-    LP's optimal face: there z = Aᵀλ' has no cancellation, elsewhere z ≤ −K r is far negative
-    (x tiny). This is an exact change of variables; r is set to 0 where the LP says it is 0
-    (|r| ≤ 1e-9), which is exact for the true dual. Returns (z0', μ0) or None if the LP fails.
+    With z0 = −K·w (K = max(−z0) > 0, 0 < w ≤ 1; w = 1 for u0 = α·1) write λ = K y + λ', y the
+    dual of min wᵀx, Ax = target, x ≥ 0. Then z = −K r + Aᵀλ' with the reduced costs
+    r = w − Aᵀy ≥ 0, which vanish on the LP's optimal face: there z = Aᵀλ' has no cancellation,
+    elsewhere z ≤ −K r is far negative (x tiny). This is an exact change of variables; r is set
+    to 0 where the LP says it is 0 (|r| ≤ 1e-9), which is exact for the true dual. Returns
+    (z0', μ0), or None if the LP fails.
     """
-    res = linprog(np.ones(A.shape[1]), A_eq=A, b_eq=target, bounds=(0, None), method="highs",
+    if not np.all(np.isfinite(z0)) or not np.all(z0 < 0):
+        return None
+    K = -float(np.min(z0))
+    w = z0 / -K
+    res = linprog(w, A_eq=A, b_eq=target, bounds=(0, None), method="highs",
                   options={"dual_feasibility_tolerance": 1e-10,
                            "primal_feasibility_tolerance": 1e-10})
     if res.status != 0 or res.eqlin is None:
         return None
     aty = A.T @ res.eqlin.marginals
-    r = 1.0 - aty
+    r = w - aty
     r[np.abs(r) <= 1e-9] = 0.0
-    if np.any(r < 0):
-        return None
-    K = -float(z0[0])
-    z_anchor = np.where(r > 0, -K * r, 0.0)
     face = r == 0
-    mean = float(np.mean(res.x[res.x > 0])) if np.any(res.x > 0) else 1.0
-    # start with x ≈ mean on the face: z = −t there, with t from ∇ψ(mean) = −t
-    t = -0.25 * np.log(mean) if L == 2 else mean ** ((2.0 - L) / L) / (L * (L - 2))
-    if not np.any(face):
+    if np.any(r < 0) or not np.any(face):
         return None
+    z_anchor = np.where(face, 0.0, -K * r)
+    mean = float(np.mean(res.x[res.x > 0])) if np.any(res.x > 0) else 1.0
+    # start with x ≈ mean on the face: z = −t·(Aᵀy) = −t·w there, with ∇ψ(mean) = −t
+    t = -0.25 * np.log(mean) if L == 2 else mean ** ((2.0 - L) / L) / (L * (L - 2))
     return z_anchor, -t * (V.T @ aty)
 
 
@@ -360,8 +362,8 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
                     xs = xs / xs.sum()
                 z0 = sub.mirror_map(xs, sub_u0)
             mu0 = None
-            if (isinstance(param, Power) and np.ptp(u0) == 0
-                    and (np.max(x_start) < _SMALL_X0 or not np.all(np.isfinite(z0)))):
+            if isinstance(param, Power) and (np.max(x_start) < _SMALL_X0
+                                             or not np.all(np.isfinite(z0))):
                 anchor = _lp_anchor(A[:, free], target, z0, V, param.depth)
                 if anchor is not None:
                     z0, mu0 = anchor
