@@ -16,8 +16,13 @@ maps onto and, for a commuting φ, follows a mirror flow whose limit is a Bregma
   projection of ``exp(−c/ε)`` onto {Ax = b}, which is exactly the entropic regularization
   ``argmin cᵀx + ε Σ x(log x − 1)`` — Sinkhorn's problem for OT (:func:`sinkhorn`).
 
-Every solver returns a :class:`reparam.Result`; ``kkt`` is the constraint set's optimality
-residual ``‖x − P(x − ∇f(x))‖∞ / ‖Aᵀb‖∞`` (P the Euclidean projection onto the set).
+Every solver returns a :class:`reparam.Result` and reports success only when its certificate
+meets ``tol``; ``kkt`` is the constraint set's optimality residual ``‖x − P(x − ∇f(x))‖∞ /
+scale`` (P the Euclidean projection onto the set; scale = ‖Aᵀb‖∞, and for the box and the
+simplex at least ``max_j ‖a_j‖² · max|x|`` so that b = 0 is measured too). For OT, ``kkt`` is
+the ℓ1 marginal error relative to the mass. Gradient descent at the default ``tol = 1e-10``
+can need many iterations on large ill-conditioned problems; a MAX_ITER message then names the
+exact alternative (``method="active-set"``, BVLS, ``numpy.linalg.lstsq``).
 """
 
 from __future__ import annotations
