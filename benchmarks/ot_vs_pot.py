@@ -87,17 +87,21 @@ def main(argv: list[str] | None = None) -> None:
     for n in args.sizes:
         a, b, C = problem(n)
         solvers = solvers_for(a, b, C, eps, max_iter, ot)
-        results = {}
-        for name, fn in solvers.items():
+        opt, ref = np.nan, None
+        # POT's exact plan first (the reference cost), then reparam's Sinkhorn (the reference
+        # plan); every row is printed as soon as it is measured
+        order = ["POT emd", "reparam sinkhorn"] + [k for k in solvers
+                                                   if k not in ("POT emd", "reparam sinkhorn")]
+        for name in order:
             if name in args.skip or (name == "HiGHS" and n > args.highs_max):
                 continue
-            out, elapsed, peak = measured(fn)
+            out, elapsed, peak = measured(solvers[name])
             P = out.x if hasattr(out, "x") else out
             status = out.status.name if hasattr(out, "status") else "-"
-            results[name] = (P, elapsed, peak, status)
-        opt = float(np.sum(C * results["POT emd"][0])) if "POT emd" in results else np.nan
-        ref = results.get("reparam sinkhorn", (None,))[0]
-        for name, (P, elapsed, peak, status) in results.items():
+            if name == "POT emd":
+                opt = float(np.sum(C * P))
+            if name == "reparam sinkhorn":
+                ref = P
             marg = (np.abs(P.sum(axis=1) - a).sum() + np.abs(P.sum(axis=0) - b).sum()) / a.sum()
             d_sk = np.abs(P - ref).sum() if ref is not None else np.nan
             print(f"{n:>6} {name:<22} {elapsed:>8.2f} {np.sum(C * P) - opt:>10.2e} "

@@ -333,6 +333,7 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
                          "mirror flow and has no Bregman-projection limit (Li et al. 2022)")
     z_start = _mirror_start(param, u0, x_start)
     kind = _domain_kind(param)
+    it, res = 0, 0.0
     if kind == "simplex":
         # b reachable from the simplex's interior: the dual Newton alone certifies it, and the
         # exact active set (costly for wide A) is needed only when it is not
@@ -348,7 +349,8 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
         x_hat, free, target, feasible = _boundary_solution(A, b, param, kind, feasibility_tol,
                                                            u0)
     x = x_hat.copy()
-    info = {"feasible": feasible, "n_iter": 0, "dual_residual": 0.0, "converged": True,
+    info = {"feasible": feasible, "n_iter": it, "dual_residual": res if feasible else 0.0,
+            "converged": True,
             "anchored": False}
     for attempt in range(2):
         if np.any(free):
