@@ -80,8 +80,8 @@ def test_signed_regression_ends_at_the_lasso_path_end():
     b = A @ x_true
     _, _, coefs = lars_path(A, b, method="lasso", alpha_min=0.0)
     end = coefs[:, -1]
-    np.testing.assert_allclose(end, l1_limit(A, b, nonnegative=False), atol=1e-8)
-    gap = [np.linalg.norm(limit(A, b, Difference(2), init_scale=a) - end) for a in (1e-2, 1e-4)]
+    np.testing.assert_allclose(end, l1_limit(A, b, nonnegative=False).x, atol=1e-8)
+    gap = [np.linalg.norm(limit(A, b, Difference(2), init_scale=a).x - end) for a in (1e-2, 1e-4)]
     assert gap[1] < 0.1 * gap[0] and gap[1] <= 1e-3 * np.linalg.norm(end)
     # discrete GD: a fixed step keeps the O(step) deviation from the flow small
     res = signed_least_squares(A, b, init_scale=1e-4, step=0.1, tol=1e-8, max_iter=30_000)
@@ -100,8 +100,10 @@ def test_entropic_ot_limit_equals_sinkhorn_along_the_path():
                  bounds=(0, None), method="highs").fun
     costs = []
     for eps in (1.0, 0.3, 0.1, 0.03):
-        P = entropic_ot(a, b, C, eps)
-        np.testing.assert_allclose(P, sinkhorn(a, b, C, eps), atol=1e-10)
+        res = entropic_ot(a, b, C, eps)
+        P = res.x
+        assert res.success
+        np.testing.assert_allclose(P, sinkhorn(a, b, C, eps).x, atol=1e-10)
         costs.append(np.sum(C * P))
     assert np.all(np.diff(costs) < 0) and costs[-1] - lp < 0.02 * lp
 
@@ -111,8 +113,9 @@ def test_entropic_ot_by_gradient_descent_tracks_sinkhorn():
     a = np.full(3, 1 / 3)
     b = np.full(4, 1 / 4)
     C = rng.uniform(0, 1, (3, 4))
-    P = entropic_ot(a, b, C, 0.5, method="reparam-gd", step=0.02, tol=1e-10, max_iter=200_000)
-    S = sinkhorn(a, b, C, 0.5)
+    P = entropic_ot(a, b, C, 0.5, method="reparam-gd", step=0.02, tol=1e-10,
+                    max_iter=200_000).x
+    S = sinkhorn(a, b, C, 0.5).x
     # the discrete limit differs from the flow's (= Sinkhorn's) by O(step): 3.5e-3 here
     assert np.abs(P - S).max() <= 5e-3 * S.max()
     assert np.abs(P.sum(axis=1) - a).max() <= 1e-9
@@ -152,7 +155,10 @@ def test_negative_perturbation_error_grows_at_most_linearly():
 def test_negative_perturbation_experiment_table():
     table = negative_perturbation_experiment(20, 60, sparsity=3, levels=[1e-2, 1e-1],
                                              methods=("limit", "nnls", "l1"))
-    assert set(table) == {"perturbation", "error_limit", "error_nnls", "error_l1"}
+    assert set(table) == {"perturbation", "error_limit", "error_nnls", "error_l1",
+                          "success_limit", "success_nnls", "success_l1"}
+    for key in ("success_limit", "success_nnls", "success_l1"):
+        assert table[key].all()
     for key in ("error_limit", "error_nnls", "error_l1"):
         assert table[key].shape == (2,) and table[key][1] > table[key][0]
 
@@ -167,3 +173,178 @@ def test_negative_perturbation_input_checks():
         negative_perturbation_error(A, x_plus, e, method="magic")
     with pytest.raises(ValueError, match="shape"):
         negative_perturbation_error(A, x_plus, e[:-1], method="l1")
+
+
+# ----------------------------------------------------------------------------------------------
+# no hangs, no silent failures
+# ----------------------------------------------------------------------------------------------
+def _within(seconds, fn, *args, **kwargs):
+    """Run fn in a daemon thread; fail (instead of hanging the suite) if it does not return."""
+    import threading
+
+    out = {}
+
+    def run():
+        out["value"] = fn(*args, **kwargs)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"{fn.__name__} did not return within {seconds} s"
+    return out["value"]
+
+
+@pytest.mark.parametrize("step", ["auto", 0.1])
+def test_infeasible_entropic_lp_by_gradient_descent_returns_a_failure(step):
+    """Σx = −1 has no x ≥ 0: x collapses to 0, the gradient in u vanishes. The Armijo step
+    used to double to inf there and never return."""
+    res = _within(60, entropic_lp, np.ones(3), np.ones((1, 3)), [-1.0], 0.1,
+                  method="reparam-gd", step=step, max_iter=5_000)
+    assert not res.success and res.status in (Status.STALLED, Status.MAX_ITER)
+    assert res.kkt >= 0.99  # the constraint is violated by the whole of |b|
+
+
+def test_reparametrized_gd_with_zero_gradient_stalls():
+    from reparam.constrained import reparametrized_gd
+    from reparam.parametrizations import Power
+
+    A, b = np.array([[1.0, 2.0]]), np.array([1.0])
+    res = _within(60, reparametrized_gd, A, b, Power(2), np.zeros(2),
+                  lambda x, g: float(np.abs(np.minimum(x, g)).max()), max_iter=10_000)
+    assert res.status is Status.STALLED and "gradient in u is zero" in res.message
+    assert res.n_iter == 1
+
+
+def test_infeasible_entropic_lp_limit_is_not_a_success():
+    res = entropic_lp(np.ones(3), np.ones((1, 3)), [-1.0], 0.1)
+    assert not res.success and res.kkt >= 0.99
+    assert "empty" in res.message
+
+
+def test_sinkhorn_reports_max_iter_and_numerical_errors():
+    rng = np.random.default_rng(0)
+    a = np.full(6, 1 / 6)
+    b = np.full(6, 1 / 6)
+    C = rng.uniform(0, 1, (6, 6))
+    short = sinkhorn(a, b, C, 0.01, max_iter=2)
+    assert short.status is Status.MAX_ITER and short.kkt > 1e-12
+    assert "max_iter" in short.message
+    broken = sinkhorn(a, b, C + 1.0, 1e-320)  # C/ε overflows: the kernel has no digits
+    assert broken.status is Status.NUMERICAL_ERROR and not broken.success
+    good = sinkhorn(a, b, C, 0.1)
+    assert good.success and good.kkt <= 1e-12
+    marginal = np.abs(good.x.sum(axis=1) - a).sum() + np.abs(good.x.sum(axis=0) - b).sum()
+    assert marginal <= 1e-12
+
+
+@pytest.mark.parametrize("eps", [0.5, 0.1, 0.03])
+def test_entropic_ot_by_default_gradient_descent_is_sinkhorns_plan(eps):
+    """The default step keeps the flow's conservation law, so the plan is Sinkhorn's to the
+    solvers' tolerances (1e-10 marginal error each), far below 1e-6 in ℓ1."""
+    rng = np.random.default_rng(int(eps * 100))
+    a = rng.uniform(1, 2, 7)
+    a /= a.sum()
+    b = rng.uniform(1, 2, 9)
+    b /= b.sum()
+    C = rng.uniform(0, 1, (7, 9))
+    res = entropic_ot(a, b, C, eps, method="reparam-gd")
+    ref = sinkhorn(a, b, C, eps)
+    assert res.success and ref.success
+    assert np.abs(res.x - ref.x).sum() <= 1e-6
+
+
+def test_entropic_ot_never_builds_the_dense_marginal_matrix(monkeypatch):
+    import reparam.constrained as rc
+
+    def dense(*args):
+        raise AssertionError("the (m + n) x mn marginal matrix was built")
+
+    monkeypatch.setattr(rc, "ot_marginals", dense)
+    rng = np.random.default_rng(1)
+    a = np.full(5, 0.2)
+    b = np.full(4, 0.25)
+    C = rng.uniform(0, 1, (5, 4))
+    for method in ("limit", "reparam-gd"):
+        res = entropic_ot(a, b, C, 0.2, method=method)
+        assert res.success and res.x.shape == (5, 4)
+
+
+def test_ot_marginal_operator_is_the_dense_map():
+    from reparam.constrained import ot_marginal_operator
+
+    rng = np.random.default_rng(2)
+    op, M = ot_marginal_operator(3, 4), ot_marginals(3, 4)
+    x, y = rng.normal(size=12), rng.normal(size=7)
+    np.testing.assert_allclose(op.matvec(x), M @ x, atol=1e-14)
+    np.testing.assert_allclose(op.rmatvec(y), M.T @ y, atol=1e-14)
+
+
+def test_simplex_active_set_with_zero_right_hand_side(tall):
+    """Aᵀb = 0: the solution minimizes ‖Ax‖ on the simplex; the certificate is scaled by the
+    columns of A, not by Aᵀb = 0, so the exact answer is reported as converged."""
+    A, b = tall
+    res = simplex_least_squares(A, 0 * b, method="active-set")
+    assert res.success and res.kkt <= 1e-10
+    ref = minimize(lambda x: 0.5 * np.sum((A @ x) ** 2), np.full(10, 0.1),
+                   jac=lambda x: A.T @ (A @ x), bounds=[(0, None)] * 10,
+                   constraints=[{"type": "eq", "fun": lambda x: x.sum() - 1}],
+                   method="SLSQP", options={"ftol": 1e-15, "maxiter": 1000}).x
+    assert np.abs(res.x - ref).max() <= 1e-6
+
+
+def test_project_simplex_at_the_ends_of_the_float_range():
+    np.testing.assert_allclose(project_simplex([1e308, 1e308]), [0.5, 0.5])
+    np.testing.assert_allclose(project_simplex([1e308, -1e308, 0.0]), [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(project_simplex([-1e308, -1e308]), [0.5, 0.5])
+    # shift invariance, which the overflow guard relies on
+    y = np.random.default_rng(0).normal(size=7)
+    np.testing.assert_allclose(project_simplex(y + 1e6), project_simplex(y), atol=1e-9)
+
+
+def test_box_bounds_of_the_wrong_length(tall):
+    A, b = tall
+    with pytest.raises(ValueError, match="lower has shape"):
+        box_least_squares(A, b, np.zeros(3), 1.0)
+    with pytest.raises(ValueError, match="upper has shape"):
+        box_least_squares(A, b, 0.0, np.ones(11))
+
+
+def test_signed_least_squares_default_step_ends_at_the_predicted_limit():
+    """step='auto' keeps u v conserved exactly, so the limit is the flow's (Difference(2))."""
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(30, 80)) / np.sqrt(30)
+    x = np.zeros(80)
+    x[:4] = [1.0, -2.0, 1.5, 0.5]
+    b = A @ x
+    res = signed_least_squares(A, b, init_scale=1e-2)
+    pred = limit(A, b, Difference(2), init_scale=1e-2)
+    assert res.success and pred.success
+    assert np.abs(res.x - pred.x).max() <= 1e-6 * np.abs(pred.x).max()
+
+
+def test_max_iter_messages_say_what_to_try(tall):
+    A, b = tall
+    res = simplex_least_squares(A, b, max_iter=2)
+    assert res.status is Status.MAX_ITER and "active-set" in res.message
+    res = box_least_squares(A, b, max_iter=2)
+    assert res.status is Status.MAX_ITER and "bvls" in res.message
+
+
+def test_perturbed_problem_without_negative_coordinates():
+    _, _, e = perturbed_problem(10, 30, sparsity=2, level=0.0, n_negative=0)
+    assert np.all(e == 0) and np.all(np.isfinite(e))
+    with pytest.raises(ValueError, match="n_negative"):
+        perturbed_problem(10, 30, sparsity=2, level=1e-2, n_negative=0)
+    with pytest.raises(ValueError, match="n_negative"):
+        perturbed_problem(10, 30, sparsity=2, level=1e-2, n_negative=-1)
+
+
+def test_negative_perturbation_error_by_the_limit_at_tiny_init():
+    """The limit at init_scale 1e-12 is the ℓ1 solution's neighbour, not its start (error 1)."""
+    A, x_plus, e = perturbed_problem(20, 60, sparsity=3, level=1e-3, seed=0)
+    res = negative_perturbation_error(A, x_plus, e, method="limit", init_scale=1e-12)
+    l1 = negative_perturbation_error(A, x_plus, e, method="l1")
+    assert res.success and l1.success
+    assert res.info["error"] <= 10 * res.info["perturbation"]
+    # Power(2) at α = 1e-12 is the LP plus an entropy of weight ~1/log(1/α): 4e-6 apart here
+    assert abs(res.info["error"] - l1.info["error"]) <= 1e-2 * res.info["perturbation"]

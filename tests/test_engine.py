@@ -216,12 +216,13 @@ def test_armijo_is_bounded():
 
 
 def test_armijo_gd_with_zero_gradient_stays_finite():
-    # b = 0 and x0 = 0 (Difference from u0 = v0): g = 0 at every step; the doubling of the
-    # Armijo step is capped, so nothing overflows.
+    # b = 0 and x0 = 0 (Difference from u0 = v0): g = 0 at every step; the step stops at once
+    # with STALLED (no step can move) instead of doubling its Armijo step towards overflow.
     A = np.eye(2)
     task = Task(objectives.LeastSquares(A, np.zeros(2)), param=Difference(2), step="armijo")
-    res = run(task, OPTIMIZERS["gd"], np.full(4, 0.1), lambda x, g, cols: 1.0, tol=0.0, max_iter=3000)
-    assert res.status is rp.Status.MAX_ITER and np.all(np.isfinite(res.x))
+    res = run(task, OPTIMIZERS["gd"], np.full(4, 0.1), lambda x, g, cols: 1.0, tol=0.0,
+              max_iter=3000)
+    assert res.status is rp.Status.STALLED and res.n_iter == 1 and np.all(np.isfinite(res.x))
 
 
 def test_driver_turns_overflow_into_a_status_without_warnings():

@@ -115,7 +115,7 @@ def test_implicit_sparse_regression_reaches_the_predicted_limit():
     model = ImplicitSparseRegression(init_scale=alpha, max_iter=20000, tol=1e-9,
                                      fit_intercept=False).fit(A, y)
     scale = np.sqrt(np.mean(y**2))  # the estimator works on y / RMS(y)
-    predicted = implicit_bias.limit(A, y / scale, Difference(2), init_scale=alpha) * scale
+    predicted = implicit_bias.limit(A, y / scale, Difference(2), init_scale=alpha).x * scale
     assert model.n_iter_ < 20000
     np.testing.assert_allclose(A @ model.coef_, y, atol=1e-6 * np.linalg.norm(y))
     # Backtracking steps are not infinitesimal: the discrete path differs from the flow by

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from reparam import Status
 from reparam.flows import accelerated_flow, gradient_flow, least_squares_loss, mirror_flow
 from reparam.parametrizations import Box, Custom, Difference, Hadamard, Power, Simplex
 
@@ -81,3 +82,55 @@ def test_flow_input_validation(problem):
         accelerated_flow(f, g, np.zeros(6), (0, 1))
     with pytest.raises(ValueError, match="rows"):
         least_squares_loss(np.ones((3, 2)), np.ones(2))
+
+
+def test_nan_gradient_is_a_numerical_error(problem):
+    f, _ = problem
+
+    def nan_grad(x):
+        return np.full_like(x, np.nan)
+
+    traj = gradient_flow(f, nan_grad, Power(2), (0, 1), init_scale=0.1, n=6)
+    assert not traj.success and traj.status is Status.NUMERICAL_ERROR
+    assert "non-finite" in traj.message
+
+
+@pytest.mark.parametrize("method", ["BDF", "Radau"])
+def test_stiff_mirror_flow_at_small_init(problem, method):
+    """Power(3) at init_scale 1e-6: z = ∇ψ(x) ≈ −3e5; a stiff solver's Newton iterates used to
+    cross z = 0 (x = inf). Integrated in log(−z), it agrees with LSODA."""
+    f, g = problem
+    ref = mirror_flow(f, g, Power(3), (0, 1e6), init_scale=1e-6, n=6, t_eval=[0, 1e6])
+    traj = mirror_flow(f, g, Power(3), (0, 1e6), init_scale=1e-6, n=6, t_eval=[0, 1e6],
+                       method=method)
+    assert ref.success and traj.success
+    assert traj.loss[-1] < 0.5 * traj.loss[0]  # it moved
+    assert np.abs(traj.final - ref.final).max() <= 1e-5 * np.abs(ref.final).max()
+
+
+def test_accelerated_flow_starts_on_its_series(problem):
+    """The start at t = s uses x = x0(1 − s²g/8), y = x0 exp(−s²g/4); a run from a much smaller
+    start time with tight tolerances lands on the same point."""
+    from scipy.integrate import solve_ivp
+
+    f, g = problem
+    x0 = np.full(6, 0.1)
+    traj = accelerated_flow(f, g, x0, (0, 20), t_eval=[0, 20])
+    assert traj.success
+
+    def rhs(t, w):
+        return np.concatenate([(2.0 / t) * (w[6:] - w[:6]), -(0.5 * t) * w[6:] * g(w[:6])])
+
+    ref = solve_ivp(rhs, (1e-7, 20), np.concatenate([x0, x0]), method="LSODA", rtol=1e-12,
+                    atol=1e-14)
+    np.testing.assert_allclose(traj.final, ref.y[:6, -1], atol=1e-7)
+
+
+def test_time_span_checks(problem):
+    f, g = problem
+    with pytest.raises(ValueError, match="t_span"):
+        gradient_flow(f, g, Power(2), (0, -1), init_scale=0.1, n=6)
+    with pytest.raises(ValueError, match="t0 >= 0"):
+        accelerated_flow(f, g, np.full(6, 0.1), (-1, 1))
+    with pytest.raises(ValueError, match="rtol"):
+        gradient_flow(f, g, Power(2), (0, 1), init_scale=0.1, n=6, rtol=np.nan)

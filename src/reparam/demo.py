@@ -268,7 +268,7 @@ def implicit_bias(size: str = "full", seed: int = 0, step=None) -> dict:
     (m, n, s), alphas, max_iter = SIZES[size]["bias"]
     A, b, x_true = gaussian_problem(m, n, s, seed=seed)
     t0 = time.perf_counter()
-    x_lp = l1_limit(A, b)
+    x_lp = l1_limit(A, b).x
     lp_time = time.perf_counter() - t0
     columns, times = [], []
     for alpha in alphas:  # one α at a time, so that each row has its own time
@@ -276,7 +276,7 @@ def implicit_bias(size: str = "full", seed: int = 0, step=None) -> dict:
         res = rp.nnls(A, b, method="reparam-gd", depth=2, init_scale=float(alpha), tol=_BIAS_TOL,
                       max_iter=max_iter)
         times.append(time.perf_counter() - t0)
-        columns.append((res, limit(A, b, Power(2), init_scale=float(alpha))))
+        columns.append((res, limit(A, b, Power(2), init_scale=float(alpha)).x))
     table = {
         "alpha": np.array(alphas, dtype=float),
         "l1_gd": [float(np.sum(r.x)) for r, _ in columns],

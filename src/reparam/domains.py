@@ -156,6 +156,10 @@ def project_simplex(y) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     if y.ndim != 1 or y.size == 0 or not np.all(np.isfinite(y)):
         raise ValueError(f"y must be a non-empty finite 1-D array; got shape {y.shape}")
+    # The projection commutes with adding a constant to y; entries more than 1 below max(y)
+    # are 0 in it. Shifting and clipping keeps the cumulative sums finite for any finite y.
+    with np.errstate(over="ignore"):  # 1e308 − (−1e308) = inf, then clipped
+        y = np.maximum(y - y.max(), -2.0)
     s = np.sort(y)[::-1]
     cums = np.cumsum(s) - 1.0
     k = np.flatnonzero(s - cums / np.arange(1, y.size + 1) > 0)[-1]

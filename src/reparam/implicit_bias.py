@@ -20,12 +20,17 @@ the minimum-ℓ1 solution, an LP (:func:`l1_limit`).
 
 from __future__ import annotations
 
+import numbers
+import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import linprog, lsq_linear
 from scipy.optimize import nnls as _scipy_nnls
+from scipy.special import logsumexp
 
+from ._result import Result, Status
 from ._validation import validate_matrix, validate_rhs
 from .parametrizations import Box, Custom, Parametrization, Power, Simplex, as_vector
 
@@ -79,30 +84,51 @@ def _reduce_constraints(A, target):
     return Vt.T, (U.T @ target) / s
 
 
-def _dual_newton(param, u0, V, c, z0, tol, max_iter):
+def _dual_newton(param, u0, V, c, z0, tol, max_iter, mu0=None):
     """Newton with Armijo backtracking on D(μ) = ψ*(z0 + Vμ) − cᵀμ (V orthonormal columns)."""
+    if isinstance(param, Simplex):
+        # ψ*(z) = (s/4) logsumexp(4z/s), ∇²ψ* = (4/s)(diag x − x xᵀ): kept as diagonal minus
+        # rank one, never as an n × n matrix
+        s_u = 1.0 if u0 is None else float(np.dot(u0, u0))
 
-    def state(mu):
-        z = z0 + V @ mu
-        try:
-            x, hess, conj = param.mirror_state(z, u0)
-        except RuntimeError:  # a Custom map's flow blew up: outside the domain of ψ*
-            return np.full(V.shape[0], np.nan), None, np.nan
-        return x, hess, conj - c @ mu
+        def state(mu):
+            w = 4.0 * (z0 + V @ mu) / s_u
+            lse = logsumexp(w)
+            x = np.exp(w - lse)
+            return x, ((4.0 / s_u) * x, np.sqrt(4.0 / s_u) * x), 0.25 * s_u * lse - c @ mu
+    else:
+        def state(mu):
+            z = z0 + V @ mu
+            try:
+                x, hess, conj = param.mirror_state(z, u0)
+            except RuntimeError:  # a Custom map's flow blew up: outside the domain of ψ*
+                return np.full(V.shape[0], np.nan), None, np.nan
+            return x, hess, conj - c @ mu
 
-    mu = np.zeros(V.shape[1])
-    with np.errstate(over="ignore", invalid="ignore"):
+    mu = np.zeros(V.shape[1]) if mu0 is None else mu0
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         return _newton_loop(state, mu, V, c, tol, max_iter)
+
+
+def _reduced_hessian(V, hess):
+    """Vᵀ H V for H diagonal (1-D), dense (2-D) or diagonal minus rank one ((d, w): D − wwᵀ)."""
+    if isinstance(hess, tuple):
+        d, w = hess
+        Vw = V.T @ w
+        return (V.T * d) @ V - np.outer(Vw, Vw)
+    return (V.T * hess) @ V if hess.ndim == 1 else V.T @ hess @ V
 
 
 def _newton_loop(state, mu, V, c, tol, max_iter):
     x, hess, value = state(mu)
     scale = max(np.linalg.norm(c), np.finfo(float).tiny)
+    if hess is None or not np.all(np.isfinite(x)) or not np.isfinite(value):
+        return x, 0, np.inf, False
     for it in range(1, max_iter + 1):
         grad = V.T @ x - c
         if np.linalg.norm(grad) <= tol * scale:
             return x, it - 1, np.linalg.norm(grad) / scale, True
-        H = (V.T * hess) @ V if hess.ndim == 1 else V.T @ hess @ V
+        H = _reduced_hessian(V, hess)
         try:
             step = -np.linalg.solve(H, grad)
         except np.linalg.LinAlgError:
@@ -146,22 +172,84 @@ def _positive_face(A, target):
     """Coordinates that are positive at some point of {x ≥ 0 : Ax = target} (one LP).
 
     max Σy s.t. Ax = τ·target, x ≥ y, 0 ≤ y ≤ 1, τ ≥ 1: since the feasible set is a cone in
-    (x, τ), every coordinate that can be positive reaches y_i = 1.
+    (x, τ), every coordinate that can be positive reaches y_i = 1. The constraint matrices are
+    sparse: only A itself is dense.
     """
     m, n = A.shape
     cost = np.concatenate([np.zeros(n), -np.ones(n), [0.0]])
-    A_eq = np.hstack([A, np.zeros((m, n)), -target[:, None]])
-    A_ub = np.hstack([-np.eye(n), np.eye(n), np.zeros((n, 1))])
+    A_eq = sp.hstack([sp.csr_array(A), sp.csr_array((m, n)), sp.csr_array(-target[:, None])])
+    eye = sp.identity(n, format="csr")
+    A_ub = sp.hstack([-eye, eye, sp.csr_array((n, 1))])
     bounds = [(0, None)] * n + [(0, 1)] * n + [(1, None)]
-    res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(n), A_eq=A_eq, b_eq=np.zeros(m),
-                  bounds=bounds, method="highs")
+    res = linprog(cost, A_ub=A_ub.tocsr(), b_ub=np.zeros(n), A_eq=A_eq.tocsr(),
+                  b_eq=np.zeros(m), bounds=bounds, method="highs")
     if res.status != 0:
         return np.ones(n, dtype=bool)
     return res.x[n:2 * n] > 0.5
 
 
+def _check_positive(name, value, *, integer=False):
+    if integer:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+            np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite float, got {value!r}")
+    return float(value)
+
+
+def _mirror_start(param, u0, x_start):
+    """∇ψ(x0), for Power from u0 itself so that an x0 = u0^L below the float range is fine."""
+    if isinstance(param, Power):
+        L = param.depth
+        with np.errstate(over="ignore", divide="ignore"):
+            if L == 2:
+                return 0.5 * np.log(u0)  # ¼ log(u0²)
+            return -(u0 ** (2.0 - L)) / (L * (L - 2))
+    return None
+
+
+# Power's start counts as small-scale (the dual is re-anchored at the LP's dual, below) when
+# init_scale^L is below this: the direct dual then starts with ∇²ψ* ≈ x0 ≈ 0 (Newton has no
+# curvature to use), and for L > 2 cancellation in z0 + Aᵀλ costs digits ~ 1/init_scale^(L−2).
+_SMALL_X0 = 1e-6
+
+
+def _lp_anchor(A, target, z0, V, L):
+    """Re-anchor the dual of (1) at a weighted minimum-ℓ1 LP's dual (Power(L), small x0).
+
+    With z0 = −K·w (K = max(−z0) > 0, 0 < w ≤ 1; w = 1 for u0 = α·1) write λ = K y + λ', y the
+    dual of min wᵀx, Ax = target, x ≥ 0. Then z = −K r + Aᵀλ' with the reduced costs
+    r = w − Aᵀy ≥ 0, which vanish on the LP's optimal face: there z = Aᵀλ' has no cancellation,
+    elsewhere z ≤ −K r is far negative (x tiny). This is an exact change of variables; r is set
+    to 0 where the LP says it is 0 (|r| ≤ 1e-9), which is exact for the true dual. Returns
+    (z0', μ0), or None if the LP fails.
+    """
+    if not np.all(np.isfinite(z0)) or not np.all(z0 < 0):
+        return None
+    K = -float(np.min(z0))
+    w = z0 / -K
+    res = linprog(w, A_eq=A, b_eq=target, bounds=(0, None), method="highs",
+                  options={"dual_feasibility_tolerance": 1e-10,
+                           "primal_feasibility_tolerance": 1e-10})
+    if res.status != 0 or res.eqlin is None:
+        return None
+    aty = A.T @ res.eqlin.marginals
+    r = w - aty
+    r[np.abs(r) <= 1e-9] = 0.0
+    face = r == 0
+    if np.any(r < 0) or not np.any(face):
+        return None
+    z_anchor = np.where(face, 0.0, -K * r)
+    mean = float(np.mean(res.x[res.x > 0])) if np.any(res.x > 0) else 1.0
+    # start with x ≈ mean on the face: z = −t·(Aᵀy) = −t·w there, with ∇ψ(mean) = −t
+    t = -0.25 * np.log(mean) if L == 2 else mean ** ((2.0 - L) / L) / (L * (L - 2))
+    return z_anchor, -t * (V.T @ aty)
+
+
 def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=1e-11,
-          max_iter=500, feasibility_tol=1e-9, full_output=False):
+          max_iter=500, feasibility_tol=1e-9) -> Result:
     """Predicted limit of gradient flow on ½‖Aφ(u) − b‖²: the Bregman projection (1).
 
     Parameters
@@ -171,7 +259,11 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
     parametrization : Parametrization, default ``Power(2)``
         Must be commuting (checked at u0 for :class:`~reparam.parametrizations.Custom`).
     init_scale : float, optional
-        The initialization ``u0 = parametrization.initial_u(init_scale=..., n=n)``.
+        The initialization ``u0 = parametrization.initial_u(init_scale=..., n=n)``. Any
+        positive float works, 1e-300 included: for :class:`Power` the start is handled through
+        u0 (log domain for L = 2) and, when ``init_scale^L < 1e-6``, the dual is re-anchored at
+        the minimum-ℓ1 LP's dual (an exact change of variables), so that an x0 below the float
+        range costs no accuracy.
     x0 : array_like, optional
         Initial point instead of (or, for Difference/Hadamard, together with) ``init_scale``.
     u0 : array_like, optional
@@ -184,14 +276,16 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
     feasibility_tol : float, default 1e-9
         {Ax = b, x in the domain} is taken as empty when the exact constrained least-squares
         residual exceeds ``feasibility_tol·‖b‖``.
-    full_output : bool, default False
-        Also return a dict with ``feasible``, ``n_iter``, ``dual_residual``, ``converged``,
-        ``free`` (coordinates not fixed on the boundary), ``target`` (the b actually matched).
 
     Returns
     -------
-    x : ndarray, shape (n,)
-    info : dict, only if ``full_output``
+    Result
+        ``x`` the limit; ``status`` CONVERGED when the dual residual met ``tol``, otherwise
+        MAX_ITER / STALLED / NUMERICAL_ERROR with a message (and a RuntimeWarning);
+        ``kkt`` the relative dual residual; ``objective`` ½‖Ax − b‖²; ``info`` holds
+        ``feasible``, ``n_iter``, ``dual_residual``, ``converged``, ``free`` (coordinates not
+        fixed on the boundary), ``target`` (the b actually matched) and ``anchored`` (whether
+        the LP re-anchoring was used).
 
     Notes
     -----
@@ -202,7 +296,8 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
     of x0 onto {A_E x_E = Ax̂ − A_{E^c} x̂_{E^c}}. When the feasible set touches no interior
     point (e.g. a consistent overdetermined system with a sparse solution), coordinates that are
     zero on the whole set are found with one LP and fixed at zero. For signed parametrizations
-    b is replaced by its projection onto range(A).
+    b is replaced by its projection onto range(A). Memory: A, one orthonormal basis of
+    range(Aᵀ) and r × r Hessians (r = rank A); nothing n × n.
 
     Examples
     --------
@@ -212,35 +307,75 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
     >>> rng = np.random.default_rng(0)
     >>> A = rng.normal(size=(5, 12))
     >>> b = A @ np.abs(rng.normal(size=12))
-    >>> x = limit(A, b, Power(2), init_scale=1e-3)
-    >>> bool(np.allclose(A @ x, b)), bool(np.all(x >= 0))
-    (True, True)
-    >>> bool(np.sum(x) >= np.sum(l1_limit(A, b)) - 1e-9)
+    >>> res = limit(A, b, Power(2), init_scale=1e-3)
+    >>> res.success, bool(np.allclose(A @ res.x, b)), bool(np.all(res.x >= 0))
+    (True, True, True)
+    >>> bool(np.sum(res.x) >= np.sum(l1_limit(A, b).x) - 1e-9)
     True
     """
+    start = time.perf_counter()
     A, b = _problem(A, b)
     param = _parametrization(parametrization)
+    tol = _check_positive("tol", tol)
+    feasibility_tol = _check_positive("feasibility_tol", feasibility_tol)
+    max_iter = _check_positive("max_iter", max_iter, integer=True)
     n = A.shape[1]
     if u0 is None:
         u0 = param.initial_u(x0=x0, init_scale=init_scale, n=n)
     else:
         u0 = param.reference_u0(u0, n)
-    x_start = param.forward(u0)
+    with np.errstate(under="ignore", over="ignore"):
+        x_start = param.forward(u0)
+    if not np.all(np.isfinite(x_start)):
+        raise ValueError("x0 = φ(u0) overflows: init_scale (or u0, x0) is too large")
     if isinstance(param, Custom) and not is_commuting(param, u0):
         raise ValueError("the parametrization is not commuting at u0: gradient flow is not a "
                          "mirror flow and has no Bregman-projection limit (Li et al. 2022)")
+    z_start = _mirror_start(param, u0, x_start)
     kind = _domain_kind(param)
-    x_hat, free, target, feasible = _boundary_solution(A, b, param, kind, feasibility_tol, u0)
+    it, res = 0, 0.0
+    if kind == "simplex":
+        # b reachable from the simplex's interior: the dual Newton alone certifies it, and the
+        # exact active set (costly for wide A) is needed only when it is not
+        V, c = _reduce_constraints(A, b)
+        xs, it, res, ok = _dual_newton(param, u0, V, c, param.mirror_map(x_start, u0), tol,
+                                       max_iter)
+        if ok and np.all(np.isfinite(xs)):
+            x_hat, free, target, feasible = xs, np.zeros(n, dtype=bool), b, True
+        else:
+            x_hat, free, target, feasible = _boundary_solution(A, b, param, kind,
+                                                               feasibility_tol, u0)
+    else:
+        x_hat, free, target, feasible = _boundary_solution(A, b, param, kind, feasibility_tol,
+                                                           u0)
     x = x_hat.copy()
-    info = {"feasible": feasible, "n_iter": 0, "dual_residual": 0.0, "converged": True}
+    info = {"feasible": feasible, "n_iter": it, "dual_residual": res if feasible else 0.0,
+            "converged": True,
+            "anchored": False}
     for attempt in range(2):
         if np.any(free):
             sub, sub_u0 = (param, u0) if np.all(free) else _restrict(param, u0, free)
             V, c = _reduce_constraints(A[:, free], target)
-            z0 = sub.mirror_map(x_start[free], sub_u0)
+            if z_start is not None:
+                z0 = z_start[free]
+            else:
+                xs = x_start[free]
+                if kind == "simplex":  # the flow on the free face stays on its simplex
+                    xs = xs / xs.sum()
+                z0 = sub.mirror_map(xs, sub_u0)
+            mu0 = None
+            if isinstance(param, Power) and (np.max(x_start) < _SMALL_X0
+                                             or not np.all(np.isfinite(z0))):
+                anchor = _lp_anchor(A[:, free], target, z0, V, param.depth)
+                if anchor is not None:
+                    z0, mu0 = anchor
+                    info["anchored"] = True
+            if not np.all(np.isfinite(z0)):
+                raise ValueError(f"init_scale is too small for {param!r}: ∇ψ(x0) overflows "
+                                 "and the minimum-ℓ1 LP that replaces it failed")
             # a Custom map's geometry is only as accurate as its ODE solves (rtol 1e-11)
             eff_tol = max(tol, 1e-9) if isinstance(param, Custom) else tol
-            xf, it, res, ok = _dual_newton(sub, sub_u0, V, c, z0, eff_tol, max_iter)
+            xf, it, res, ok = _dual_newton(sub, sub_u0, V, c, z0, eff_tol, max_iter, mu0)
             info.update(n_iter=info["n_iter"] + it, dual_residual=res, converged=ok)
             x[free] = xf
         # a stall at rounding level is not a missing interior point
@@ -251,11 +386,22 @@ def limit(A, b, parametrization=None, *, init_scale=None, x0=None, u0=None, tol=
         face[free] = _positive_face(A[:, free], target)
         x = np.where(face, x_hat, 0.0)
         free = face
-    if not info["converged"]:
-        warnings.warn(f"limit: the dual Newton method stopped at relative residual "
-                      f"{info['dual_residual']:.2e} > tol={tol:g}", RuntimeWarning, stacklevel=2)
     info.update(free=free, target=A[:, free] @ x[free] + A[:, ~free] @ x[~free])
-    return (x, info) if full_output else x
+    r = A @ x - b
+    if info["converged"] and np.all(np.isfinite(x)):
+        status = Status.CONVERGED
+        message = (f"dual Newton converged: relative dual residual {info['dual_residual']:.2e} "
+                   f"<= tol {tol:.0e} after {info['n_iter']} iterations")
+    else:
+        status = Status.NUMERICAL_ERROR if not np.all(np.isfinite(x)) else (
+            Status.MAX_ITER if info["n_iter"] >= max_iter else Status.STALLED)
+        message = (f"the dual Newton method stopped at relative residual "
+                   f"{info['dual_residual']:.2e} > tol={tol:g}; the returned x is not the "
+                   "limit; try a larger tol or max_iter, or a larger init_scale")
+        warnings.warn(f"limit: {message}", RuntimeWarning, stacklevel=2)
+    return Result(x=x, status=status, message=message, n_iter=info["n_iter"],
+                  objective=0.5 * float(r @ r), kkt=float(info["dual_residual"]),
+                  method="limit", time=time.perf_counter() - start, info=info)
 
 
 def _boundary_solution(A, b, param, kind, feasibility_tol, u0):
@@ -316,7 +462,8 @@ def _simplex_active_set(A, b, tol=1e-12, max_iter=None):
     x[start] = 1.0
     passive = np.zeros(n, dtype=bool)
     passive[start] = True
-    scale = max(np.abs(A.T @ b).max(), np.abs(A.T @ A).max(), np.finfo(float).tiny)
+    # max |(AᵀA)_ij| = max_j ‖a_j‖² (Cauchy–Schwarz): the scale without forming AᵀA
+    scale = max(np.abs(A.T @ b).max(), np.einsum("ij,ij->j", A, A).max(), np.finfo(float).tiny)
 
     def subproblem(P):
         idx = np.flatnonzero(P)
@@ -359,7 +506,7 @@ def _simplex_active_set(A, b, tol=1e-12, max_iter=None):
 # ----------------------------------------------------------------------------------------------
 # α → 0: the LP
 # ----------------------------------------------------------------------------------------------
-def l1_limit(A, b, *, nonnegative=True):
+def l1_limit(A, b, *, nonnegative=True) -> Result:
     """The small-initialization limit: argmin ‖x‖₁ s.t. Ax = b (and x ≥ 0), by HiGHS.
 
     For ``Power(L)`` and ``Difference(L)`` the Bregman projection (1) tends to a minimum-ℓ1
@@ -376,31 +523,45 @@ def l1_limit(A, b, *, nonnegative=True):
 
     Returns
     -------
-    x : ndarray, shape (n,)
+    Result
+        ``x`` the LP solution, ``objective`` its ℓ1 norm, ``kkt`` the relative constraint
+        residual ``‖Ax − target‖∞ / ‖target‖∞``; ``info["target"]`` the right-hand side matched
+        and ``info["feasible"]`` whether it is b itself. A HiGHS failure is NUMERICAL_ERROR.
 
     Examples
     --------
     >>> import numpy as np
     >>> from reparam.implicit_bias import l1_limit
-    >>> l1_limit(np.array([[1.0, 1.0, 2.0]]), np.array([2.0]))
+    >>> l1_limit(np.array([[1.0, 1.0, 2.0]]), np.array([2.0])).x
     array([0., 0., 1.])
     """
+    start = time.perf_counter()
     A, b = _problem(A, b)
     n = A.shape[1]
+    feasible = True
     if nonnegative:
+        target = b
         res = linprog(np.ones(n), A_eq=A, b_eq=b, bounds=(0, None), method="highs")
         if res.status == 2:  # infeasible: match the NNLS fit instead
+            feasible = False
             target = A @ _scipy_nnls(A, b, maxiter=50 * n)[0]
             res = linprog(np.ones(n), A_eq=A, b_eq=target, bounds=(0, None), method="highs")
-        if res.status != 0:
-            raise RuntimeError(f"l1_limit: HiGHS failed: {res.message}")
-        return res.x
-    target = A @ np.linalg.lstsq(A, b, rcond=None)[0]
-    res = linprog(np.ones(2 * n), A_eq=np.hstack([A, -A]), b_eq=target, bounds=(0, None),
-                  method="highs")
-    if res.status != 0:
-        raise RuntimeError(f"l1_limit: HiGHS failed: {res.message}")
-    return res.x[:n] - res.x[n:]
+        x = res.x if res.status == 0 else np.zeros(n)
+    else:
+        target = A @ np.linalg.lstsq(A, b, rcond=None)[0]
+        feasible = bool(np.linalg.norm(target - b) <= 1e-9 * max(np.linalg.norm(b), 1e-300))
+        res = linprog(np.ones(2 * n), A_eq=np.hstack([A, -A]), b_eq=target, bounds=(0, None),
+                      method="highs")
+        x = res.x[:n] - res.x[n:] if res.status == 0 else np.zeros(n)
+    resid = float(np.abs(A @ x - target).max(initial=0.0)) / max(
+        float(np.abs(target).max(initial=0.0)), np.finfo(float).tiny)
+    if res.status == 0:
+        status, message = Status.CONVERGED, f"HiGHS: optimal (constraint residual {resid:.1e})"
+    else:
+        status, message = Status.NUMERICAL_ERROR, f"HiGHS failed: {res.message}"
+    return Result(x=x, status=status, message=message, n_iter=int(getattr(res, "nit", 0)),
+                  objective=float(np.abs(x).sum()), kkt=resid, method="l1-limit",
+                  time=time.perf_counter() - start, info={"target": target, "feasible": feasible})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.optimize import nnls as _scipy_nnls
 
+from ._result import Result
 from .implicit_bias import _problem, l1_limit, limit
 from .parametrizations import Power, _vector
 
@@ -25,23 +25,25 @@ __all__ = ["negative_perturbation_error", "negative_perturbation_experiment",
 _METHODS = ("reparam-gd", "limit", "nnls", "l1")
 
 
-def _solve(A, b, method, depth, init_scale, step, tol, max_iter):
+def _solve(A, b, method, depth, init_scale, step, tol, max_iter) -> Result:
     if method == "reparam-gd":
         import reparam  # the package's solver; imported lazily (it imports this module's peers)
 
         return reparam.nnls(A, b, method="reparam-gd", depth=depth, init_scale=init_scale,
-                            step=step, tol=tol, max_iter=max_iter).x
+                            step=step, tol=tol, max_iter=max_iter)
     if method == "limit":
         return limit(A, b, Power(depth), init_scale=init_scale)
     if method == "nnls":
-        return _scipy_nnls(A, b, maxiter=50 * A.shape[1])[0]
+        import reparam
+
+        return reparam.nnls(A, b, method="active-set")
     if method == "l1":
         return l1_limit(A, b)
     raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
 
 
 def negative_perturbation_error(A, x_plus, e, *, method="reparam-gd", depth=2, init_scale=1e-3,
-                                step="auto", tol=1e-8, max_iter=50_000) -> dict:
+                                step="auto", tol=1e-8, max_iter=50_000) -> Result:
     """Solve NNLS for b = A(x₊ + e) and report ‖x̂ − x₊‖ against ‖e‖.
 
     Parameters
@@ -60,9 +62,10 @@ def negative_perturbation_error(A, x_plus, e, *, method="reparam-gd", depth=2, i
 
     Returns
     -------
-    dict
-        ``x`` (the solution), ``error`` = ‖x̂ − x₊‖₂, ``perturbation`` = ‖e‖₂, ``ratio`` =
-        error / perturbation (inf when e = 0), ``residual`` = ‖Ax̂ − b‖₂.
+    Result
+        The solver's result (``x``, ``status``, ``message``, certificate), with ``info``
+        holding ``error`` = ‖x̂ − x₊‖₂, ``perturbation`` = ‖e‖₂, ``ratio`` = error /
+        perturbation (inf when e = 0) and ``residual`` = ‖Ax̂ − b‖₂.
 
     Examples
     --------
@@ -70,8 +73,8 @@ def negative_perturbation_error(A, x_plus, e, *, method="reparam-gd", depth=2, i
     >>> from reparam.stability import negative_perturbation_error, perturbed_problem
     >>> A, x_plus, e = perturbed_problem(20, 60, sparsity=3, level=1e-2, seed=0)
     >>> out = negative_perturbation_error(A, x_plus, e, method="limit", init_scale=1e-3)
-    >>> bool(out["error"] < 10 * out["perturbation"])
-    True
+    >>> out.success, bool(out.info["error"] < 10 * out.info["perturbation"])
+    (True, True)
     """
     A = np.array(A, dtype=float)
     x_plus = _vector(x_plus, "x_plus")
@@ -82,12 +85,14 @@ def negative_perturbation_error(A, x_plus, e, *, method="reparam-gd", depth=2, i
         raise ValueError(f"e has shape {e.shape}, but x_plus has shape {x_plus.shape}")
     A, b = _problem(A, A @ (x_plus + e)) if A.ndim == 2 and A.shape[1] == x_plus.size else (
         _raise_shape(A, x_plus))
-    x = _solve(A, b, method, depth, init_scale, step, tol, max_iter)
+    res = _solve(A, b, method, depth, init_scale, step, tol, max_iter)
+    x = res.x
     error = float(np.linalg.norm(x - x_plus))
     pert = float(np.linalg.norm(e))
-    return {"x": x, "error": error, "perturbation": pert,
-            "ratio": error / pert if pert > 0 else np.inf,
-            "residual": float(np.linalg.norm(A @ x - b))}
+    res.info.update(error=error, perturbation=pert,
+                    ratio=error / pert if pert > 0 else np.inf,
+                    residual=float(np.linalg.norm(A @ x - b)))
+    return res
 
 
 def _raise_shape(A, x_plus):
@@ -111,10 +116,17 @@ def perturbed_problem(m, n, *, sparsity=5, level=1e-2, n_negative=None, seed=0):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     n_negative = sparsity if n_negative is None else n_negative
+    if isinstance(n_negative, bool) or not isinstance(n_negative, numbers.Integral) or (
+            n_negative < 0):
+        raise ValueError(f"n_negative must be a non-negative integer, got {n_negative!r}")
     if sparsity + n_negative > n:
         raise ValueError(f"sparsity + n_negative = {sparsity + n_negative} exceeds n = {n}")
-    if not (isinstance(level, numbers.Real) and level >= 0):
+    if isinstance(level, bool) or not (isinstance(level, numbers.Real) and np.isfinite(level)
+                                       and level >= 0):
         raise ValueError(f"level must be a non-negative float, got {level!r}")
+    if n_negative == 0 and level > 0:
+        raise ValueError(f"n_negative=0 leaves no coordinate to perturb, so level must be 0, "
+                         f"got {level!r}")
     rng = np.random.default_rng(seed)
     A = rng.normal(scale=1.0 / np.sqrt(m), size=(m, n))
     idx = rng.permutation(n)
@@ -123,7 +135,8 @@ def perturbed_problem(m, n, *, sparsity=5, level=1e-2, n_negative=None, seed=0):
     x_plus /= np.linalg.norm(x_plus)
     d = np.zeros(n)
     d[idx[sparsity:sparsity + n_negative]] = np.abs(rng.normal(size=n_negative))
-    d /= np.linalg.norm(d)
+    if n_negative > 0:
+        d /= np.linalg.norm(d)
     return A, x_plus, -float(level) * d
 
 
@@ -148,7 +161,8 @@ def negative_perturbation_experiment(m=50, n=200, *, sparsity=5, levels=None, n_
     Returns
     -------
     dict of ndarray
-        ``"perturbation"`` (the levels) and ``"error_<method>"`` for each method.
+        ``"perturbation"`` (the levels), ``"error_<method>"`` and ``"success_<method>"``
+        (whether that solve met its certificate) for each method.
 
     Examples
     --------
@@ -156,7 +170,7 @@ def negative_perturbation_experiment(m=50, n=200, *, sparsity=5, levels=None, n_
     >>> table = negative_perturbation_experiment(20, 60, sparsity=3, levels=[1e-3, 1e-2],
     ...                                          methods=("limit", "l1"))
     >>> sorted(table)
-    ['error_l1', 'error_limit', 'perturbation']
+    ['error_l1', 'error_limit', 'perturbation', 'success_l1', 'success_limit']
     """
     levels = np.array([0.0, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1] if levels is None else levels, float)
     if levels.ndim != 1 or np.any(levels < 0):
@@ -168,8 +182,9 @@ def negative_perturbation_experiment(m=50, n=200, *, sparsity=5, levels=None, n_
                                              n_negative=n_negative, seed=seed)
     table = {"perturbation": levels}
     for method in methods:
-        table[f"error_{method}"] = np.array([
-            negative_perturbation_error(A, x_plus, level * direction, method=method, depth=depth,
-                                        init_scale=init_scale, step=step, tol=tol,
-                                        max_iter=max_iter)["error"] for level in levels])
+        runs = [negative_perturbation_error(A, x_plus, level * direction, method=method,
+                                            depth=depth, init_scale=init_scale, step=step,
+                                            tol=tol, max_iter=max_iter) for level in levels]
+        table[f"error_{method}"] = np.array([r.info["error"] for r in runs])
+        table[f"success_{method}"] = np.array([r.success for r in runs])
     return table

@@ -107,7 +107,7 @@ def references(A, b) -> dict:
     return {"lawson_hanson": float(np.sum(np.abs(x_lh))),
             "signed_basis_pursuit": float(np.sum(np.abs(signed_basis_pursuit(A, b)))),
             "interior_point": float(np.sum(interior_point_nnls(A, b))),
-            "lp": float(np.sum(l1_limit(A, b)))}
+            "lp": float(np.sum(l1_limit(A, b).x))}
 
 
 def judge(l1: np.ndarray, lp: float) -> tuple[float, dict]:
@@ -136,13 +136,13 @@ def sweep(A, b, x_true, alphas, *, max_iter: int, tol: float = 1e-7) -> dict:
     ``kkt``, ``deviation`` (‖x_gd − x_limit‖∞ / ‖x_limit‖∞), and the solutions ``x_gd``,
     ``x_limit``, ``x_lp``.
     """
-    x_lp = l1_limit(A, b)
+    x_lp = l1_limit(A, b).x
     rows = {k: [] for k in ("alpha", "l1_gd", "l1_limit", "error_gd", "error_limit", "n_iter",
                             "kkt", "deviation", "x_gd", "x_limit")}
     for alpha in alphas:
         res = rp.nnls(A, b, method="reparam-gd", depth=2, init_scale=float(alpha), tol=tol,
                       max_iter=max_iter)
-        x_lim = limit(A, b, Power(2), init_scale=float(alpha))
+        x_lim = limit(A, b, Power(2), init_scale=float(alpha)).x
         rows["alpha"].append(float(alpha))
         rows["l1_gd"].append(float(np.sum(res.x)))
         rows["l1_limit"].append(float(np.sum(x_lim)))
@@ -210,7 +210,7 @@ def run(size: str = "quick", seed: int | None = None) -> Outcome:
         table["iterations"][key] = [r.n_iter for r in runs]
         table["reached_tol"][key] = [r.reached for r in runs]
         table["predicted_limit"][key] = [
-            float(np.sum(limit(A, b, Power(depth), init_scale=float(a)))) for a in alphas]
+            float(np.sum(limit(A, b, Power(depth), init_scale=float(a)).x)) for a in alphas]
         curves[key] = [log_samples(r.residual) for r in runs]
         margins[key], parts[key] = judge(table["l1"][key], table["lp"])
         complete[key] = all(r.reached for r in runs)

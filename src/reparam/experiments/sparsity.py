@@ -49,7 +49,7 @@ def _solve(method: str, A, b, max_iter: int):
         return res.x, res.status is not rp.Status.MAX_ITER
     if method == "exact NNLS":
         return rp.nnls(A, b, method="active-set").x, True
-    return l1_limit(A, b), True
+    return l1_limit(A, b).x, True
 
 
 @timed

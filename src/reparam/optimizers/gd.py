@@ -85,6 +85,12 @@ def _armijo_step(task: Task, state: GDState) -> GDState:
     p = task.param
     grad = p.vjp(state.params, state.g)
     slope = -tdot(grad, grad, False)
+    if not slope < 0:
+        # ∇_u F ≡ 0 away from a solution (u on a critical set of φ, e.g. u = 0 for u^L): no
+        # step can move, and an Armijo step grown from twice the last one would only overflow.
+        return state._replace(stalled="the gradient in u is zero, so gradient descent cannot "
+                                      "move (u sits on a critical point of the map, e.g. all x "
+                                      "collapsed to 0; is the constraint set empty?)")
 
     def trial(eta):
         params = tmap(lambda u, d: u - eta * d, state.params, grad)
