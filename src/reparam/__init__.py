@@ -6,7 +6,7 @@
 array([1., 0.])
 """
 
-from . import constrained, flows, implicit_bias, parametrizations, problems, stability
+from . import clustering, constrained, flows, implicit_bias, parametrizations, problems, stability
 from ._nnls import nnls
 from ._result import Result, Status, kkt_residual
 from .solvers import METHODS
@@ -15,6 +15,7 @@ __all__ = [
     "METHODS",
     "Result",
     "Status",
+    "clustering",
     "constrained",
     "flows",
     "implicit_bias",
