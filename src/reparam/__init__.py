@@ -7,6 +7,7 @@ array([1., 0.])
 """
 
 from . import (
+    clustering,
     constrained,
     domains,
     flows,
@@ -27,6 +28,7 @@ __all__ = [
     "Interrupted",
     "Result",
     "Status",
+    "clustering",
     "constrained",
     "domains",
     "flows",

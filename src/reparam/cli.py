@@ -311,6 +311,53 @@ class _Formatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
+def carp(args: argparse.Namespace) -> int:
+    """``reparam carp X.csv --out carp.html``: the convex clustering path as one HTML page."""
+    from . import clustering
+    from ._carp_html import render
+
+    try:
+        X = np.loadtxt(args.X, delimiter=args.delimiter, ndmin=2)
+    except ValueError:  # a header line
+        try:
+            X = np.loadtxt(args.X, delimiter=args.delimiter, ndmin=2, skiprows=1)
+        except (OSError, ValueError) as exc:
+            print(f"reparam carp: cannot read numbers from {args.X!r}: {exc}", file=sys.stderr)
+            return 2
+    except OSError as exc:
+        print(f"reparam carp: cannot read {args.X!r}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        path = clustering.carp(X, step=args.step, n_neighbors=args.n_neighbors,
+                               max_steps=args.max_steps)
+    except (ValueError, TypeError) as exc:
+        print(f"reparam carp: {exc}", file=sys.stderr)
+        return 2
+    with open(args.out, "w", encoding="utf-8") as fh:
+        fh.write(render(path, X))
+    print(f"status:  {path.status.name}")
+    print(f"message: {path.message}")
+    print(f"levels:  {len(path.gammas)} (gamma {path.gammas[0]:.3g} ... {path.gammas[-1]:.3g})")
+    print(f"page written to {args.out}")
+    return 0 if path.status is Status.CONVERGED else 1
+
+
+def _add_carp_parser(sub) -> None:
+    p = sub.add_parser(
+        "carp", help="convex clustering path (CARP) of a CSV file as an interactive HTML page",
+        description="Computes the convex clustering path of the rows of a CSV file by "
+        "algorithmic regularization (Weylandt, Nagorski & Allen 2020) and writes one "
+        "self-contained HTML page: centroid paths on the first two principal components with "
+        "a slider over gamma, linked to the dendrogram.")
+    p.add_argument("X", help="CSV file, one point per row (a header line is skipped)")
+    p.add_argument("--out", default="carp.html", help="HTML file to write (default carp.html)")
+    p.add_argument("--delimiter", default=",")
+    p.add_argument("--step", type=float, default=1.05, help="gamma ratio between levels")
+    p.add_argument("--n-neighbors", type=int, default=10)
+    p.add_argument("--max-steps", type=int, default=5000)
+    p.set_defaults(func=carp)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reparam",
@@ -348,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the data (default: each experiment's seed in the paper)")
     p.set_defaults(func=reproduce)
     _add_solve_parser(sub)
+    _add_carp_parser(sub)
     return parser
 
 

@@ -1,0 +1,699 @@
+"""Convex clustering paths by algorithmic regularization (CARP), and their dendrogram.
+
+Convex clustering (Hocking, Joulin, Bach & Vert 2011; Chi & Lange 2015) solves, for ``gamma > 0``,
+
+    min_U  0.5 * ||X - U||_F^2 + gamma * sum_{(i, j) in E} w_ij * ||U_i - U_j||_2
+
+over the centroids ``U`` (one row per point). As ``gamma`` grows the centroids fuse, from every
+point on its own (``gamma = 0``) to one cluster at the mean: the *cluster path*. CARP (Weylandt,
+Nagorski & Allen 2020, "Dynamic visualization and fast computation for convex clustering via
+algorithmic regularization", JCGS 29(1)) follows that path with **one** ADMM step per value of
+``gamma`` on a geometric grid ``gamma <- t * gamma`` instead of solving each problem to
+convergence, and reads the fusions off the ADMM's split variable, which is exactly zero on a fused
+edge. The fusions, merged in order, are a dendrogram in SciPy's linkage format.
+
+ADMM (Chi & Lange 2015, Algorithm 1, with the split ``V = D U`` and the scaled dual ``Z``; ``D``
+the edge-by-point incidence matrix, row ``(i, j)`` equal to ``e_i - e_j``):
+
+    U <- (I + rho D^T D)^{-1} (X + rho D^T (V - Z))     one factorization, computed once
+    V <- prox_{(gamma / rho) w ||.||}(D U + Z)           group soft-thresholding, edge by edge
+    Z <- Z + D U - V
+
+The exact mode runs the same iteration to convergence at every ``gamma`` (warm-started, with
+``rho`` adapted by residual balancing) and stops on the duality gap: the objective is 1-strongly convex, so ``||U - U*||_F <= sqrt(2 gap)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+from scipy.sparse.linalg import splu
+from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist, pdist
+
+from ._result import Status
+
+__all__ = ["ClusterPath", "ConvexClustering", "carp", "gaussian_knn_weights"]
+
+# Bandwidths tried by the maximum-variance rule: half decades from 1e-10 to 1e10, the range of
+# the reference implementation (clustRviz) at twice its resolution.
+_PHI_GRID = 10.0 ** np.arange(-10.0, 10.5, 0.5)
+# Above this many points the bandwidth is chosen on a seeded subsample of this size: the rule
+# needs all pairwise distances (O(n^2) memory) and a few thousand points fix the variance well.
+_PHI_SAMPLE = 2000
+# Weights below this are raised to it. Edges between far-apart groups (added to connect the graph)
+# have kernel weights that underflow; with w = 0 they would never fuse and the path would not end.
+# At 1e-10 such an edge fuses within about 500 more steps at t = 1.05.
+_MIN_WEIGHT = 1e-10
+# The duality gap is evaluated every this many ADMM steps in the exact mode (it costs one step).
+_GAP_EVERY = 10
+
+
+def _as_data(X: Any) -> np.ndarray:
+    """``X`` as a new float64 2-D array with at least two rows, or a clear error."""
+    if isinstance(X, (str, bytes)) or X is None:
+        raise TypeError(f"X must be a 2-D array of numbers, got {type(X).__name__}")
+    if sp.issparse(X):
+        X = X.toarray()
+    try:
+        arr = np.array(X, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"X must be a 2-D array of real numbers: {exc}") from None
+    if np.iscomplexobj(np.asarray(X)):
+        raise TypeError("X has complex values; expected real numbers")
+    if arr.ndim != 2:
+        raise ValueError(f"X has shape {arr.shape}; expected a 2-D array (points x features)")
+    if arr.shape[0] < 2 or arr.shape[1] < 1:
+        raise ValueError(f"X has shape {arr.shape}; expected at least 2 points and 1 feature")
+    if not np.all(np.isfinite(arr)):
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"X contains {bad} non-finite value(s) (NaN or inf)")
+    return arr
+
+
+def _positive(name: str, value: Any, *, integer: bool = False, above_one: bool = False):
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {'an integer' if integer else 'a real number'}, "
+                        f"got {value!r}")
+    if not np.isfinite(value) or value <= (1 if above_one else 0):
+        raise ValueError(f"{name} must be {'> 1' if above_one else '> 0'} and finite, "
+                         f"got {value!r}")
+    return int(value) if integer else float(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# weights
+# ---------------------------------------------------------------------------------------------
+
+def _choose_phi(Xc: np.ndarray, seed: int) -> float:
+    """The bandwidth of the grid that maximizes the variance of all pairwise kernel weights."""
+    if Xc.shape[0] > _PHI_SAMPLE:
+        rows = np.random.default_rng(seed).choice(Xc.shape[0], _PHI_SAMPLE, replace=False)
+        Xc = Xc[rows]
+    d2 = pdist(Xc, "sqeuclidean")
+    variances = np.array([np.var(np.exp(-phi * d2)) for phi in _PHI_GRID])  # 41 values, not n
+    return float(_PHI_GRID[int(np.argmax(variances))])
+
+
+def _knn_edges(Xc: np.ndarray, k: int) -> np.ndarray:
+    """Edges ``(i, j)``, ``i < j``, of the symmetrized k-nearest-neighbour graph."""
+    n = Xc.shape[0]
+    k = min(k, n - 1)
+    _, nbrs = cKDTree(Xc).query(Xc, k=k + 1)
+    rows = np.repeat(np.arange(n), k + 1)
+    cols = nbrs.ravel()
+    keep = rows != cols
+    i, j = np.minimum(rows[keep], cols[keep]), np.maximum(rows[keep], cols[keep])
+    return np.unique(np.stack([i, j], axis=1), axis=0)
+
+
+def _connect(Xc: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Add the edges of the Euclidean minimum spanning tree when ``edges`` leave groups apart."""
+    n = Xc.shape[0]
+    graph = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    n_comp, _ = csgraph.connected_components(graph, directed=False)
+    if n_comp == 1:
+        return edges
+    # O(n^2) memory, only for a disconnected neighbour graph: the MST holds the shortest links
+    # between the groups.
+    dist = cdist(Xc, Xc)
+    dist[dist == 0] = np.finfo(float).tiny  # the MST reads exact zeros as missing edges
+    np.fill_diagonal(dist, 0.0)
+    tree = csgraph.minimum_spanning_tree(dist).tocoo()
+    extra = np.stack([np.minimum(tree.row, tree.col), np.maximum(tree.row, tree.col)], axis=1)
+    return np.unique(np.concatenate([edges, extra]), axis=0)
+
+
+def gaussian_knn_weights(X, n_neighbors: int = 10, phi: float | str = "auto", *,
+                         center: bool = True, seed: int = 0):
+    """Sparse Gaussian-kernel weights ``w_ij = exp(-phi ||x_i - x_j||^2)`` on a neighbour graph.
+
+    The weights of Hocking et al. (2011) and Chi & Lange (2015), sparsified to the nearest
+    neighbours as in the reference implementation of CARP (Weylandt et al. 2020).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+        The points, one per row.
+    n_neighbors : int, default 10
+        Each point is linked to its ``n_neighbors`` nearest neighbours (the graph is symmetrized).
+        Ten keeps the graph sparse (about ``10 n`` edges, so the factorization and each ADMM step
+        cost O(n)) while a point is tied to enough of its own dense region that noise does not
+        split it. Groups the neighbour graph leaves apart are then linked by the edges of the
+        Euclidean minimum spanning tree, so the path always ends in one cluster (the reference
+        implementation instead raises ``k`` until the graph is connected, which makes the graph
+        dense when the clusters are well separated).
+    phi : float or "auto", default "auto"
+        Kernel bandwidth. ``"auto"``: the value on a half-decade grid of ``1e-10 ... 1e10`` that
+        maximizes the variance of all pairwise weights,
+        the rule of the reference implementation.
+    center : bool, default True
+        Centre the columns first (the distances do not change; kept for symmetry with
+        :func:`carp`).
+    seed : int, default 0
+        Seed of the subsample used to choose ``phi`` when there are more than 2000 points.
+
+    Returns
+    -------
+    edges : ndarray of int, shape (m, 2)
+        The edges ``(i, j)`` with ``i < j``.
+    weights : ndarray, shape (m,)
+        Their weights, in ``[1e-10, 1]``.
+    phi : float
+        The bandwidth used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.clustering import gaussian_knn_weights
+    >>> X = np.array([[0.0], [1.0], [3.0]])
+    >>> edges, w, phi = gaussian_knn_weights(X, n_neighbors=1, phi=1.0)
+    >>> edges.tolist(), np.round(w, 4).tolist()
+    ([[0, 1], [1, 2]], [0.3679, 0.0183])
+    """
+    Xc = _as_data(X)
+    if center:
+        Xc -= Xc.mean(axis=0)
+    n_neighbors = _positive("n_neighbors", n_neighbors, integer=True)
+    if isinstance(phi, str):
+        if phi != "auto":
+            raise ValueError(f"phi must be a positive number or 'auto', got {phi!r}")
+        phi = _choose_phi(Xc, seed)
+    else:
+        phi = _positive("phi", phi)
+    edges = _connect(Xc, _knn_edges(Xc, n_neighbors))
+    d2 = np.sum((Xc[edges[:, 0]] - Xc[edges[:, 1]]) ** 2, axis=1)
+    weights = np.maximum(np.exp(-phi * d2), _MIN_WEIGHT)
+    return edges, weights, float(phi)
+
+
+# ---------------------------------------------------------------------------------------------
+# the path
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class ClusterPath:
+    """A convex clustering path: centroids, fusions and dendrogram along a grid of ``gamma``.
+
+    Attributes
+    ----------
+    gammas : ndarray, shape (s,)
+        The regularization levels, increasing.
+    centroids : ndarray, shape (s, n, p)
+        ``U(gamma)`` at each level, in the coordinates of the input (the column means added back).
+    n_clusters : ndarray of int, shape (s,)
+        Number of clusters (connected groups of fused edges) at each level.
+    edges, weights : ndarray
+        The weight graph: ``(m, 2)`` edges and their ``(m,)`` weights.
+    fusion_step : ndarray of int, shape (m,)
+        First step at which each edge was fused (``-1``: never).
+    fusions : ndarray of int, shape (f, 3)
+        The fusion events that merged two clusters, in order: ``(step, i, j)``.
+    merges : ndarray of int, shape (n - 1, 2)
+        The point pairs whose fusions build ``linkage``, row by row (the fusions, then the
+        merges the path did not reach).
+    linkage : ndarray, shape (n - 1, 4)
+        The dendrogram in SciPy's format (heights: the ``gamma`` of each fusion); merges that the
+        path did not reach are appended at the height ``gammas[-1] * step`` (see ``status``).
+    status : Status
+        ``CONVERGED``: every point fused (and, in the exact mode, every level solved to ``tol``);
+        ``MAX_ITER`` otherwise (see ``message``).
+    message : str
+        What happened.
+    method : str
+        ``"carp"`` or ``"exact"``.
+    n_iter : int
+        ADMM steps taken in all (burn-in included).
+    phi : float
+        Kernel bandwidth of the weights (nan when the weights were given).
+    time : float
+        Wall-clock seconds of the path (weights excluded).
+    max_gap_bound : float
+        Exact mode: the largest ``sqrt(2 gap) / ||X_c||_F`` over the levels, a bound on the
+        relative distance to the exact centroids (nan for CARP).
+    """
+
+    gammas: np.ndarray
+    centroids: np.ndarray
+    n_clusters: np.ndarray
+    edges: np.ndarray
+    weights: np.ndarray
+    fusion_step: np.ndarray
+    fusions: np.ndarray
+    merges: np.ndarray
+    linkage: np.ndarray
+    status: Status
+    message: str
+    method: str
+    n_iter: int
+    phi: float = float("nan")
+    time: float = 0.0
+    max_gap_bound: float = float("nan")
+
+    @property
+    def n_points(self) -> int:
+        return self.centroids.shape[1]
+
+    def labels(self, n_clusters: int) -> np.ndarray:
+        """Cut the dendrogram into ``n_clusters`` groups; labels ``0 ...`` by first point.
+
+        Ties (several fusions at one ``gamma``) are broken in the order of the linkage, so the
+        cut always has exactly ``n_clusters`` groups.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from reparam.clustering import carp
+        >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+        >>> carp(X).labels(2).tolist()
+        [0, 0, 1, 1]
+        """
+        n = self.n_points
+        n_clusters = _positive("n_clusters", n_clusters, integer=True)
+        if n_clusters > n:
+            raise ValueError(f"n_clusters is {n_clusters}, but there are only {n} points")
+        return _components(n, self.merges[: n - n_clusters])
+
+    def labels_at(self, gamma: float) -> np.ndarray:
+        """The clusters of the path at the fusion level ``gamma`` (the last grid level <= gamma).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from reparam.clustering import carp
+        >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+        >>> path = carp(X)
+        >>> path.labels_at(path.gammas[0]).tolist(), path.labels_at(np.inf).tolist()
+        ([0, 1, 2, 3], [0, 0, 0, 0])
+        """
+        gamma = float(gamma)
+        if not gamma >= 0:
+            raise ValueError(f"gamma must be >= 0, got {gamma!r}")
+        step = int(np.searchsorted(self.gammas, gamma, side="right")) - 1
+        fused = (self.fusion_step >= 0) & (self.fusion_step <= step)
+        return _components(self.n_points, self.edges[fused])
+
+
+def _components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Connected components of the graph on ``n`` points with the edges ``pairs``."""
+    pairs = np.asarray(pairs, dtype=np.intp).reshape(-1, 2)
+    graph = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    return labels
+
+
+def _dendrogram(n: int, edges: np.ndarray, fusion_step: np.ndarray, gammas: np.ndarray,
+                final_height: float):
+    """Kruskal on the edges ordered by fusion step: the fusion events and the SciPy linkage.
+
+    The edges never fused are ordered after the others and merged at ``final_height``.
+    Returns ``(fusions, pairs, linkage)``.
+    """
+    order_key = np.where(fusion_step >= 0, fusion_step, np.iinfo(np.int64).max)
+    # The minimum spanning forest of the edges weighted by (fusion order + 1) is the set of
+    # fusions that merge two clusters; ranks keep the weights positive and distinct.
+    rank = np.empty(len(edges), dtype=float)
+    order = np.argsort(order_key, kind="stable")
+    rank[order] = np.arange(1, len(edges) + 1)
+    graph = sp.coo_matrix((rank, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    tree = csgraph.minimum_spanning_tree(graph).tocoo()
+    tree_order = np.argsort(tree.data, kind="stable")
+    picked = order[(tree.data[tree_order] - 1).astype(np.intp)]
+    pairs = edges[picked]
+    steps = fusion_step[picked]
+    heights = np.where(steps >= 0, gammas[np.maximum(steps, 0)], final_height)
+    fused = steps >= 0
+    fusions = np.column_stack([steps[fused], pairs[fused]]).astype(np.int64)
+    # Union-find over the n - 1 merges of the tree (once per path, not per step): the cluster
+    # ids SciPy's format wants.
+    parent = np.arange(2 * n - 1)
+    size = np.ones(2 * n - 1)
+
+    def find(a: int) -> int:
+        root = a
+        while parent[root] != root:
+            root = parent[root]
+        while parent[a] != root:
+            parent[a], a = root, parent[a]
+        return root
+
+    linkage = np.empty((len(pairs), 4))
+    for r, (i, j) in enumerate(pairs):
+        a, b = find(int(i)), find(int(j))
+        new = n + r
+        parent[a] = parent[b] = new
+        size[new] = size[a] + size[b]
+        linkage[r] = (min(a, b), max(a, b), heights[r], size[new])
+    return fusions, pairs, linkage
+
+
+@dataclass
+class _Admm:
+    """The ADMM state and its fixed operators (``rho`` and the factorization never change)."""
+
+    Xc: np.ndarray
+    edges: np.ndarray
+    weights: np.ndarray
+    rho: float
+
+    def __post_init__(self):
+        n, m = self.Xc.shape[0], len(self.edges)
+        rows = np.repeat(np.arange(m), 2)
+        data = np.tile([1.0, -1.0], m)
+        self.D = sp.csr_matrix((data, (rows, self.edges.ravel())), shape=(m, n))
+        self.Dt = self.D.T.tocsr()
+        self._factorize()
+        self.U = self.Xc.copy()
+        self.V = self.D @ self.Xc
+        self.V_prev = self.V
+        self.Z = np.zeros_like(self.V)
+        self.fused = np.zeros(m, dtype=bool)
+
+    def _factorize(self) -> None:
+        n = self.Xc.shape[0]
+        system = (sp.identity(n, format="csc") + self.rho * (self.Dt @ self.D)).tocsc()
+        self.solve = splu(system, permc_spec="MMD_AT_PLUS_A").solve
+
+    def balance(self) -> None:
+        """Residual balancing (Boyd et al. 2011, section 3.4.1), for the exact mode only.
+
+        With a fixed ``rho`` the fused part of the problem converges at the rate of the graph's
+        algebraic connectivity, which is tiny when groups hang together by a few edges; changing
+        ``rho`` when one residual is 10x the other costs one sparse factorization.
+        """
+        primal = np.linalg.norm(self.U[self.edges[:, 0]] - self.U[self.edges[:, 1]] - self.V)
+        dual = self.rho * np.linalg.norm(self.Dt @ (self.V - self.V_prev))
+        if primal > 10 * dual:
+            factor = 2.0
+        elif dual > 10 * primal:
+            factor = 0.5
+        else:
+            return
+        self.Z *= 1.0 / factor  # the unscaled multiplier rho * Z is unchanged
+        self.rho *= factor
+        self._factorize()
+
+    def step(self, gamma: float) -> None:
+        """One ADMM step at ``gamma`` (Chi & Lange 2015, Algorithm 1)."""
+        self.V_prev = self.V
+        self.U = self.solve(self.Xc + self.rho * (self.Dt @ (self.V - self.Z)))
+        DU = self.U[self.edges[:, 0]] - self.U[self.edges[:, 1]]
+        Y = DU + self.Z
+        norms = np.sqrt(np.einsum("ij,ij->i", Y, Y))
+        thresholds = gamma * self.weights / self.rho
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shrink = np.where(norms > thresholds, 1.0 - thresholds / norms, 0.0)
+        self.fused = shrink == 0.0
+        self.V = shrink[:, None] * Y
+        self.Z = Y - self.V
+
+    def gap(self, gamma: float) -> float:
+        """Duality gap of the current iterate; ``rho Z`` is dual feasible after every step."""
+        U, lam = self.U, self.rho * self.Z
+        DU = U[self.edges[:, 0]] - U[self.edges[:, 1]]
+        primal = 0.5 * np.sum((self.Xc - U) ** 2) + gamma * np.sum(
+            self.weights * np.sqrt(np.einsum("ij,ij->i", DU, DU)))
+        # the dual ball constraint ||lam_l|| <= gamma w_l holds up to rounding; project to be safe
+        norms = np.sqrt(np.einsum("ij,ij->i", lam, lam))
+        radius = gamma * self.weights
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(norms > radius, radius / norms, 1.0)
+        DtL = self.Dt @ (scale[:, None] * lam)
+        dual = np.sum(DtL * self.Xc) - 0.5 * np.sum(DtL * DtL)
+        return max(primal - dual, 0.0)
+
+
+def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "auto",
+         weights: tuple[np.ndarray, np.ndarray] | None = None, gamma_start: float = 1e-6,
+         step: float = 1.05, burn_in: int = 50, rho: float = 1.0, max_steps: int = 5000,
+         gammas=None, tol: float = 1e-5, max_iter: int = 10_000, seed: int = 0) -> ClusterPath:
+    """The convex clustering path of ``X`` by CARP, or solved exactly on the same kind of grid.
+
+    CARP (Weylandt, Nagorski & Allen 2020, Algorithm 2) with the defaults of its reference
+    implementation: centred columns; Gaussian-kernel weights on a nearest-neighbour graph
+    (:func:`gaussian_knn_weights`); ADMM with ``rho = 1`` and one sparse LU factorization of
+    ``I + rho D^T D``; ``burn_in`` steps at ``gamma_start``, then one ADMM step per level with
+    ``gamma <- step * gamma`` until every edge is fused (at most ``max_steps`` levels).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+        The points, one per row. Not modified.
+    method : {"carp", "exact"}, default "carp"
+        ``"exact"``: at every level, ADMM warm-started from the previous level runs until the
+        duality gap certifies ``||U - U*||_F <= tol * ||X_c||_F`` (or ``max_iter`` steps).
+    n_neighbors, phi, seed
+        The weights, see :func:`gaussian_knn_weights`. Ignored when ``weights`` is given.
+    weights : (edges, weights), optional
+        Your own graph: ``(m, 2)`` integer edges and ``(m,)`` positive weights; it must connect
+        every point for the path to end in one cluster.
+    gamma_start : float, default 1e-6
+        First level.
+    step : float, default 1.05
+        Ratio ``t > 1`` between two levels.
+    burn_in : int, default 50
+        ADMM steps at ``gamma_start`` before the path starts (CARP only).
+    rho : float, default 1.0
+        ADMM penalty (CARP keeps it; the exact mode starts from it and balances the residuals).
+    max_steps : int, default 5000
+        Most levels; the path stops there with ``Status.MAX_ITER`` if points are still apart.
+    gammas : array_like, optional
+        An increasing grid to use instead of the geometric one (all of it is run; ``step`` is
+        then only used for the height of merges the grid did not reach).
+    tol : float, default 1e-5
+        Exact mode: relative accuracy of each level's centroids (see ``method``). The gap is a
+        difference of two numbers of size ``||X_c||^2``, so in float64 it resolves this bound
+        down to about 1e-7; smaller values end in ``MAX_ITER``.
+    max_iter : int, default 10000
+        Exact mode: most ADMM steps per level.
+
+    Returns
+    -------
+    ClusterPath
+        Centroid path, fusions, dendrogram (``path.linkage``) and ``path.labels(k)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.cluster.hierarchy import is_valid_linkage
+    >>> from reparam.clustering import carp
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 0.1, (10, 2)), rng.normal(3, 0.1, (10, 2))])
+    >>> path = carp(X)
+    >>> path.status.name, is_valid_linkage(path.linkage)
+    ('CONVERGED', True)
+    >>> path.labels(2).tolist() == [0] * 10 + [1] * 10
+    True
+    """
+    X = _as_data(X)
+    if method not in ("carp", "exact"):
+        raise ValueError(f"method must be 'carp' or 'exact', got {method!r}")
+    step = _positive("step", step, above_one=True)
+    rho = _positive("rho", rho)
+    tol = _positive("tol", tol)
+    max_iter = _positive("max_iter", max_iter, integer=True)
+    if isinstance(burn_in, bool) or not isinstance(burn_in, numbers.Integral) or burn_in < 0:
+        raise ValueError(f"burn_in must be an integer >= 0, got {burn_in!r}")
+    n = X.shape[0]
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    if weights is None:
+        edges, w, phi_used = gaussian_knn_weights(Xc, n_neighbors, phi, center=False, seed=seed)
+    else:
+        edges, w = _check_weights(weights, n)
+        phi_used = float("nan")
+    if gammas is None:
+        gamma_start = _positive("gamma_start", gamma_start)
+        max_steps = _positive("max_steps", max_steps, integer=True)
+        grid = None
+    else:
+        grid = np.array(gammas, dtype=np.float64).ravel()
+        if grid.size == 0 or not np.all(np.isfinite(grid)) or grid[0] <= 0 or np.any(
+                np.diff(grid) <= 0):
+            raise ValueError("gammas must be a non-empty, strictly increasing grid of positive "
+                             "finite numbers")
+        max_steps = grid.size
+        gamma_start = float(grid[0])
+
+    t0 = time.perf_counter()
+    admm = _Admm(Xc, edges, w, rho)
+    fusion_step = np.full(len(edges), -1, dtype=np.int64)
+    levels, centroids = [], []
+    n_iter, worst_gap, unsolved = 0, 0.0, 0
+    scale = max(np.linalg.norm(Xc), np.finfo(float).tiny)
+    gamma = gamma_start
+    if method == "carp":
+        for _ in range(burn_in):
+            admm.step(gamma)
+        n_iter += burn_in
+    for s in range(max_steps):
+        if grid is not None:
+            gamma = float(grid[s])
+        elif s > 0:
+            gamma *= step
+        if method == "carp":
+            admm.step(gamma)
+            n_iter += 1
+        else:
+            done, used = _solve_level(admm, gamma, tol * scale, max_iter)
+            n_iter += used
+            bound = np.sqrt(2.0 * admm.gap(gamma)) / scale
+            worst_gap = max(worst_gap, bound)
+            unsolved += not done
+        newly = admm.fused & (fusion_step < 0)
+        fusion_step[newly] = s
+        levels.append(gamma)
+        centroids.append(admm.U + mean)
+        if grid is None and np.all(admm.fused):
+            break
+    elapsed = time.perf_counter() - t0
+
+    gammas_out = np.array(levels)
+    all_fused = _components(n, edges[fusion_step >= 0]).max() == 0
+    fusions, pairs, linkage = _dendrogram(n, edges, fusion_step, gammas_out,
+                                          gammas_out[-1] * step)
+    n_clusters = n - np.searchsorted(np.sort(fusions[:, 0]), np.arange(len(levels)),
+                                     side="right")
+    if method == "exact" and unsolved:
+        status = Status.MAX_ITER
+        message = (f"{unsolved} of {len(levels)} levels did not reach tol={tol:g} in "
+                   f"max_iter={max_iter} ADMM steps (worst bound {worst_gap:.2e}); raise "
+                   "max_iter or tol")
+    elif not all_fused:
+        status = Status.MAX_ITER
+        message = (f"stopped after {len(levels)} levels (gamma = {gammas_out[-1]:.3g}) with "
+                   f"{n_clusters[-1]} clusters left; the remaining merges are placed at height "
+                   f"{gammas_out[-1] * step:.3g}. Raise max_steps or step, or use a connected "
+                   "weight graph")
+    else:
+        status = Status.CONVERGED
+        message = f"every point fused after {len(levels)} levels ({n_iter} ADMM steps)"
+    path = ClusterPath(
+        gammas=gammas_out, centroids=np.array(centroids), n_clusters=n_clusters, edges=edges,
+        weights=w, fusion_step=fusion_step, fusions=fusions, merges=pairs, linkage=linkage, status=status,
+        message=message, method=method, n_iter=n_iter, phi=phi_used, time=elapsed,
+        max_gap_bound=worst_gap if method == "exact" else float("nan"))
+    return path
+
+
+def _solve_level(admm: _Admm, gamma: float, abs_tol: float, max_iter: int) -> tuple[bool, int]:
+    """ADMM at one level until ``sqrt(2 gap) <= abs_tol``; returns (reached, steps used)."""
+    for k in range(1, max_iter + 1):
+        admm.step(gamma)
+        if k % _GAP_EVERY == 0:
+            if 2.0 * admm.gap(gamma) <= abs_tol**2:
+                return True, k
+            admm.balance()
+    return 2.0 * admm.gap(gamma) <= abs_tol**2, max_iter
+
+
+def _check_weights(weights, n: int) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        edges, w = weights
+    except (TypeError, ValueError):
+        raise TypeError("weights must be a pair (edges, weights)") from None
+    edges = np.array(edges)
+    w = np.array(w, dtype=np.float64).ravel()
+    if edges.ndim != 2 or edges.shape[1] != 2 or edges.shape[0] == 0:
+        raise ValueError(f"weights: edges have shape {edges.shape}; expected (m, 2) with m >= 1")
+    if edges.dtype.kind not in "iu" or edges.min() < 0 or edges.max() >= n:
+        raise ValueError(f"weights: edges must be integer point indices in [0, {n})")
+    if np.any(edges[:, 0] == edges[:, 1]):
+        raise ValueError("weights: an edge links a point to itself")
+    if w.shape != (edges.shape[0],) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise ValueError(f"weights: expected {edges.shape[0]} positive finite weights, got "
+                         f"shape {w.shape}")
+    return edges.astype(np.intp), w
+
+
+class ConvexClustering:
+    """Convex clustering with a scikit-learn interface (``fit``, ``labels_``, ``fit_predict``).
+
+    Computes the whole path with :func:`carp` and cuts it at ``n_clusters`` groups or at the
+    fusion level ``gamma`` (Weylandt, Nagorski & Allen 2020).
+
+    Parameters
+    ----------
+    n_clusters : int or None, default 2
+        Number of clusters of the cut. Set it to None to cut at ``gamma`` instead.
+    gamma : float or None, default None
+        Fusion level of the cut (only with ``n_clusters=None``).
+    method : {"carp", "exact"}, default "carp"
+    n_neighbors, phi, step, burn_in, rho, max_steps, seed
+        Passed to :func:`carp`.
+
+    Attributes
+    ----------
+    path_ : ClusterPath
+    labels_ : ndarray of int, shape (n,)
+    n_clusters_ : int
+    linkage_ : ndarray, shape (n - 1, 4)
+    cluster_centers_ : ndarray, shape (n_clusters_, p)
+        Mean of the points of each cluster (the centroid every point of it tends to).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.clustering import ConvexClustering
+    >>> X = np.array([[0.0, 0.0], [0.2, 0.1], [4.0, 4.0], [4.1, 3.9], [9.0, 0.0], [9.1, 0.2]])
+    >>> ConvexClustering(n_clusters=3).fit(X).labels_.tolist()
+    [0, 0, 1, 1, 2, 2]
+    """
+
+    def __init__(self, n_clusters: int | None = 2, *, gamma: float | None = None,
+                 method: str = "carp", n_neighbors: int = 10, phi: float | str = "auto",
+                 step: float = 1.05, burn_in: int = 50, rho: float = 1.0,
+                 max_steps: int = 5000, seed: int = 0):
+        self.n_clusters = n_clusters
+        self.gamma = gamma
+        self.method = method
+        self.n_neighbors = n_neighbors
+        self.phi = phi
+        self.step = step
+        self.burn_in = burn_in
+        self.rho = rho
+        self.max_steps = max_steps
+        self.seed = seed
+
+    _PARAMS = ("n_clusters", "gamma", "method", "n_neighbors", "phi", "step", "burn_in", "rho",
+               "max_steps", "seed")
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self, **params) -> ConvexClustering:
+        for name, value in params.items():
+            if name not in self._PARAMS:
+                raise ValueError(f"unknown parameter {name!r}; expected one of {self._PARAMS}")
+            setattr(self, name, value)
+        return self
+
+    def fit(self, X, y=None) -> ConvexClustering:
+        if (self.n_clusters is None) == (self.gamma is None):
+            raise ValueError("give exactly one of n_clusters and gamma (set the other to None); "
+                             f"got n_clusters={self.n_clusters!r}, gamma={self.gamma!r}")
+        X = _as_data(X)
+        self.path_ = carp(X, method=self.method, n_neighbors=self.n_neighbors, phi=self.phi,
+                          step=self.step, burn_in=self.burn_in, rho=self.rho,
+                          max_steps=self.max_steps, seed=self.seed)
+        if self.n_clusters is not None:
+            self.labels_ = self.path_.labels(self.n_clusters)
+        else:
+            self.labels_ = self.path_.labels_at(_positive("gamma", self.gamma))
+        self.n_clusters_ = int(self.labels_.max()) + 1
+        self.linkage_ = self.path_.linkage
+        counts = np.bincount(self.labels_)
+        centers = np.zeros((self.n_clusters_, X.shape[1]))
+        np.add.at(centers, self.labels_, X)
+        self.cluster_centers_ = centers / counts[:, None]
+        return self
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.fit(X).labels_
