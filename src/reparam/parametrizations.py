@@ -1095,6 +1095,11 @@ class Product(_MatrixParametrization):
                 _factor(d2, self.width, alpha, gen, kind))
 
 
+def _spectral2(F: np.ndarray) -> float:
+    """``‖F‖₂²`` of a thin matrix, from the eigenvalues of its small Gram matrix ``FᵀF``."""
+    return float(np.linalg.eigvalsh(F.T @ F)[-1]) if F.size else 0.0
+
+
 class NonnegativeProduct(_MatrixParametrization):
     r"""``X = (U⊙U)(V⊙V)ᵀ`` with ``U`` of shape (d1, width), ``V`` of shape (d2, width).
 
@@ -1139,14 +1144,15 @@ class NonnegativeProduct(_MatrixParametrization):
         ``X' = 2(U⊙D)Hᵀ + 2W(V⊙E)ᵀ`` and ``X'' = 2D²Hᵀ + 2W(E²)ᵀ + 8(U⊙D)(V⊙E)ᵀ``
         (``W = U⊙U``, ``H = V⊙V``). Hence ``h'' <= (4 u²‖H‖² + 4 v²‖W‖²) lipschitz +
         2 max(|GH|_max, |GᵀW|_max) + 4 u v ‖G‖`` per unit ``‖(D, E)‖²``, with ``u, v`` the
-        largest ``|U|``, ``|V|`` and spectral norms bounded by Frobenius ones. The middle term is
+        largest ``|U|``, ``|V|``, ``‖H‖``, ``‖W‖`` spectral norms (from the width × width Gram
+        matrices) and ``‖G‖`` bounded by its Frobenius norm. The middle term is
         doubled (as in ``Power.curvature``) so that a step of ``1 / curvature`` changes each
         entry of ``U`` and ``V`` by at most half of itself, which keeps their signs.
         """
         U, V = params
         W, H = U * U, V * V
         u, v = float(np.max(np.abs(U), initial=0.0)), float(np.max(np.abs(V), initial=0.0))
-        fit = 4.0 * (u * u * float(np.vdot(H, H)) + v * v * float(np.vdot(W, W))) * lipschitz
+        fit = 4.0 * (u * u * _spectral2(H) + v * v * _spectral2(W)) * lipschitz
         side = max(float(np.max(np.abs(g @ H), initial=0.0)),
                    float(np.max(np.abs(g.T @ W), initial=0.0)))
         return fit + 4.0 * side + 4.0 * u * v * float(np.linalg.norm(g))
