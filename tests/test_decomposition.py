@@ -122,6 +122,17 @@ def test_reparam_is_the_engine_run(solver):
         np.testing.assert_allclose(fit.H, (V * V).T, rtol=1e-10, atol=1e-14)
 
 
+def test_reparam_gd_stalled_line_search_returns_the_start(monkeypatch):
+    # A line search that finds no decrease ends the run (engine status STALLED): the factors
+    # returned are those of the start, certified once.
+    from reparam.optimizers import gd
+
+    monkeypatch.setattr(gd, "armijo", lambda *args, **kwargs: None)
+    _, W0, _, fit, seen = _reparam_run("reparam-gd", 10)
+    assert not fit.converged and fit.n_iter == 1 and len(seen) == 1
+    np.testing.assert_allclose(fit.W, 1e-2 * W0, rtol=1e-12)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_reparam_sparse_input_densified_below_the_limit(monkeypatch):
     from reparam import decomposition

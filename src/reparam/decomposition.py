@@ -446,18 +446,22 @@ class _Certificate:
     its value at those factors, so that the saddle point ``(0, 0)`` near which the run starts
     is never certified. It also feeds the monitor (history, progress line, callback) and keeps
     the factors of the iterate the engine returns (the first certified one, else the one with
-    the lowest objective: the engine's own rule).
+    the lowest objective: the engine's own rule). A line search that found no decrease hands
+    back the point certified last: its value is returned again.
     """
 
-    def __init__(self, param, monitor, f_ref, tol):
-        self.param, self.monitor, self.f_ref, self.tol = param, monitor, f_ref, tol
+    def __init__(self, param, monitor, f_ref):
+        self.param, self.monitor, self.f_ref = param, monitor, f_ref
         self.it = 0
-        self.best = self.last = None
+        self.best = self.last = self.x_last = None
 
     def certificate(self, x, g, scale=None, norm=1.0, *, axis=0):
+        if x is self.x_last:
+            return self.last[3]
         seen, (U, V) = self.param.last
-        if seen is not x:  # pragma: no cover - the engine certifies the point it last formed
+        if seen is not x:  # pragma: no cover - the engine certifies a point it formed
             raise RuntimeError("the NMF certificate got a point it did not see formed")
+        self.x_last = x
         W, H = U * U, (V * V).T
         f = 0.5 * float(np.vdot(g, g))
         self.monitor.done(self.it, W, H, f, g @ H.T, W.T @ g)
@@ -506,7 +510,7 @@ def _fit_reparam(data, W, H, solver, tol, max_iter, verbose, callback, init_scal
                            + np.sum(_projected(WtW @ H - data.WtX(W), H) ** 2)))
     monitor.pg0 = max(pg_ref, _TINY)
     param = _Remembered(k)
-    cert = _Certificate(param, monitor, f_ref, tol)
+    cert = _Certificate(param, monitor, f_ref)
     params0 = (np.sqrt(init_scale * W), np.sqrt(init_scale * H.T))
     optimizer = "gd" if solver == "reparam-gd" else "nesterov"
     res = train(Factorization(X), param, init_scale=init_scale, params0=params0,
