@@ -5,7 +5,8 @@ Run from the repository root::
     python -m benchmarks.nmf_vs_sklearn            # about two minutes on two cores
     python -m benchmarks.nmf_vs_sklearn --quick    # digits only
 
-Every solver starts from the same NNDSVDa initialization at the same rank. The target is the
+Every solver starts from the same NNDSVDa initialization at the same rank (the reparametrized
+solvers from those factors times their default ``init_scale``, a small initialization). The target is the
 relative error ``‖X − W H‖_F / ‖X‖_F`` that scikit-learn's "cd" reaches at ``max_iter=200``
 (with ``tol=0``, so it runs all 200 iterations). "time to target" is:
 

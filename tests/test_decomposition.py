@@ -60,6 +60,99 @@ def test_converges_to_a_kkt_point(solver):
     assert np.isclose(model.reconstruction_err_, np.linalg.norm(X - W @ H), rtol=1e-6)
 
 
+def _reparam_run(solver, max_iter, tol=0.0, init_scale=1e-2):
+    X = _low_rank(noise=0.0)
+    W0, H0 = nndsvd(X, 4, fill="mean")
+    seen = []
+    fit = _fit(NMFData(X), W0, H0, solver, tol, max_iter, 0, init_scale=init_scale,
+               callback=lambda it, W, H, obj: seen.append((W, H, _objective(X, W, H), obj)))
+    return X, W0, H0, fit, seen
+
+
+def test_reparam_gd_objective_decreases_at_every_step():
+    # Armijo backtracking accepts a step only if it lowers f((U⊙U)(V⊙V)ᵀ): monotone up to the
+    # rounding of f (1e-12 relative).
+    seen = _reparam_run("reparam-gd", 60)[-1]
+    values = np.array([s[2] for s in seen])
+    assert len(values) == 61
+    assert np.all(np.diff(values) <= 1e-12 * values[0]), np.diff(values).max()
+    assert values[-1] < 0.05 * values[0]
+    # the objective the monitor reports is the one of the factors it reports
+    np.testing.assert_allclose([s[3] for s in seen], values, rtol=1e-9)
+
+
+def test_reparam_nesterov_decreases_overall():
+    # Momentum is not monotone; guaranteed is only that the returned iterate is the best one
+    # seen (the engine's rule), hence below the start.
+    X, _, _, fit, seen = _reparam_run("reparam-nesterov", 100)
+    values = np.array([s[2] for s in seen])
+    final = _objective(X, fit.W, fit.H)
+    assert final == pytest.approx(values.min(), rel=1e-12)
+    assert final < 0.05 * values[0]
+
+
+@pytest.mark.parametrize("solver", ["reparam-gd", "reparam-nesterov"])
+@pytest.mark.parametrize("init_scale", [1e-2, 1e-3])
+def test_reparam_starts_small_in_the_direction_of_init(solver, init_scale):
+    _, W0, H0, _, seen = _reparam_run(solver, 3, init_scale=init_scale)
+    W_first, H_first = seen[0][:2]
+    np.testing.assert_allclose(W_first, init_scale * W0, rtol=1e-12)
+    np.testing.assert_allclose(H_first, init_scale * H0, rtol=1e-12)
+    assert np.linalg.norm(W_first @ H_first) <= 1.01 * init_scale**2 * np.linalg.norm(W0 @ H0)
+
+
+@pytest.mark.parametrize("solver", ["reparam-gd", "reparam-nesterov"])
+def test_reparam_is_the_engine_run(solver):
+    # The solver is rp.train on Factorization(X) with NonnegativeProduct(k): the same run by
+    # hand gives the same factors (tol = 0: both run all iterations).
+    import reparam as rp
+    from reparam.objectives import Factorization
+    from reparam.parametrizations import NonnegativeProduct
+
+    X = _low_rank()
+    W0, H0 = nndsvd(X, 4, fill="mean")
+    fit = _fit(NMFData(X), W0, H0, solver, 0.0, 25, 0, init_scale=1e-2)
+    optimizer = solver.removeprefix("reparam-")
+    res = rp.train(Factorization(X), NonnegativeProduct(4), init_scale=1e-2,
+                   params0=(np.sqrt(1e-2 * W0), np.sqrt(1e-2 * H0.T)), optimizer=optimizer,
+                   step="armijo" if optimizer == "gd" else "auto", tol=0.0, max_iter=25)
+    np.testing.assert_allclose(fit.W @ fit.H, res.x, rtol=1e-10, atol=1e-12)
+    if optimizer == "gd":  # Nesterov's params are one step past the returned point
+        V = res.params[1]
+        np.testing.assert_allclose(fit.H, (V * V).T, rtol=1e-10, atol=1e-14)
+
+
+def test_reparam_gd_stalled_line_search_returns_the_start(monkeypatch):
+    # A line search that finds no decrease ends the run (engine status STALLED): the factors
+    # returned are those of the start, certified once.
+    from reparam.optimizers import gd
+
+    monkeypatch.setattr(gd, "armijo", lambda *args, **kwargs: None)
+    _, W0, _, fit, seen = _reparam_run("reparam-gd", 10)
+    assert not fit.converged and fit.n_iter == 1 and len(seen) == 1
+    np.testing.assert_allclose(fit.W, 1e-2 * W0, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_reparam_sparse_input_densified_below_the_limit(monkeypatch):
+    from reparam import decomposition
+
+    rng = np.random.default_rng(3)
+    X = sp.random(30, 20, density=0.3, random_state=3, data_rvs=rng.random).tocsr()
+    a = NMF(3, solver="reparam-gd", random_state=0, max_iter=20).fit(X)
+    b = NMF(3, solver="reparam-gd", random_state=0, max_iter=20).fit(X.toarray())
+    np.testing.assert_allclose(a.components_, b.components_, rtol=1e-8, atol=1e-12)
+    monkeypatch.setattr(decomposition, "_REPARAM_DENSE_MAX", 599)
+    with pytest.raises(ValueError, match="dense product W H of shape"):
+        NMF(3, solver="reparam-gd", random_state=0, max_iter=20).fit(X)
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, np.inf, "small", True])
+def test_bad_init_scale(value):
+    with pytest.raises(ValueError, match="init_scale"):
+        NMF(3, solver="reparam-gd", init_scale=value).fit(_low_rank())
+
+
 def test_hals_matches_sklearn_cd_with_one_sweep(monkeypatch):
     # With one sweep per Gram product, HALS is the coordinate descent of scikit-learn's "cd"
     # (same order of the components, same update), so the iterates agree to rounding.
@@ -193,7 +286,8 @@ def test_negative_x_rejected():
         NMF(2).fit(-_low_rank())
 
 
-@parametrize_with_checks([NMF(n_components=2, max_iter=500)])
+@parametrize_with_checks([NMF(n_components=2, max_iter=500),
+                          NMF(n_components=2, solver="reparam-nesterov", max_iter=300)])
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

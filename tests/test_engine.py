@@ -15,6 +15,7 @@ from reparam.optimizers.steps import armijo
 from reparam.parametrizations import (
     DeepProduct,
     Difference,
+    NonnegativeProduct,
     Power,
     Product,
     SymmetricProduct,
@@ -155,7 +156,8 @@ def test_box_simplex_free_certificates_and_projections():
 
 @pytest.mark.parametrize(
     "param, shape",
-    [(Product(3), (4, 5)), (SymmetricProduct(3), (4, 4)), (DeepProduct(3, width=4), (3, 5)),
+    [(Product(3), (4, 5)), (NonnegativeProduct(3), (4, 5)), (SymmetricProduct(3), (4, 4)),
+     (DeepProduct(3, width=4), (3, 5)),
      (DeepProduct(1), (3, 2)), (WeightNormalized(), 5), (Power(3), 4), (Difference(2), 4)],
 )
 def test_vjp_is_the_gradient_of_the_forward_map(param, shape):
@@ -300,3 +302,27 @@ def test_matrix_sensing_recovers_a_low_rank_matrix_from_small_init():
         errors[alpha] = np.linalg.norm(res.x - X_true) / np.linalg.norm(X_true)
     assert errors[1e-4] <= 1e-2
     assert errors[1e-4] < errors[1e-2]
+
+
+def test_nonnegative_product_curvature_bounds_the_second_derivative():
+    # h(t) = f(φ(params + t d)) for f = ½‖X − M‖²: the curvature bound must dominate h''(0)
+    # (central differences, step 1e-4, error O(1e-8) relative) along random directions.
+    from reparam.objectives import Factorization
+
+    rng = np.random.default_rng(5)
+    p = NonnegativeProduct(3)
+    f = Factorization(rng.random((6, 5)))
+    for scale in (0.1, 1.0, 2.0):
+        U, V = p.init((6, 5), scale, rng, kind="gaussian")
+        g = f.grad(p.forward((U, V)))
+        bound = p.curvature((U, V), g, f.lipschitz())
+        for _ in range(20):
+            D, E = rng.standard_normal(U.shape), rng.standard_normal(V.shape)
+            norm2 = np.sum(D * D) + np.sum(E * E)
+
+            def h(t, U=U, V=V, D=D, E=E):
+                return f.value(p.forward((U + t * D, V + t * E)))
+
+            t = 1e-4
+            second = (h(t) - 2 * h(0.0) + h(-t)) / t**2 / norm2
+            assert second <= bound * (1 + 1e-6)

@@ -15,9 +15,15 @@
   the exact active-set kernel with a shared Gram pair, warm-started from the previous passive
   sets (Kim & Park, SIAM J. Sci. Comput. 33 (2011)).
 * ``"reparam-gd"`` / ``"reparam-nesterov"``: the reparametrization ``W = U⊙U``, ``H = V⊙V`` of
-  Chou et al., "Get rid of your constraints and reparametrize" (AISTATS 2025), gradient steps
-  on ``(U, V)`` (alternating blocks, Armijo backtracking; the Nesterov variant adds momentum
-  with a restart when the objective rises), from the initialization given by ``init``.
+  Chou et al., "Get rid of your constraints and reparametrize" (AISTATS 2025), run by the
+  engine :func:`reparam.train` on ``½‖X − (U⊙U)(V⊙V)ᵀ‖²``
+  (:class:`reparam.parametrizations.NonnegativeProduct`): joint gradient steps on ``(U, V)``
+  with Armijo backtracking ("reparam-gd", the objective decreases at every step), or Nesterov
+  momentum with adaptive restart and the step of ``NonnegativeProduct.curvature``
+  ("reparam-nesterov", not monotone; the best iterate is returned). They start from *small*
+  factors: those of ``init`` times ``init_scale`` (default 1e-2), so ``init`` gives only the
+  direction. They form the dense product ``W H``: a sparse ``X`` is densified (up to
+  25 million entries; larger sparse inputs are refused with a ValueError).
 
 "hals" and "anls" extrapolate as in Ang & Gillis, "Accelerating nonnegative matrix
 factorization algorithms using extrapolation", Neural Computation 31 (2019), with restarts that
@@ -25,10 +31,13 @@ keep the objective of the accepted iterates non-increasing.
 
 Every solver stops when the projected-gradient norm of ``f`` (Lin, "Projected gradient methods
 for nonnegative matrix factorization", Neural Computation 19 (2007)), the NMF KKT residual,
-falls below ``tol`` times its value at the initial point.
+falls below ``tol`` times its value at the initial point (for the reparametrized solvers: at
+the factors of ``init`` before the shrink, the same reference as the other solvers, and only
+once the objective is below its value there, so the saddle point near zero is never taken for
+a solution).
 
-All solvers work on the products ``X Hᵀ``, ``H Hᵀ``, ``Wᵀ X``, ``Wᵀ W`` only, so a sparse ``X``
-is never densified, and the objective is read from them by
+"hals" and "anls" work on the products ``X Hᵀ``, ``H Hᵀ``, ``Wᵀ X``, ``Wᵀ W`` only, so a sparse
+``X`` is never densified, and the objective is read from them by
 ``‖X − W H‖² = ‖X‖² − 2⟨W, X Hᵀ⟩ + ⟨Wᵀ W, H Hᵀ⟩``.
 """
 
@@ -36,25 +45,29 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._result import CTRL_C, Status
+from .parametrizations import NonnegativeProduct
 from .solvers.active_set import active_set_nnls
 
 __all__ = [
     "NMF",
     "NMFData",
-    "ReparamState",
     "nndsvd",
     "projected_gradient_norm",
-    "reparam_gd_step",
-    "reparam_nesterov_step",
 ]
 
 SOLVERS = ("hals", "anls", "reparam-gd", "reparam-nesterov")
 INITS = ("random", "nndsvd", "nndsvda", "custom")
+# The reparametrized solvers start from the initial factors times this (small initialization).
+INIT_SCALE = 1e-2
+# ... and form the dense n_samples x n_features product W H: a sparse X is densified up to this
+# many entries (the size of the product itself), refused above.
+_REPARAM_DENSE_MAX = 25_000_000
 # Accelerated HALS (Gillis & Glineur 2012, section 3): inner sweeps continue while the change of
 # a sweep is above this fraction of the first sweep's change ...
 _HALS_INNER_EPS = 0.01
@@ -284,120 +297,6 @@ def _anls_half_step(Ht, G, C):
 
 
 # --------------------------------------------------------------------------------------------
-# reparametrized steps: W = U⊙U, H = V⊙V
-
-
-@dataclass(frozen=True)
-class ReparamState:
-    """State of the reparametrized NMF solvers (W = U⊙U, H = V⊙V).
-
-    U : (m, k) and Vt : (n, k) parameters (H = (Vt⊙Vt)ᵀ); step_u, step_v: current step sizes;
-    U_prev, Vt_prev: previous parameters (momentum); momentum: the Nesterov sequence t_k.
-    """
-
-    U: np.ndarray
-    Vt: np.ndarray
-    step_u: float
-    step_v: float
-    U_prev: np.ndarray | None = None
-    Vt_prev: np.ndarray | None = None
-    momentum: float = 1.0
-
-
-def _block_step(P, F, XFt, FtF, step, momentum_point=None):
-    """One gradient step on the parameter P of the factor P⊙P (rows of the factor), with the
-    other factor F fixed: f(P) = ½‖X − (P⊙P) Fᵀ‖² + const, computed from XF = X F and FᵀF.
-
-    Armijo backtracking on the exact block objective (cheap: O(m k²) per trial) makes the step
-    safe whatever the scale; the accepted step grows by 1.5 for the next call.
-    """
-    Y = P if momentum_point is None else momentum_point
-
-    def value(Q):
-        Wq = Q * Q
-        return -float(np.vdot(Wq, XFt)) + 0.5 * float(np.vdot(Wq.T @ Wq, FtF))
-
-    Wy = Y * Y
-    grad_w = Wy @ FtF - XFt
-    grad = 2.0 * Y * grad_w  # chain rule through W = Y⊙Y
-    f0 = value(Y)
-    g2 = float(np.vdot(grad, grad))
-    for _ in range(60):
-        Q = Y - step * grad
-        if value(Q) <= f0 - 0.5 * step * g2:
-            return Q, step * 1.5
-        step *= 0.5
-    return Y, step
-
-
-def reparam_gd_step(state: ReparamState, data: NMFData) -> ReparamState:
-    """One alternating gradient step on (U, V) for f(U⊙U, (V⊙V)ᵀ) (Chou et al. 2025, Sec. 5).
-
-    Pure: returns a new state, reads ``data`` (the matrix X with its products) only.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from reparam.decomposition import NMFData, ReparamState, reparam_gd_step
-    >>> rng = np.random.default_rng(0)
-    >>> data = NMFData(rng.random((8, 2)) @ rng.random((2, 6)))
-    >>> state = ReparamState(U=rng.random((8, 2)), Vt=rng.random((6, 2)), step_u=1.0,
-    ...                      step_v=1.0)
-    >>> def f(s):
-    ...     return np.linalg.norm(data.X - (s.U**2) @ (s.Vt**2).T)
-    >>> bool(f(reparam_gd_step(state, data)) < f(state))
-    True
-    """
-    Ht = state.Vt * state.Vt
-    U, su = _block_step(state.U, Ht, data.XHt(Ht.T), Ht.T @ Ht, state.step_u)
-    W = U * U
-    Vt, sv = _block_step(state.Vt, W, data.WtX(W).T, W.T @ W, state.step_v)
-    return replace(state, U=U, Vt=Vt, step_u=su, step_v=sv)
-
-
-def reparam_nesterov_step(state: ReparamState, data: NMFData) -> ReparamState:
-    """One alternating Nesterov step on (U, V): extrapolate each block with the momentum
-    ``(t_k − 1)/t_{k+1}``, then take the gradient step from the extrapolated point; restart
-    (momentum back to 1) when the objective rises (O'Donoghue & Candès, "Adaptive restart for
-    accelerated gradient schemes", Found. Comput. Math. 15 (2015)).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from reparam.decomposition import NMFData, ReparamState, reparam_nesterov_step
-    >>> rng = np.random.default_rng(0)
-    >>> data = NMFData(rng.random((8, 2)) @ rng.random((2, 6)))
-    >>> state = ReparamState(U=rng.random((8, 2)), Vt=rng.random((6, 2)), step_u=1.0,
-    ...                      step_v=1.0)
-    >>> for _ in range(200):
-    ...     state = reparam_nesterov_step(state, data)
-    >>> err = np.linalg.norm(data.X - (state.U**2) @ (state.Vt**2).T) / np.linalg.norm(data.X)
-    >>> bool(err < 1e-2)
-    True
-    """
-    t = state.momentum
-    t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-    beta = (t - 1.0) / t_next
-    U_prev = state.U if state.U_prev is None else state.U_prev
-    Vt_prev = state.Vt if state.Vt_prev is None else state.Vt_prev
-    Ht = state.Vt * state.Vt
-    XHt, HHt = data.XHt(Ht.T), Ht.T @ Ht
-    Yu = state.U + beta * (state.U - U_prev)
-    U, su = _block_step(state.U, Ht, XHt, HHt, state.step_u, momentum_point=Yu)
-    W = U * U
-    WtX, WtW = data.WtX(W).T, W.T @ W
-    Yv = state.Vt + beta * (state.Vt - Vt_prev)
-    Vt, sv = _block_step(state.Vt, W, WtX, WtW, state.step_v, momentum_point=Yv)
-    old = data.objective(state.U * state.U, XHt, (state.U * state.U).T @ (state.U * state.U),
-                         HHt)
-    new = data.objective(W, data.XHt((Vt * Vt).T), WtW, (Vt * Vt).T @ (Vt * Vt))
-    if new > old:  # restart: plain gradient step from the current point
-        fresh = reparam_gd_step(replace(state, U_prev=None, Vt_prev=None, momentum=1.0), data)
-        return replace(fresh, U_prev=None, Vt_prev=None, momentum=1.0)
-    return ReparamState(U, Vt, su, sv, U_prev=state.U, Vt_prev=state.Vt, momentum=t_next)
-
-
-# --------------------------------------------------------------------------------------------
 # the alternating loop
 
 
@@ -432,6 +331,7 @@ class _Monitor:
                            + np.sum(_projected(grad_H, H) ** 2)))
         if self.pg0 is None:
             self.pg0 = max(pg, _TINY)
+        self.last_pg = pg
         self.history.append(objective)
         if self.verbose and it % 10 == 0:
             err = np.sqrt(2 * objective / max(self.data.norm2, _TINY))
@@ -442,10 +342,11 @@ class _Monitor:
         return pg <= self.tol * self.pg0
 
 
-def _fit(data: NMFData, W, H, solver, tol, max_iter, verbose, callback=None):
-    """Alternate W and H updates until the relative projected gradient is <= tol."""
+def _fit(data: NMFData, W, H, solver, tol, max_iter, verbose, callback=None,
+         init_scale=INIT_SCALE):
+    """Run ``solver`` from (W, H) until the relative projected gradient is <= tol."""
     if solver.startswith("reparam"):
-        return _fit_reparam(data, W, H, solver, tol, max_iter, verbose, callback)
+        return _fit_reparam(data, W, H, solver, tol, max_iter, verbose, callback, init_scale)
     return _fit_alternating(data, W, H, solver, tol, max_iter, verbose, callback)
 
 
@@ -523,26 +424,103 @@ def _fit_alternating(data, W, H, solver, tol, max_iter, verbose, callback):
     return _Fit(np.ascontiguousarray(Wt.T), Ht, it, converged, monitor.history)
 
 
-def _fit_reparam(data, W, H, solver, tol, max_iter, verbose, callback):
-    """Gradient steps on (U, V) with W = U⊙U, H = (V⊙V)ᵀ, from the given W, H."""
+class _Remembered(NonnegativeProduct):
+    """``NonnegativeProduct`` that remembers the parameters of the last ``X`` it formed.
+
+    The engine certifies the point it last formed (for Nesterov the extrapolated one, for
+    Armijo the accepted trial), so the NMF certificate reads that point's factors from here.
+    """
+
+    def forward(self, params):
+        x = super().forward(params)
+        self.last = (x, params)
+        return x
+
+
+class _Certificate:
+    """The NMF KKT residual as the engine's certificate of ``X = (U⊙U)(V⊙V)ᵀ``.
+
+    ``certificate(X, G)`` (``G = X − data``, the gradient of the objective) returns the
+    projected-gradient norm of ``f(W, H)`` at ``W = U⊙U``, ``H = (V⊙V)ᵀ`` relative to its value
+    at the unshrunk initial factors (``monitor.pg0``). It is ``inf`` while ``f`` is still above
+    its value at those factors, so that the saddle point ``(0, 0)`` near which the run starts
+    is never certified. It also feeds the monitor (history, progress line, callback) and keeps
+    the factors of the iterate the engine returns (the first certified one, else the one with
+    the lowest objective: the engine's own rule). A line search that found no decrease hands
+    back the point certified last: its value is returned again.
+    """
+
+    def __init__(self, param, monitor, f_ref):
+        self.param, self.monitor, self.f_ref = param, monitor, f_ref
+        self.it = 0
+        self.best = self.last = self.x_last = None
+
+    def certificate(self, x, g, scale=None, norm=1.0, *, axis=0):
+        if x is self.x_last:
+            return self.last[3]
+        seen, (U, V) = self.param.last
+        if seen is not x:  # pragma: no cover - the engine certifies a point it formed
+            raise RuntimeError("the NMF certificate got a point it did not see formed")
+        self.x_last = x
+        W, H = U * U, (V * V).T
+        f = 0.5 * float(np.vdot(g, g))
+        self.monitor.done(self.it, W, H, f, g @ H.T, W.T @ g)
+        pg = self.monitor.last_pg / self.monitor.pg0
+        cert = pg if f <= self.f_ref else np.inf
+        self.it += 1
+        self.last = (W, H, f, cert)
+        if self.best is None or f < self.best[2] or (f == self.best[2] and cert < self.best[3]):
+            self.best = self.last
+        return cert
+
+
+def _fit_reparam(data, W, H, solver, tol, max_iter, verbose, callback, init_scale):
+    """Gradient steps on (U, V), W = U⊙U, H = (V⊙V)ᵀ, through :func:`reparam.train`.
+
+    The run starts from ``U = √(init_scale · W)``, ``V = √(init_scale · Hᵀ)``: the given
+    factors shrunk by ``init_scale`` (the small initialization of Chou et al., whose implicit
+    bias is the point of the reparametrization), so they seed only the direction. The engine
+    minimizes ``½‖X − (U⊙U)(V⊙V)ᵀ‖²`` ("gd": Armijo backtracking, so the objective decreases
+    at every step; "nesterov": momentum with adaptive restart and the step of
+    ``NonnegativeProduct.curvature``) and stops on the NMF KKT residual.
+    """
+    from ._train import train
+    from .objectives import Factorization
+
+    X = data.X
+    if sp.issparse(X):
+        if X.shape[0] * X.shape[1] > _REPARAM_DENSE_MAX:
+            raise ValueError(
+                f"solver={solver!r} forms the dense product W H of shape {X.shape}, above "
+                f"{_REPARAM_DENSE_MAX} entries for a sparse X; use solver='hals' or 'anls', "
+                "which never densify X")
+        X = X.toarray()
+    k = W.shape[1]
     monitor = _Monitor(data, solver, tol, verbose, callback)
-    step = reparam_gd_step if solver == "reparam-gd" else reparam_nesterov_step
-    state = ReparamState(np.sqrt(W), np.sqrt(H.T), 1.0, 1.0)
-    converged = False
-    it = 0
-    for it in range(max_iter + 1):
-        W = state.U * state.U
-        H = (state.Vt * state.Vt).T
-        P, HHt, WtW, C = data.XHt(H), H @ H.T, W.T @ W, data.WtX(W)
-        f = data.objective(W, P, WtW, HHt)
-        if monitor.done(it, W, H, f, W @ HHt - P, WtW @ H - C):
-            converged = True
-            break
-        if it == max_iter:
-            break
-        state = step(state, data)
-    W = state.U * state.U
-    return _Fit(W, (state.Vt * state.Vt).T, it, converged, monitor.history)
+    if max_iter == 0:
+        W, H = init_scale * W, init_scale * H
+        monitor.done(0, W, H, data.objective(W, data.XHt(H), W.T @ W, H @ H.T),
+                     W @ (H @ H.T) - data.XHt(H), (W.T @ W) @ H - data.WtX(W))
+        return _Fit(W, H, 0, False, monitor.history)
+    # the reference of the stopping test: the projected gradient at the unshrunk factors, the
+    # one every other solver measures from (its value near the saddle (0, 0) would be tiny).
+    P, HHt, WtW = data.XHt(H), H @ H.T, W.T @ W
+    f_ref = data.objective(W, P, WtW, HHt)
+    pg_ref = float(np.sqrt(np.sum(_projected(W @ HHt - P, W) ** 2)
+                           + np.sum(_projected(WtW @ H - data.WtX(W), H) ** 2)))
+    monitor.pg0 = max(pg_ref, _TINY)
+    param = _Remembered(k)
+    cert = _Certificate(param, monitor, f_ref)
+    params0 = (np.sqrt(init_scale * W), np.sqrt(init_scale * H.T))
+    optimizer = "gd" if solver == "reparam-gd" else "nesterov"
+    res = train(Factorization(X), param, init_scale=init_scale, params0=params0,
+                optimizer=optimizer, step="armijo" if optimizer == "gd" else "auto",
+                max_iter=max_iter, tol=tol, domain=cert)
+    if res.info.get(CTRL_C):
+        raise KeyboardInterrupt
+    converged = res.status is Status.CONVERGED
+    W, H, _, _ = cert.last if converged else cert.best
+    return _Fit(W, H, int(res.n_iter), converged, monitor.history)
 
 
 # --------------------------------------------------------------------------------------------
@@ -564,6 +542,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         None is "nndsvda" when ``n_components <= min(X.shape)``, else "random" (scikit-learn's
         rule). "custom" takes ``W`` and ``H`` from ``fit_transform``.
     solver : {"hals", "anls", "reparam-gd", "reparam-nesterov"}, default "hals"
+    init_scale : float, default 1e-2
+        "reparam-*" solvers only: they start from the factors of ``init`` times ``init_scale``
+        (``U = √(init_scale · W0)``): the small initialization whose implicit bias the
+        reparametrization relies on; ``init`` then sets only the direction. 1 starts at the
+        factors of ``init`` themselves.
     tol : float, default 1e-4
         Stop when the projected-gradient norm is ``<= tol`` times its initial value.
     max_iter : int, default 200
@@ -595,11 +578,12 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     ((30, 3), (3, 20))
     """
 
-    def __init__(self, n_components=None, *, init=None, solver="hals", tol=1e-4, max_iter=200,
-                 random_state=None, verbose=0):
+    def __init__(self, n_components=None, *, init=None, solver="hals", init_scale=INIT_SCALE,
+                 tol=1e-4, max_iter=200, random_state=None, verbose=0):
         self.n_components = n_components
         self.init = init
         self.solver = solver
+        self.init_scale = init_scale
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
@@ -632,6 +616,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a non-negative int, got {v!r}")
         if not isinstance(self.tol, (int, float, np.floating)) or not self.tol >= 0:
             raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        s = self.init_scale
+        if isinstance(s, bool) or not isinstance(s, (int, float, np.number)) \
+                or not (np.isfinite(s) and s > 0):
+            raise ValueError(f"init_scale must be a positive number, got {s!r}")
         return int(k)
 
     def _initial(self, X, k, W, H):
@@ -685,7 +673,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             floor = 1e-6 * max(float(W0.max(initial=0.0)), float(H0.max(initial=0.0)), 1e-12)
             W0 = np.maximum(W0, floor)
             H0 = np.maximum(H0, floor)
-        fit = _fit(data, W0, H0, self.solver, float(self.tol), int(self.max_iter), self.verbose)
+        fit = _fit(data, W0, H0, self.solver, float(self.tol), int(self.max_iter), self.verbose,
+                   init_scale=float(self.init_scale))
         # A final exact W given H: fit_transform(X) then equals transform(X) for every solver.
         W_final = self._solve_W(data, fit.H, fit.W)
         XHt = data.XHt(fit.H)

@@ -41,6 +41,7 @@ __all__ = [
     "Difference",
     "Domain",
     "Hadamard",
+    "NonnegativeProduct",
     "Parametrization",
     "Power",
     "Product",
@@ -1092,6 +1093,79 @@ class Product(_MatrixParametrization):
         gen = np.random.default_rng(rng)
         return (_factor(d1, self.width, alpha, gen, kind),
                 _factor(d2, self.width, alpha, gen, kind))
+
+
+def _spectral2(F: np.ndarray) -> float:
+    """``‖F‖₂²`` of a thin matrix, from the eigenvalues of its small Gram matrix ``FᵀF``."""
+    return float(np.linalg.eigvalsh(F.T @ F)[-1]) if F.size else 0.0
+
+
+class NonnegativeProduct(_MatrixParametrization):
+    r"""``X = (U⊙U)(V⊙V)ᵀ`` with ``U`` of shape (d1, width), ``V`` of shape (d2, width).
+
+    Non-negative matrix factorization ``X = W Hᵀ``, ``W, H >= 0``, by the reparametrization
+    ``W = U⊙U``, ``H = V⊙V`` of Chou, Maly, Verdun, Freitas Paulo da Costa, Mirandola, "Get rid
+    of your constraints and reparametrize" (AISTATS 2025, arXiv 2207.08437), which names NMF as
+    its first application: gradient steps on the unconstrained ``(U, V)`` keep both factors
+    non-negative. A zero entry of ``U`` or ``V`` never moves (its gradient is zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.parametrizations import NonnegativeProduct
+    >>> p = NonnegativeProduct(width=2)
+    >>> U, V = p.init((3, 4), 0.1, rng=0, kind="identical")
+    >>> X = p.forward((U, V))
+    >>> X.shape, round(float(X[0, 0]), 12), bool((p.forward(p.init((3, 4), 0.1, rng=0)) >= 0).all())
+    ((3, 4), 0.0001, True)
+    """
+
+    signed = False
+    domain = Domain(0.0, np.inf, description="the non-negative matrices X >= 0")
+
+    def __init__(self, width: int):
+        self.width = _size(width, "width")
+
+    def __repr__(self) -> str:
+        return f"NonnegativeProduct(width={self.width})"
+
+    def forward(self, params):
+        U, V = params
+        return (U * U) @ (V * V).T
+
+    def vjp(self, params, g):
+        U, V = params
+        return 2.0 * U * (g @ (V * V)), 2.0 * V * (g.T @ (U * U))
+
+    def curvature(self, params, g, lipschitz: float, columns: bool = False) -> float:
+        """A bound on the curvature of ``h(U, V) = f((U⊙U)(V⊙V)ᵀ)`` near ``(U, V)``.
+
+        Along a direction ``(D, E)``, ``h'' = ∇²f[X', X'] + ⟨G, X''⟩`` with ``G = ∇f(X)``,
+        ``X' = 2(U⊙D)Hᵀ + 2W(V⊙E)ᵀ`` and ``X'' = 2D²Hᵀ + 2W(E²)ᵀ + 8(U⊙D)(V⊙E)ᵀ``
+        (``W = U⊙U``, ``H = V⊙V``). Hence ``h'' <= (4 u²‖H‖² + 4 v²‖W‖²) lipschitz +
+        2 max(|GH|_max, |GᵀW|_max) + 4 u v ‖G‖`` per unit ``‖(D, E)‖²``, with ``u, v`` the
+        largest ``|U|``, ``|V|``, ``‖H‖``, ``‖W‖`` spectral norms (from the width × width Gram
+        matrices) and ``‖G‖`` bounded by its Frobenius norm. The middle term is
+        doubled (as in ``Power.curvature``) so that a step of ``1 / curvature`` changes each
+        entry of ``U`` and ``V`` by at most half of itself, which keeps their signs.
+        """
+        U, V = params
+        W, H = U * U, V * V
+        u, v = float(np.max(np.abs(U), initial=0.0)), float(np.max(np.abs(V), initial=0.0))
+        fit = 4.0 * (u * u * _spectral2(H) + v * v * _spectral2(W)) * lipschitz
+        side = max(float(np.max(np.abs(g @ H), initial=0.0)),
+                   float(np.max(np.abs(g.T @ W), initial=0.0)))
+        return fit + 4.0 * side + 4.0 * u * v * float(np.linalg.norm(g))
+
+    def init(self, shape, init_scale, rng=None, kind="gaussian"):
+        """``U0, V0`` of scale ``init_scale`` (kind: identical, gaussian, orthogonal; the
+        absolute values are taken, so ``X0 >= 0`` has scale ``width · init_scale⁴``)."""
+        d1, d2 = _matrix_shape(shape)
+        kind = _check_kind(kind, _MATRIX_KINDS)
+        alpha = _positive_scale(init_scale, "init_scale")
+        gen = np.random.default_rng(rng)
+        return (np.abs(_factor(d1, self.width, alpha, gen, kind)),
+                np.abs(_factor(d2, self.width, alpha, gen, kind)))
 
 
 class SymmetricProduct(_MatrixParametrization):
