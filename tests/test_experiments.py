@@ -24,7 +24,8 @@ from reparam.experiments.init_scale import (
 )
 from reparam.experiments.report import write_report
 
-PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale"}
+PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale", "paper-sparsity",
+                 "paper-timing"}
 
 
 @pytest.fixture(scope="module")

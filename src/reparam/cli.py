@@ -32,8 +32,8 @@ from ._validation import OPTION_HELP, check_option
 from .solvers import METHOD_NAMES, METHODS
 
 # the names of reparam.experiments.NAMES, repeated so that --help works without matplotlib
-_EXPERIMENTS = ("init-scale", "step-decay", "coordinates", "large-scale", "acceleration",
-                "sparsity", "negative-perturbations", "timing")
+_EXPERIMENTS = ("init-scale", "step-decay", "coordinates", "large-scale", "paper-sparsity",
+                "paper-timing", "acceleration", "sparsity", "negative-perturbations", "timing")
 
 
 def _extras_missing(command: str) -> int | None:
