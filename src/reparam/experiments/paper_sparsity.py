@@ -144,7 +144,7 @@ def run(size: str = "quick", seed: int | None = None) -> Outcome:
 
 
 def _figure(table: dict):
-    fig, ax = new_figure(2, width=5.6, height=4.0, nrows=2)
+    fig, ax = new_figure(2, width=5.6, height=3.4, nrows=2)
     alphas = table["alpha"]
     for i, label in enumerate(table["l1_ratio"]):
         style = "-" if label in REPARAM_GD else "--"
@@ -166,7 +166,8 @@ def _figure(table: dict):
                  f"{table['residual'][label][j]:.1e}", f"{table['time'][label][j]:.2f}"]
                 for label in table["l1_ratio"]]
         tab = panel.table(cellText=rows, colLabels=["method", "‖x‖₁/‖x*‖₁", "residual",
-                                                    "time [s]"], loc="center")
+                                                    "time [s]"], loc="center",
+                            colWidths=[0.46, 0.2, 0.18, 0.16])
         tab.auto_set_font_size(False)
         tab.set_fontsize(8)
         tab.scale(1.0, 1.3)
