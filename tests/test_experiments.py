@@ -232,3 +232,9 @@ def test_paper_timing_exact_solvers_reach_the_tolerance_and_gd_does_not(outcomes
     for key in ("time", "residual"):
         for stats in t[key].values():
             assert len(stats["mean"]) == len(stats["std"]) == len(t["n"])
+
+
+def test_cli_only_names_are_the_experiment_names():
+    from reparam.cli import _EXPERIMENTS
+
+    assert _EXPERIMENTS == experiments.NAMES
