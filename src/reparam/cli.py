@@ -243,14 +243,19 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _progress_printer(every: float = 1.0):
-    """A callback that prints the iteration, objective and kkt to stderr at most once a second."""
+    """A callback that prints the iteration, objective and kkt to stderr at most once a second.
+
+    For a block of right-hand sides it prints the summed objective and the largest kkt.
+    """
     last = [time.perf_counter()]
 
     def callback(state) -> bool:
         now = time.perf_counter()
         if now - last[0] >= every:
             last[0] = now
-            print(f"iteration {state.k:>9}  objective {state.objective:.6e}  kkt {state.kkt:.2e}",
+            # a block of right-hand sides has one objective and one kkt per live column
+            objective, kkt = float(np.sum(state.objective)), float(np.max(state.kkt))
+            print(f"iteration {state.k:>9}  objective {objective:.6e}  kkt {kkt:.2e}",
                   file=sys.stderr, flush=True)
         return False
 
