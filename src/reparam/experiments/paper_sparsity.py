@@ -2,7 +2,7 @@
 
 Chou et al. (2025, arXiv:2207.08437), at the settings of the authors' script: 200 rows, 500
 unknowns, a 25-sparse non-negative truth (:func:`._common.paper_problem`), seed 3, three draws
-(taken one after another from the one generator seeded with 3); every method starts at
+(read as: drawn one after another from one generator seeded with 3); every method starts at
 x0 = α·1, α ∈ {1e-4, 3e-4, 1e-3, 3e-3, 1e-2}, and stops when ‖A x_t − b‖₂ < 1e-6 or after
 T = 10⁴ steps. The methods, as ``rp.nnls(method=...)``:
 
