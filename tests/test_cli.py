@@ -403,3 +403,11 @@ def test_ctrl_c_writes_the_partial_result_and_exits_130(columns, tmp_path):
     assert np.all(np.isfinite(x)) and np.all(x >= 0) and np.any(x > 0)
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["status_counts"] == {"INTERRUPTED": columns} and report["exit_code"] == 130
+
+
+def test_the_command_line_imports_no_plotting_library():
+    # The experiment names come from reparam.experiments, which must not pull in matplotlib:
+    # `reparam solve` and `--help` need only numpy and scipy.
+    code = "import sys, reparam.cli; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

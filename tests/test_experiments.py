@@ -24,7 +24,8 @@ from reparam.experiments.init_scale import (
 )
 from reparam.experiments.report import write_report
 
-PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale"}
+PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale", "paper-sparsity",
+                 "paper-timing"}
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +176,65 @@ def test_reproduce_cli_size_and_quick_alias(tmp_path, capsys):
     assert results["size"] == "tiny"
     entry = results["experiments"]["negative-perturbations"]
     assert entry["control"]["verdict"] == "not supported"
+
+
+def test_paper_sparsity_draws_start_with_the_paper_problem():
+    from reparam.experiments.paper_sparsity import draws
+
+    first, second = draws(50, 10, 3, 3, 2)
+    for got, want in zip(first, paper_problem(50, 10, 3, 3)):
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(second[0], first[0])  # the next draw continues the stream
+
+
+def test_paper_sparsity_gd_is_the_authors_update_from_x0_alpha():
+    # GD from x0 = alpha*1 with the paper's eta: x <- x - L*eta*x^(2-2/L) * A^T(Ax - b), L = 2
+    from reparam.experiments.paper_sparsity import METHODS, PAPER, solve
+
+    A, b, _ = paper_problem(60, 20, 3, 3)
+    alpha, T, eta = 1e-3, 200, PAPER["eta"]
+    x = np.full(60, alpha)
+    for _ in range(T):
+        x = x - 2 * eta * x * (A.T @ (A @ x - b))
+    method, options = METHODS["GD"]
+    got, _, reached = solve(method, options, A, b, alpha, T)
+    assert not reached
+    np.testing.assert_allclose(got, x, rtol=1e-9, atol=1e-15)
+
+
+def test_paper_sparsity_solve_stops_by_the_residual_rule():
+    from reparam.experiments.paper_sparsity import solve
+
+    A, b, _ = paper_problem(60, 20, 3, 3)
+    x, _, reached = solve("fista", {}, A, b, 1e-3, 10_000)
+    assert reached and np.linalg.norm(A @ x - b) < 1e-6
+    assert np.all(x >= 0)
+
+
+def test_paper_sparsity_separates_reparametrized_gd_from_projected_gradient(outcomes):
+    from reparam.experiments.paper_sparsity import RATIO_SLACK, REPARAM_GD
+
+    t = outcomes["paper-sparsity"].table
+    assert all(len(v) == len(t["alpha"]) for v in t["l1_ratio"].values())
+    # the control lands far from the sparse truth; every reparametrized GD ends nearer to it
+    assert t["l1_ratio"]["projected gradient"][0] > 1 + RATIO_SLACK
+    for label in REPARAM_GD:
+        assert t["l1_ratio"][label][0] < t["l1_ratio"]["projected gradient"][0]
+
+
+def test_paper_timing_exact_solvers_reach_the_tolerance_and_gd_does_not(outcomes):
+    o = outcomes["paper-timing"]
+    t = o.table
+    assert o.verdict == "supported"
+    for method in ("scipy", "active-set"):
+        assert t["max_residual"][method] < 1e-6
+    assert t["max_residual"]["reparam-gd"] > 1e-6
+    for key in ("time", "residual"):
+        for stats in t[key].values():
+            assert len(stats["mean"]) == len(stats["std"]) == len(t["n"])
+
+
+def test_cli_only_names_are_the_experiment_names():
+    from reparam.cli import _EXPERIMENTS
+
+    assert _EXPERIMENTS == experiments.NAMES

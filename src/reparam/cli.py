@@ -29,11 +29,11 @@ from ._files import (
 )
 from ._result import Interrupted, Result, Status
 from ._validation import OPTION_HELP, check_option
+from .experiments import NAMES as EXPERIMENT_NAMES
 from .solvers import METHOD_NAMES, METHODS
 
-# the names of reparam.experiments.NAMES, repeated so that --help works without matplotlib
-_EXPERIMENTS = ("init-scale", "step-decay", "coordinates", "large-scale", "acceleration",
-                "sparsity", "negative-perturbations", "timing")
+# reparam.experiments imports matplotlib only when an experiment runs, so --help needs none
+_EXPERIMENTS = EXPERIMENT_NAMES
 
 
 def _extras_missing(command: str) -> int | None:

@@ -4,7 +4,7 @@ Each module has ``run(size="quick", seed=None) -> Outcome``: the data plotted (`
 matplotlib figure, a claim in one line, a verdict (``"supported"``, ``"not supported"`` or
 ``"inconclusive"``) computed by a stated criterion with its margin, and a negative control run
 through the same criterion. The paper's experiments (section ``"paper"``: init-scale,
-step-decay, coordinates, large-scale) use its settings and data generation; ``seed=None`` is
+step-decay, coordinates, large-scale, paper-sparsity, paper-timing) use its settings and data generation; ``seed=None`` is
 the paper's seed. Our own experiments (section ``"ours"``) state their own claims.
 ``size`` is ``"tiny"`` (seconds, for tests), ``"quick"`` (the same figures with fewer
 iterations) or ``"full"`` (the paper's settings). :func:`reparam.experiments.report.write_report` turns outcomes into an HTML report and
@@ -24,6 +24,8 @@ _MODULES = {
     "step-decay": "step_decay",
     "coordinates": "coordinates",
     "large-scale": "large_scale",
+    "paper-sparsity": "paper_sparsity",
+    "paper-timing": "paper_timing",
     "acceleration": "acceleration",
     "sparsity": "sparsity",
     "negative-perturbations": "negative_perturbations",
