@@ -370,6 +370,10 @@ def test_shaw_ill_conditioned_no_cycling():
     assert objective(A, b, out.x) <= objective(A, b, x_ref) * (1 + 1e-6) + 1e-14
     if "block principal pivoting" not in out.message.split(":")[0]:
         assert "fell back" in out.message or "skipped" in out.message
+    # The outcome record says the same: every path before the last was left uncertified,
+    # and the last one named the output's path.
+    assert not any(attempt.exit.certified for attempt in out.trail[:-1])
+    assert out.trail[-1].path.value == out.path
 
 
 def test_blur_ill_conditioned_terminates():
