@@ -44,7 +44,7 @@ def active_set_nnls(A, b, *, x0=None, max_iter=None, gram=None) -> ActiveSetOutp
     ----------
     A : (m, n) float64 ndarray
     b : (m,) or (m, k) float64 ndarray
-        One right-hand side, or k of them (solved together, see the module docstring).
+        One right-hand side, or k of them (solved together, see the package docstring).
     x0 : (n,) or (n, k) ndarray, optional
         Warm start, ``>= 0``; its support seeds the passive set.
     max_iter : int, optional
@@ -56,6 +56,20 @@ def active_set_nnls(A, b, *, x0=None, max_iter=None, gram=None) -> ActiveSetOutp
     Returns
     -------
     ActiveSetOutput
+        ``trail`` lists the paths tried, each with the :class:`~.outcome.Exit` that says why
+        it was left; the last one produced ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reparam.solvers.active_set import active_set_nnls
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((120, 80))
+    >>> out = active_set_nnls(A, A @ np.abs(rng.standard_normal(80)))
+    >>> out.path, bool(out.converged), bool(np.all(out.x >= 0))
+    ('block-pivoting', True, True)
+    >>> [(attempt.path.value, attempt.exit.reason.value) for attempt in out.trail]
+    [('block-pivoting', 'certified')]
     """
     single = b.ndim == 1
     n = A.shape[1]
@@ -69,7 +83,6 @@ def active_set_nnls(A, b, *, x0=None, max_iter=None, gram=None) -> ActiveSetOutp
     if unscale != 1.0:
         out.x *= unscale
     return out
-
 
 
 # --------------------------------------------------------------------------------------------
