@@ -16,8 +16,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reparam import problems
-from reparam.solvers import active_set as _mod
-from reparam.solvers.active_set import active_set_nnls
+from reparam.solvers.active_set import Path, Reason, active_set_nnls
+from reparam.solvers.active_set.lawson_hanson_gram import (
+    _chol_remove,
+    _GramRows,
+    _lawson_hanson_gram,
+)
+from reparam.solvers.active_set.lawson_hanson_qr import _lawson_hanson_qr, _qr_remove
+from reparam.solvers.active_set.many_rhs import (
+    _bpp_multi,
+    _inexact_pivoting,
+    _masked_cg,
+    _stacked_solve,
+    _unconstrained,
+)
 
 
 def kkt(A, b, x):
@@ -68,7 +80,7 @@ def test_lawson_hanson_path_is_optimal(m, n, seed):
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((m, n))
     b = rng.standard_normal(m)
-    x, _, ok, why = _mod._lawson_hanson_qr(A, b, None, 10 * n)
+    x, _, ok, why = _lawson_hanson_qr(A, b, None, 10 * n)
     assert ok, why
     assert np.all(x >= 0) and np.count_nonzero(x) <= m
     assert kkt(A, b, x) <= 1e-10
@@ -147,7 +159,7 @@ def test_inexact_guess_is_only_a_start():
     # guess only seeds the exact pivoting, which decides and certifies.
     A, B = _nmf_like(120, 60, 100, seed=19)
     G, C = A.T @ A, A.T @ B
-    X, _, certified, _ = _mod._bpp_multi(G, C, np.ones(C.shape, dtype=bool), 200)
+    X, _, certified, _ = _bpp_multi(G, C, np.ones(C.shape, dtype=bool), 200)
     assert certified.all()
     np.testing.assert_allclose(X, active_set_nnls(A, B).x, rtol=0, atol=1e-12)
 
@@ -158,11 +170,11 @@ def test_single_precision_guess_does_not_change_the_answer():
     # column (the float32 test on 600 columns against scipy is the test above).
     A, B = _nmf_like(120, 60, 600, seed=21)
     G, C = A.T @ A, A.T @ B
-    X_ls = _mod._unconstrained(G, C)
+    X_ls = _unconstrained(G, C)
     answers = []
     for dtype in (np.float32, np.float64):
-        P = _mod._inexact_pivoting(G, C, X_ls, dtype=dtype)
-        X, n_iter, certified, _ = _mod._bpp_multi(G, C, P, 200)
+        P = _inexact_pivoting(G, C, X_ls, dtype=dtype)
+        X, n_iter, certified, _ = _bpp_multi(G, C, P, 200)
         assert certified.all()
         assert n_iter.max() <= 4  # both guesses are good starts
         answers.append(X)
@@ -195,7 +207,7 @@ def test_stacked_solve_hands_back_failed_blocks():
     P[[0, 2, 4], 1] = True
     P[[1, 3, 6], 2] = True
     X = np.zeros((8, 3))
-    bad = _mod._stacked_solve(G, C, P, np.arange(3), X)
+    bad = _stacked_solve(G, C, P, np.arange(3), X)
     np.testing.assert_array_equal(bad, [0])
     for j in (1, 2):
         F = P[:, j]
@@ -211,7 +223,7 @@ def test_masked_cg_solves_passive_systems():
     G, C = A.T @ A, A.T @ rng.standard_normal((80, 7))
     P = rng.random((30, 7)) < 0.5
     X = np.zeros((30, 7))
-    W = _mod._masked_cg(G, X, C, P, 60)
+    W = _masked_cg(G, X, C, P, 60)
     np.testing.assert_allclose(W, G @ X, rtol=0, atol=1e-9 * np.abs(W).max())
     for j in range(7):
         F = P[:, j]
@@ -358,6 +370,10 @@ def test_shaw_ill_conditioned_no_cycling():
     assert objective(A, b, out.x) <= objective(A, b, x_ref) * (1 + 1e-6) + 1e-14
     if "block principal pivoting" not in out.message.split(":")[0]:
         assert "fell back" in out.message or "skipped" in out.message
+    # The outcome record says the same: every path before the last was left uncertified,
+    # and the last one named the output's path.
+    assert not any(attempt.exit.certified for attempt in out.trail[:-1])
+    assert out.trail[-1].path.value == out.path
 
 
 def test_blur_ill_conditioned_terminates():
@@ -395,12 +411,12 @@ def test_gram_lawson_hanson_matches_scipy(m, n):
     rng = np.random.default_rng(22)
     A = rng.standard_normal((m, n))
     b = rng.standard_normal(m)
-    x, _, ok, why = _mod._lawson_hanson_gram(A.T @ A, A.T @ b, None, 10 * n)
+    x, _, ok, why = _lawson_hanson_gram(A.T @ A, A.T @ b, None, 10 * n)
     assert ok, why
     x_ref, _ = scipy.optimize.nnls(A, b)
     np.testing.assert_allclose(x, x_ref, rtol=0, atol=1e-10 * max(1.0, x_ref.max()))
     # A warm start from the answer finishes at once.
-    x2, it, ok2, _ = _mod._lawson_hanson_gram(A.T @ A, A.T @ b, x > 0, 10 * n)
+    x2, it, ok2, _ = _lawson_hanson_gram(A.T @ A, A.T @ b, x > 0, 10 * n)
     assert ok2 and it == 1
     np.testing.assert_allclose(x2, x, rtol=0, atol=1e-12 * max(1.0, x.max()))
 
@@ -412,7 +428,7 @@ def test_cholesky_downdate():
     L = np.linalg.cholesky(G)
     for _ in range(5):
         drop = rng.random(20) < 0.3
-        Ln = _mod._chol_remove(L, drop)
+        Ln = _chol_remove(L, drop)
         assert np.allclose(np.triu(Ln, 1), 0)
         np.testing.assert_allclose(Ln @ Ln.T, G[np.ix_(~drop, ~drop)], rtol=0,
                                    atol=1e-12 * np.abs(G).max())
@@ -443,7 +459,7 @@ def test_qr_remove_keeps_a_thin_qr_of_the_kept_columns():
         Q, R = np.linalg.qr(V)
         drop = rng.random(s) < 0.3
         drop[0] = drop[-1] = True
-        Qn, Rn = _mod._qr_remove(Q.copy(), R.copy(), drop)
+        Qn, Rn = _qr_remove(Q.copy(), R.copy(), drop)
         assert Qn.shape == (m, s - drop.sum()) and Rn.shape == (s - drop.sum(),) * 2
         assert np.allclose(np.tril(Rn, -1), 0)
         np.testing.assert_allclose(Qn.T @ Qn, np.eye(Qn.shape[1]), atol=1e-13)
@@ -457,7 +473,7 @@ def test_gram_rows_gradient_matches_the_full_product():
     n = 150
     A = rng.standard_normal((200, n))
     G, c = A.T @ A, rng.standard_normal(n)
-    rows = _mod._GramRows(G)
+    rows = _GramRows(G)
     x = np.zeros(n)
     for _ in range(12):
         F = np.flatnonzero(rng.random(n) < 0.5)
@@ -473,3 +489,39 @@ def test_path_field_names_the_kernel():
     small = active_set_nnls(rng.standard_normal((30, 10)), rng.standard_normal(30))
     assert tall.path == "block-pivoting" and wide.path == "lawson-hanson-qr"
     assert small.path == "scipy" and "scipy" in small.message
+
+
+def test_trail_records_each_path_and_why_it_was_left():
+    rng = np.random.default_rng(33)
+    tall = active_set_nnls(rng.standard_normal((120, 80)), rng.standard_normal(120))
+    assert [(a.path, a.exit.reason) for a in tall.trail] == [
+        (Path.BLOCK_PIVOTING, Reason.CERTIFIED)]
+    assert tall.trail[-1].n_iter == tall.n_iter
+    small = active_set_nnls(rng.standard_normal((30, 10)), rng.standard_normal(30))
+    assert [(a.path, a.exit.reason) for a in small.trail] == [(Path.SCIPY, Reason.FINISHED)]
+    # Blur: block pivoting's passive sets turn singular, Lawson-Hanson on the Gram matrix
+    # finishes; the first exit is an ill-conditioned Gram block, and the message says so.
+    A, b, _ = problems.blur(300, sigma=4.0, seed=21)
+    blur = active_set_nnls(A, b)
+    first, last = blur.trail[0], blur.trail[-1]
+    assert first.path is Path.BLOCK_PIVOTING and first.exit.reason.ill_conditioned
+    assert first.exit.text and first.exit.text in blur.message
+    assert last.path is Path.LAWSON_HANSON_GRAM and last.exit.certified
+    assert blur.path == last.path.value
+    # Many right-hand sides, wide: every column goes one at a time.
+    B = rng.standard_normal((120, 3))
+    wide = active_set_nnls(rng.standard_normal((120, 700)), B)
+    assert [a.path for a in wide.trail] == [Path.COLUMNS] and wide.path == "columns"
+    assert wide.trail[0].exit.certified == bool(np.all(wide.converged))
+
+
+def test_iteration_cap_leaves_a_trail_of_exits():
+    rng = np.random.default_rng(17)
+    A = rng.standard_normal((200, 100))
+    b = rng.standard_normal(200)
+    out = active_set_nnls(A, b, max_iter=1)
+    paths = [a.path for a in out.trail]
+    assert paths[0] is Path.BLOCK_PIVOTING and paths[-1] is Path.SCIPY
+    assert all(not a.exit.certified for a in out.trail[:-1])
+    assert out.trail[-1].exit.reason is (Reason.FINISHED if out.converged
+                                         else Reason.ITERATION_CAP)

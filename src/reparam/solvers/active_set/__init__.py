@@ -1,0 +1,56 @@
+"""Exact non-negative least squares by active-set methods.
+
+``active_set_nnls(A, b)`` solves ``min ||A x - b||_2  s.t.  x >= 0`` exactly (up to rounding),
+for one right-hand side or many, and returns a small record that says which path ran.
+
+Four paths, tried in order until one certifies its answer with the KKT residual
+``||min(x, g)||_inf / ||A^T b||_inf`` (``g = A^T (A x - b)``):
+
+1. **Block principal pivoting on the Gram matrix** (when ``m >= n`` or a Gram pair is given):
+   Kim & Park, "Fast nonnegative matrix factorization: an active-set-like method and
+   comparisons", SIAM J. Sci. Comput. 33 (2011), Algorithm 2 (one right-hand side) and
+   Algorithm 3 (many), with the Júdice & Pires (1994) backup rule that flips a single
+   variable when the number of infeasible variables stops decreasing, which guarantees
+   termination. Right-hand sides that share a passive set are solved together with one
+   Cholesky factorization, as in Van Benthem & Keenan, "Fast algorithm for the solution of
+   large-scale non-negativity-constrained least squares problems", J. Chemometrics 18 (2004).
+   Many right-hand sides first guess their passive sets by a few rounds of the same pivoting
+   with inexact solves: conjugate-gradient steps on every column's passive system at once,
+   in single precision, one Gram-matrix product per step for a chunk of columns
+   (``_inexact_pivoting``). With that start nearly every column needs one exact float64
+   factorization, of its final passive set.
+2. **Lawson–Hanson on the Gram matrix** (when block pivoting fails, typically because its
+   passive sets grow ill-conditioned, as on a Gaussian blur): the same algorithm as 3., with a
+   Cholesky factor of G_FF extended on entry and downdated on exit by Givens rotations; its
+   gradient costs one product with the |F| rows of G, kept contiguous as variables enter
+   (``_GramRows``), not a pass over A. Certified with the gradient computed from A.
+3. **Lawson–Hanson on the columns of A** (wide problems, ``m < n``, where the passive set of
+   block pivoting can outgrow rank(A); and the fallback when the Gram paths meet an
+   ill-conditioned block): Lawson & Hanson, *Solving Least Squares Problems* (1974), ch. 23,
+   Algorithm NNLS, with a thin QR factorization of ``A[:, F]`` that is updated, not recomputed:
+   columns enter, up to 16 at a time, by block classical Gram–Schmidt with
+   reorthogonalization and leave by the Givens sweep of Lawson & Hanson
+   (``scipy.linalg.qr_delete``, compiled). The passive set never holds more than rank(A)
+   columns and the conditioning is that of ``A[:, F]``, not of its square.
+4. ``scipy.optimize.nnls`` as the last resort.
+
+Which path runs first (one right-hand side): problems with n <= 64, and wide ones with
+m n < 60 000, go straight to ``scipy.optimize.nnls``, whose compiled loop is faster there
+(measured); m >= n problems whose random sample of 64 columns is numerically dependent
+(first-kind integral equations such as Shaw's) skip the Gram path, which could only fail. A
+warm start ``x0`` or a ``gram`` pair always keeps the work in this module. Many right-hand
+sides start from the sign pattern of the unconstrained solution, refined by the inexact rounds
+when there are at least 64 columns and 32 unknowns.
+
+Layout: ``_front`` orders the paths (and scales the data); ``block_pivoting`` holds 1. for one
+right-hand side, ``many_rhs`` the machinery for many, ``lawson_hanson_gram`` 2.,
+``lawson_hanson_qr`` 3.; ``outcome`` the record of which path ran and why each earlier one
+was left (``ActiveSetOutput.trail``).
+
+Inputs arrive validated (finite float64, matching shapes); nothing here modifies them.
+"""
+
+from ._front import active_set_nnls
+from .outcome import ActiveSetOutput, Attempt, Exit, Path, Reason
+
+__all__ = ["ActiveSetOutput", "Attempt", "Exit", "Path", "Reason", "active_set_nnls"]

@@ -1,0 +1,188 @@
+"""Lawson–Hanson NNLS on the normal equations, with an updated Cholesky factor of G_FF.
+
+Lawson & Hanson, *Solving Least Squares Problems* (1974), ch. 23, Algorithm NNLS, run on the
+Gram pair ``(A^T A, A^T b)``: the factor of G_FF is extended on entry and downdated on exit
+by Givens rotations, and the gradient costs one product with the |F| rows of G, kept
+contiguous as variables enter (``_GramRows``), not a pass over A.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import lapack, qr_delete
+
+from ._common import _ACCEPT, _CHOL_PIVOT, _TINY, _TOL, _step_to_boundary
+from .outcome import CERTIFIED, ITERATION_CAP, Exit, Reason
+
+# An entering variable whose new Cholesky pivot is below this fraction of its squared column
+# norm (relative distance to span(A_F) below 1e-6, so cond(G_FF) stays under ~1e12) is treated
+# as dependent in the Gram Lawson-Hanson path (1e-11 measured too strict on blur 300 x 300,
+# 1e-10 failed the KKT bound on blur 2000 x 2000).
+_GRAM_DEPENDENT = 1e-12
+
+
+def _lawson_hanson_gram(G, c, passive0, max_iter):
+    """Lawson & Hanson (1974) NNLS on the normal equations, with a Cholesky factor of G_FF
+    that is extended, not recomputed, when a variable enters.
+
+    The fallback of block principal pivoting when its passive sets grow ill-conditioned
+    (Gaussian blur, ...): Lawson–Hanson keeps F small and adds one variable at a time, so the
+    Cholesky factor of its G_FF stays usable long after block pivoting's is not. An entering
+    column whose new pivot is below ``_GRAM_DEPENDENT`` of its squared norm is numerically
+    dependent on F and waits (as in Lawson & Hanson's test) until a variable leaves. The
+    gradient costs one product with the |F| rows of G, not a pass over A: measured 3x faster
+    than the QR path on the blur benchmark. Returns (x, n_outer, certified, exit).
+    """
+    n = c.size
+    cnorm = max(float(np.max(np.abs(c), initial=0.0)), _TINY)
+    tol_w = _TOL * cnorm
+    diag = np.diag(G).copy()
+    x = np.zeros(n)
+    passive = np.zeros(n, dtype=bool)
+    blocked = np.zeros(n, dtype=bool)
+    F = np.zeros(0, dtype=np.intp)
+    L = np.zeros((0, 0))
+    if passive0 is not None and passive0.any():
+        F0 = np.flatnonzero(passive0)
+        L0 = _gram_cholesky(G, F0)
+        if L0 is not None:
+            F, L = F0, L0
+            passive[F] = True
+            x, L, F, _ = _lh_gram_inner(G, c, x, L, F, passive, blocked)
+    rows = _GramRows(G)
+    w = rows.gradient(c, x, F)
+    for it in range(1, max_iter + 1):
+        cand = np.where(passive | blocked, -np.inf, w)
+        j = int(np.argmax(cand))
+        if cand[j] <= tol_w:
+            kkt = float(np.max(np.abs(np.minimum(x, -w)), initial=0.0)) / cnorm
+            if kkt <= _ACCEPT:
+                return x, it, True, CERTIFIED
+            return x, it, False, Exit(Reason.KKT_ABOVE_BOUND,
+                                      f"KKT residual {kkt:.1e} at the finish")
+        s = F.size
+        ell = _lower_solve(L, G[F, j]) if s else np.zeros(0)
+        d2 = diag[j] - float(ell @ ell)
+        if d2 <= _GRAM_DEPENDENT * diag[j]:
+            blocked[j] = True
+            continue
+        Ln = np.zeros((s + 1, s + 1))
+        Ln[:s, :s] = L
+        Ln[s, :s] = ell
+        Ln[s, s] = np.sqrt(d2)
+        L, F = Ln, np.append(F, j)
+        passive[j] = True
+        x, L, F, entered = _lh_gram_inner(G, c, x, L, F, passive, blocked, j)
+        if not entered:  # rounding made its first step non-positive: set it aside
+            blocked[j] = True
+        w = rows.gradient(c, x, F)
+    return x, max_iter, False, ITERATION_CAP
+
+
+class _GramRows:
+    """The rows of G that Lawson–Hanson's gradient ``c - G[F] x_F`` reads, kept contiguous.
+
+    Gathering G[F] (|F| x n) on every iteration dominated Lawson–Hanson on a 2000 x 2000 blur
+    (with the Givens downdates, this cache took that solve from 3.1 s to 1.4 s on one core); a
+    variable's row is copied here once, when it first enters, and keeps its slot while it is
+    passive or leaves and comes back. The buffer is compacted to the current F when full.
+    """
+
+    def __init__(self, G):
+        self.G = G
+        n = G.shape[0]
+        self.slot = np.full(n, -1, dtype=np.intp)
+        self.buf = np.empty((min(n, 64), n))
+        self.used = 0
+
+    def gradient(self, c, x, F):
+        if F.size == 0:
+            return c.copy()
+        new = F[self.slot[F] < 0]
+        if self.used + new.size > self.buf.shape[0]:
+            self._compact(F, new.size)
+        if new.size:
+            self.slot[new] = np.arange(self.used, self.used + new.size)
+            self.buf[self.used:self.used + new.size] = self.G[new]
+            self.used += new.size
+        xs = np.zeros(self.used)
+        xs[self.slot[F]] = x[F]
+        return c - xs @ self.buf[:self.used]
+
+    def _compact(self, F, extra):
+        held = F[self.slot[F] >= 0]
+        need = held.size + extra
+        cap = self.buf.shape[0]
+        if need > cap // 2:
+            cap = min(self.G.shape[0], max(2 * need, cap))
+        buf = np.empty((cap, self.G.shape[0]))
+        buf[:held.size] = self.buf[self.slot[held]]
+        self.slot[:] = -1
+        self.slot[held] = np.arange(held.size)
+        self.buf, self.used = buf, held.size
+
+
+def _lower_solve(L, y):
+    """L^{-1} y for a lower-triangular L in either memory order, without copying L (LAPACK
+    reads a C-ordered L as the Fortran-ordered upper triangle L^T)."""
+    if L.flags.f_contiguous:
+        return lapack.dtrtrs(L, y, lower=True)[0]
+    return lapack.dtrtrs(L.T, y, lower=False, trans=1)[0]
+
+
+def _cholesky_solve(L, y):
+    """(L L^T)^{-1} y for a lower-triangular L in either memory order, without copying L."""
+    if L.flags.f_contiguous:
+        return lapack.dpotrs(L, y, lower=True)[0]
+    return lapack.dpotrs(L.T, y, lower=False)[0]
+
+
+def _gram_cholesky(G, F):
+    """Lower Cholesky factor of G_FF, or None when it is not numerically positive definite."""
+    L, info = lapack.dpotrf(G[np.ix_(F, F)], lower=True, clean=True, overwrite_a=True)
+    if info != 0:
+        return None
+    d = np.diagonal(L)
+    if float(np.min(d)) ** 2 < _CHOL_PIVOT * float(np.max(d)) ** 2:
+        return None
+    return L
+
+
+def _lh_gram_inner(G, c, x, L, F, passive, blocked, entering=-1):
+    """Lawson–Hanson inner loop on the normal equations: move toward G_FF^{-1} c_F, dropping
+    the variables that reach zero first, with a downdate of the factor after each drop.
+    Returns (x, L, F, whether ``entering`` is still passive)."""
+    stayed = True
+    while F.size:
+        z = _cholesky_solve(L, c[F])
+        neg = z <= 0
+        if not neg.any():
+            x[F] = z
+            return x, L, F, stayed
+        drop = _step_to_boundary(x, F, z, neg, passive)
+        if entering >= 0 and drop[F == entering].any():
+            stayed = False
+        F = F[~drop]
+        blocked[:] = False
+        L = _chol_remove(L, drop)
+    return x, np.zeros((0, 0)), F, stayed
+
+
+def _chol_remove(L, drop):
+    """Cholesky factor of G_FF with the variables marked in ``drop`` removed.
+
+    With U = L^T (G_FF = U^T U), removing a variable deletes a column of U and leaves it upper
+    Hessenberg from there on; the Givens sweep of ``scipy.linalg.qr_delete`` (compiled,
+    O(|F|^2) per variable, applied to an identity it then discards) makes it triangular
+    again. Measured 5x faster than a QR of the trailing block at |F| = 350.
+    """
+    U = np.array(L.T, order="F")  # the sweep works in place: never on the caller's L
+    for k in np.flatnonzero(drop)[::-1]:
+        s = U.shape[1]
+        if k == s - 1:
+            U = U[:k, :k]
+            continue
+        _, R = qr_delete(np.eye(s, order="F"), np.asfortranarray(U), int(k), 1, which="col",
+                         overwrite_qr=True, check_finite=False)
+        U = R[:s - 1]
+    return np.ascontiguousarray(U.T)
