@@ -88,10 +88,16 @@ def _certify(objective: LeastSquares):
     c, norm = objective.col_norms, objective.rhs_norm
     zero = None if c.all() else (c == 0 if np.ndim(objective.b) == 1 else (c == 0)[:, None])
 
+    last = [None, norm]  # the norms of the live columns, re-sliced only when the block shrinks
+
     def certify(x, g, cols):
         if zero is not None:
             x = np.where(zero, 0.0, x)
-        return orthant_kkt(x, g, c, norm if cols is None else norm[cols])
+        if cols is None:
+            return orthant_kkt(x, g, c, norm)
+        if cols is not last[0]:
+            last[:] = cols, norm[cols]
+        return orthant_kkt(x, g, c, last[1])
 
     return certify
 
