@@ -275,14 +275,22 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
                 for name, fn in recorders:
                     hist[name].append(fn(state, full_f.copy(), full_cert.copy()))
             met = cert <= tol
-            take = met | (f < best_f) | ((f == best_f) & (cert < best_cert))
-            if take.all():
+            any_met = met.any()
+            # the best iterate per column: met, a lower objective, or as low and better certified
+            take = f < best_f
+            every = take.all()
+            if not every:
+                take |= (f == best_f) & (cert < best_cert)
+                if any_met:
+                    take |= met
+                every = take.all()
+            if every:
                 best, best_f, best_cert = _best_of(state), f, cert
             elif take.any():
                 best = _merge(take, _best_of(state), best)
                 best_f = np.where(take, f, best_f)
                 best_cert = np.where(take, cert, best_cert)
-            if met.any():
+            if any_met:
                 drop(met, Status.CONVERGED)
                 if not cols.size:
                     break

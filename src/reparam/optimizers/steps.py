@@ -32,7 +32,10 @@ def inverse(curv):
     """``1 / curv`` where ``curv > 0``, else 1 (a zero curvature bound puts no limit)."""
     if np.ndim(curv) == 0:
         return 1.0 / curv if curv > 0 else 1.0
-    return np.divide(1.0, curv, out=np.ones(np.shape(curv)), where=curv > 0)
+    pos = curv > 0
+    if pos.all():
+        return 1.0 / curv
+    return np.divide(1.0, curv, out=np.ones(np.shape(curv)), where=pos)
 
 
 def column_max(values: np.ndarray, columns: bool):
