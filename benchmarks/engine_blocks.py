@@ -13,7 +13,9 @@ Run from the repository root: ``python -m benchmarks.engine_blocks [--columns K]
    ``L`` columns and scaled to ``k`` (its cost is linear in the number of columns).
 
 Ratios are loop time / block time, measured in the same run; the sweep's times are the best
-of ``--repeat`` runs (the machine may be shared). The answers are compared too.
+of ``--repeat`` runs (the machine may be shared). The answers are compared too. On a loaded
+machine run it with ``OPENBLAS_NUM_THREADS=1``: BLAS threads that wait for a busy core make
+each small single solve slow, which inflates the batched ratio.
 """
 
 from __future__ import annotations
