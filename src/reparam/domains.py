@@ -53,15 +53,46 @@ def orthant_kkt(x, g, col_norms, b_norm):
     0.5
     """
     c = col_norms if x.ndim == 1 else col_norms[:, None]
+    norm = max(b_norm, _TINY) if isinstance(b_norm, float) else np.maximum(b_norm, _TINY)
     if col_norms.all():  # no zero column (norms are >= 0): the common case, kept cheap
+        return orthant_kkt_positive(x, g, c, norm)
+    with np.errstate(divide="ignore", invalid="ignore"):
         t = np.minimum(c * x, g / c)
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.minimum(c * x, g / c)
-        t = np.where(c == 0, np.where(x != 0, np.inf, 0.0), t)
+    t = np.where(c == 0, np.where(x != 0, np.inf, 0.0), t)
     t = np.abs(t, out=t)
     worst = t.max(axis=0) if t.shape[0] else np.zeros(t.shape[1:])
-    return worst / (max(b_norm, _TINY) if isinstance(b_norm, float) else np.maximum(b_norm, _TINY))
+    return worst / norm
+
+
+def orthant_kkt_positive(x, g, c, norm):
+    """:func:`orthant_kkt` when every column norm is positive, with its arguments prepared:
+    ``c`` shaped to broadcast against ``x`` (``(n, 1)`` for a block) and ``norm`` already
+    ``max(b_norm, tiny)``. A loop that certifies every iteration prepares them once.
+
+    Parameters
+    ----------
+    x, g : ndarray, shape (n,) or (n, k)
+        The point and the gradient.
+    c : ndarray, shape (n,) or (n, 1)
+        The (positive) column norms, shaped to broadcast against ``x``.
+    norm : float or ndarray of shape (k,)
+        ``max(||b||_2, tiny)`` (per column).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, g = np.array([[2.0, 1.0], [0.0, 0.0]]), np.array([[0.0, 0.0], [-3.0, 4.0]])
+    >>> c = np.array([1.0, 2.0])
+    >>> kkt = orthant_kkt_positive(x, g, c[:, None], np.array([3.0, 4.0]))
+    >>> kkt
+    array([0.5, 0. ])
+    >>> bool(np.all(kkt == orthant_kkt(x, g, c, np.array([3.0, 4.0]))))
+    True
+    """
+    t = np.minimum(c * x, g / c)
+    t = np.abs(t, out=t)
+    worst = t.max(axis=0) if t.shape[0] else np.zeros(t.shape[1:])
+    return worst / norm
 
 
 def _reduce(values: np.ndarray, norm, axis):

@@ -407,10 +407,10 @@ class Power(Parametrization):
         """
         L = self.depth
         axis = 0 if columns and np.ndim(u) == 2 else None
-        umax = np.max(np.abs(u), axis=axis)
+        umax = np.abs(u).max(axis=axis)
         curv = L * L * umax ** (2 * L - 2) * lipschitz
         ug = g if L == 2 else u ** (L - 2) * g  # u**0 * g == g exactly
-        curv += 2.0 * L * (L - 1) * np.max(np.abs(ug), axis=axis)
+        curv += 2.0 * L * (L - 1) * np.abs(ug).max(axis=axis)
         return curv if axis is not None else float(curv)
 
     def forward(self, u):

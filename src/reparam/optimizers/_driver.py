@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -47,23 +47,23 @@ class IterationState:
     params: Any = None
 
 
-def _select(mask, new, old):
-    """``new`` where ``mask`` (a per-column bool, or one bool), else ``old``; leaf by leaf."""
-    if np.ndim(mask) == 0:
-        return new if mask else old
-    return tmap(lambda a, b: np.where(mask, a, b), new, old)
+class _Best(NamedTuple):
+    """What a block keeps of its best iterate per column: the answer ``_Block.finish`` reads."""
+
+    x: np.ndarray
+    g: np.ndarray
+    params: Any
 
 
-def _merge(mask, new, old):
-    """A state whose array fields take ``new`` on the columns in ``mask``, ``old`` elsewhere."""
-    fields = {}
-    for name in new._fields:
-        a, b = getattr(new, name), getattr(old, name)
-        if isinstance(a, (np.ndarray, tuple)) and not isinstance(a, str) and b is not None:
-            fields[name] = _select(mask, a, b)
-        else:
-            fields[name] = a
-    return type(new)(**fields)
+def _best_of(state) -> _Best:
+    return _Best(state.x, state.g, getattr(state, "params", None))
+
+
+def _merge(mask, new: _Best, old: _Best) -> _Best:
+    """``new`` on the columns in ``mask``, ``old`` elsewhere (the fields of :class:`_Best`)."""
+    params = None if new.params is None else tmap(
+        lambda a, b: np.where(mask, a, b), new.params, old.params)
+    return _Best(np.where(mask, new.x, old.x), np.where(mask, new.g, old.g), params)
 
 
 def _recorder(record: Sequence) -> list[tuple[str, Callable]]:
@@ -197,8 +197,12 @@ def _take(state, keep):
     fields = {}
     for name in state._fields:
         v = getattr(state, name)
-        fields[name] = tmap(lambda a: a[..., keep], v) if isinstance(v, (np.ndarray, tuple)) \
-            else v
+        if isinstance(v, np.ndarray):
+            fields[name] = v[..., keep]
+        elif isinstance(v, tuple):
+            fields[name] = tmap(lambda a: a[..., keep], v)
+        else:
+            fields[name] = v
     return type(state)(**fields)
 
 
@@ -235,7 +239,7 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
     k_all = cert.size
     out = _Block(state, k_all)
     cols = np.arange(k_all)
-    best, best_f, best_cert = state, np.asarray(state.f, dtype=float), cert
+    best, best_f, best_cert = _best_of(state), np.asarray(state.f, dtype=float), cert
     full_f, full_cert = np.array(best_f, dtype=float), np.array(cert, dtype=float)
     k, detail = 0, ""
 
@@ -258,9 +262,9 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
                 state = optimizer.step(task, state, k)
                 cert = certify(state.x, state.g, cols)
             f = np.asarray(state.f, dtype=float)
-            # x with a non-finite entry makes f or the certificate non-finite
-            bad = ~(np.isfinite(f) & np.isfinite(cert))
-            if bad.any():
+            # x with a non-finite entry makes f or the certificate non-finite (and so the sum)
+            if not np.isfinite(f + cert).all():
+                bad = ~(np.isfinite(f) & np.isfinite(cert))
                 detail = f"non-finite iterate at iteration {k}"
                 drop(bad, Status.NUMERICAL_ERROR)
                 f = f[~bad]
@@ -271,14 +275,22 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
                 for name, fn in recorders:
                     hist[name].append(fn(state, full_f.copy(), full_cert.copy()))
             met = cert <= tol
-            take = met | (f < best_f) | ((f == best_f) & (cert < best_cert))
-            if take.all():
-                best, best_f, best_cert = state, f, cert
+            any_met = met.any()
+            # the best iterate per column: met, a lower objective, or as low and better certified
+            take = f < best_f
+            every = take.all()
+            if not every:
+                take |= (f == best_f) & (cert < best_cert)
+                if any_met:
+                    take |= met
+                every = take.all()
+            if every:
+                best, best_f, best_cert = _best_of(state), f, cert
             elif take.any():
-                best = _merge(take, state, best)
+                best = _merge(take, _best_of(state), best)
                 best_f = np.where(take, f, best_f)
                 best_cert = np.where(take, cert, best_cert)
-            if met.any():
+            if any_met:
                 drop(met, Status.CONVERGED)
                 if not cols.size:
                     break

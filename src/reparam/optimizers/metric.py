@@ -62,9 +62,10 @@ def riemannian_init(task: Task, params) -> MetricState:
 def riemannian_step(task: Task, state: MetricState, k: int) -> MetricState:
     """``x_{k+1} = x_k − η_k P(x_k) ⊙ g_k``, ``η_k`` decayed and capped by the boundary rule."""
     x, g = state.x, state.g
-    d = -task.param.preconditioner(x) * g
+    P = task.param.preconditioner(x)
+    d = -P * g
     if isinstance(task.step, str):
-        base = metric_step(task.param.preconditioner(x), task.lipschitz(), task.columns)
+        base = metric_step(P, task.lipschitz(), task.columns)
     else:
         base = task.step
     eta = np.minimum(decayed(base, k - 1, task.decay), boundary_cap(x, d, task.columns))

@@ -33,7 +33,9 @@ def inverse(curv):
     if np.ndim(curv) == 0:
         return 1.0 / curv if curv > 0 else 1.0
     pos = curv > 0
-    return np.where(pos, 1.0 / np.where(pos, curv, 1.0), 1.0)
+    if pos.all():
+        return 1.0 / curv
+    return np.divide(1.0, curv, out=np.ones(np.shape(curv)), where=pos)
 
 
 def column_max(values: np.ndarray, columns: bool):
@@ -53,8 +55,7 @@ def boundary_cap(x: np.ndarray, direction: np.ndarray, columns: bool = False):
     shrink = -direction / np.maximum(x, _TINY)
     if columns and x.ndim == 2:
         worst = np.max(shrink, axis=0, initial=0.0)
-        pos = worst > 0
-        return np.where(pos, THETA / np.where(pos, worst, 1.0), np.inf)
+        return np.divide(THETA, worst, out=np.full(worst.shape, np.inf), where=worst > 0)
     worst = float(np.max(shrink, initial=0.0))
     return THETA / worst if worst > 0 else np.inf
 
