@@ -41,8 +41,8 @@ def wellposed(m: int, n: int, *, seed: int = 0):
     """``A ~ N(0, 1/m)`` and ``b`` whose NNLS solution is known and strictly complementary.
 
     Half of ``min(m, n)`` coordinates are active with values in [0.5, 1.5]. Overdetermined: the
-    inactive coordinates get gradients in [0.05, 0.15] (``b = A (x* + G^{-1} g*)``), so no
-    coordinate is degenerate and ``x_true`` is the NNLS solution. Underdetermined: ``b = A x*``
+    inactive coordinates get gradients in [0.05, 0.15] (``b = A (x* - G^{-1} g*)``, so that
+    ``A^T (A x* - b) = g*``): no coordinate is degenerate and ``x_true`` is the NNLS solution. Underdetermined: ``b = A x*``
     (an interpolation problem; ``x_true`` is one of its solutions).
     """
     rng = np.random.default_rng(seed)
@@ -56,7 +56,7 @@ def wellposed(m: int, n: int, *, seed: int = 0):
     g = np.zeros(n)
     inactive = np.setdiff1d(np.arange(n), support)
     g[inactive] = rng.uniform(0.05, 0.15, inactive.size)
-    return A, A @ (x + np.linalg.solve(A.T @ A, g)), x
+    return A, A @ (x - np.linalg.solve(A.T @ A, g)), x
 
 
 def shaw(n: int = 1000, *, noise: float = 1e-3, seed: int = 0):
