@@ -51,6 +51,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._result import CTRL_C, Status
+from ._sklearn import (  # a clear error where scikit-learn is missing
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ConvergenceWarning,
+    TransformerMixin,
+    check_array,
+    check_is_fitted,
+    check_non_negative,
+    check_random_state,
+)
+from ._sklearn import validate_data as _validate_data
 from .parametrizations import NonnegativeProduct
 from .solvers.active_set import active_set_nnls
 
@@ -83,23 +94,6 @@ _GAMMA = 1.01
 _GAMMA_MAX = 1.005
 _TINY = np.finfo(np.float64).tiny
 
-
-try:  # scikit-learn is an optional dependency: `pip install reparam[estimators]`
-    from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.utils import check_random_state
-    from sklearn.utils.validation import check_array, check_is_fitted, check_non_negative
-except ImportError as exc:  # pragma: no cover - exercised only without scikit-learn
-    raise ImportError(
-        "reparam.decomposition needs scikit-learn: pip install 'reparam[estimators]'"
-    ) from exc
-
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _validate_data
-except ImportError:  # pragma: no cover - older scikit-learn
-
-    def _validate_data(estimator, X, **kwargs):
-        return estimator._validate_data(X, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,24 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-try:  # scikit-learn is an optional dependency: `pip install reparam[estimators]`
-    from sklearn.base import BaseEstimator, RegressorMixin
-    from sklearn.model_selection import check_cv
-    from sklearn.utils.validation import _check_sample_weight, check_is_fitted
-except ImportError as exc:  # pragma: no cover - exercised only without scikit-learn
-    raise ImportError(
-        "reparam.estimators needs scikit-learn: pip install 'reparam[estimators]'"
-    ) from exc
-
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _validate_data
-except ImportError:  # pragma: no cover - older scikit-learn
-
-    def _validate_data(estimator, X, y="no_validation", **kwargs):
-        return estimator._validate_data(X, y, **kwargs)
-
-
 from ._nnls import nnls
+from ._sklearn import (  # a clear error where scikit-learn is missing
+    BaseEstimator,
+    RegressorMixin,
+    check_cv,
+    check_is_fitted,
+)
+from ._sklearn import check_sample_weight as _check_sample_weight
+from ._sklearn import validate_data as _validate_data
 
 __all__ = ["ImplicitSparseRegression", "ImplicitSparseRegressionCV", "NNLSRegression",
            "difference_gd"]
