@@ -42,6 +42,7 @@ from .domains import project_simplex
 from .implicit_bias import _problem, _simplex_active_set, limit
 from .objectives import LeastSquares
 from .optimizers import OPTIMIZERS, Optimizer, Task, run
+from .optimizers.steps import armijo
 from .parametrizations import Box, Difference, Parametrization, Power, Simplex, as_vector
 
 __all__ = [
@@ -522,19 +523,19 @@ def _mirror_gd(op, b, z0, kkt, *, tol, max_iter, record, method, callback=None,
         if not slope > 0:
             return state._replace(stalled="the gradient vanishes on the support of x, so the "
                                           "flow cannot move (is the constraint set empty?)")
-        eta = min(2.0 * state.eta, _MAX_STEP)
-        for _ in range(_MAX_HALVINGS):
+        def trial(eta):
             z_new = z - eta * g
             x_new = geometry(z_new)[0]
             f_new, g_new = task.evaluate(x_new)
-            # σ = 1/4, not 1e-4: steps near 2/curvature decrease f only to second order and
-            # make the iterates oscillate around the limit instead of converging to it. Where
-            # the decrease asked for is below the rounding of f, a non-increase is accepted.
-            required = 0.25 * eta * slope
-            if np.isfinite(f_new) and (f_new <= f - required
-                                       or (required <= 1e-13 * f and f_new <= f)):
-                return _MirrorState(x_new, g_new, f_new, z_new, eta)
-            eta *= 0.5
+            return f_new, _MirrorState(x_new, g_new, f_new, z_new, eta)
+
+        # c = 1/4, not 1e-4: steps near 2/curvature decrease f only to second order and make
+        # the iterates oscillate around the limit instead of converging to it. Where the
+        # decrease asked for is below the rounding of f, a non-increase is accepted.
+        found = armijo(trial, f, -slope, min(2.0 * state.eta, _MAX_STEP), c=0.25, floor=0.0,
+                       max_backtracks=_MAX_HALVINGS, rtol=1e-13)
+        if found is not None:
+            return found[1]
         return state._replace(stalled="the line search found no decrease; the problem may be "
                                       "ill-scaled")
 

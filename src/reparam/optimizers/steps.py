@@ -89,13 +89,15 @@ def armijo(
     slack: float = 0.0,
     floor: float = 1e-300,
     max_backtracks: int = 2000,
+    rtol: float = 0.0,
 ):
     """Backtracking (halving) from ``eta`` until ``f(eta) <= f_ref + c η slope + slack``.
 
     ``trial(η) -> (f, payload)``; ``slope <= 0`` is the directional derivative. Bounded: at
     most ``max_backtracks`` halvings and never below ``floor``; a non-finite ``slope`` or
-    ``eta`` fails at once. Returns ``(η, payload)``, or None when no step was accepted.
-    (Armijo 1966.)
+    ``eta`` fails at once. Once the decrease asked for, ``c η |slope|``, is below
+    ``rtol·|f_ref|`` (below the rounding of ``f``), a step that does not increase ``f`` is
+    accepted. Returns ``(η, payload)``, or None when no step was accepted. (Armijo 1966.)
 
     Examples
     --------
@@ -108,7 +110,9 @@ def armijo(
         if not eta >= floor:
             return None
         f_new, payload = trial(eta)
-        if f_new <= f_ref + c * eta * slope + slack:
+        required = -c * eta * slope
+        if f_new <= f_ref - required + slack or (
+                required <= rtol * abs(f_ref) and f_new <= f_ref + slack):
             return eta, payload
         eta *= 0.5
     return None
