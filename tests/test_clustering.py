@@ -230,3 +230,18 @@ def test_html_view_slider_moves_the_cut(tmp_path):
     assert first[1] >= middle[1] >= last[1]
     assert first[2] > middle[2] > last[2]               # the cut climbs the dendrogram
     assert first[3] != last[3] and f"clusters: {len(X)}" in first[3]
+
+
+def test_carp_command_reads_the_files_solve_reads_and_names_a_bad_one(tmp_path, capsys):
+    X, _ = blobs(seed=11, dim=2)
+    semi = tmp_path / "X.csv"
+    np.savetxt(semi, X, delimiter=";", header="a;b", comments="")  # delimiter found, not given
+    npy = tmp_path / "X.npy"
+    np.save(npy, X)
+    for source in (semi, npy):
+        out = tmp_path / f"{source.suffix[1:]}.html"
+        assert main(["carp", str(source), "--out", str(out)]) == 0 and out.exists()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2\n3,oops\n")
+    assert main(["carp", str(bad), "--out", str(tmp_path / "bad.html")]) == 2
+    assert "bad.csv" in capsys.readouterr().err

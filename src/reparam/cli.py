@@ -317,16 +317,12 @@ def carp(args: argparse.Namespace) -> int:
     from ._carp_html import render
 
     try:
-        X = np.loadtxt(args.X, delimiter=args.delimiter, ndmin=2)
-    except ValueError:  # a header line
-        try:
-            X = np.loadtxt(args.X, delimiter=args.delimiter, ndmin=2, skiprows=1)
-        except (OSError, ValueError) as exc:
-            print(f"reparam carp: cannot read numbers from {args.X!r}: {exc}", file=sys.stderr)
-            return 2
-    except OSError as exc:
-        print(f"reparam carp: cannot read {args.X!r}: {exc}", file=sys.stderr)
+        X = read_matrix(args.X, "X")  # the readers of `reparam solve`: delimiter, header found
+    except FileError as exc:
+        print(f"reparam carp: {exc}", file=sys.stderr)
         return 2
+    if sp.issparse(X):
+        X = X.toarray()
     try:
         path = clustering.carp(X, step=args.step, n_neighbors=args.n_neighbors,
                                max_steps=args.max_steps)
@@ -349,9 +345,9 @@ def _add_carp_parser(sub) -> None:
         "algorithmic regularization (Weylandt, Nagorski & Allen 2020) and writes one "
         "self-contained HTML page: centroid paths on the first two principal components with "
         "a slider over gamma, linked to the dendrogram.")
-    p.add_argument("X", help="CSV file, one point per row (a header line is skipped)")
+    p.add_argument("X", help="the points, one per row: a .csv/.txt file (delimiter and header "
+                   "line found as for `reparam solve`), or .npy, .npz, .mtx")
     p.add_argument("--out", default="carp.html", help="HTML file to write (default carp.html)")
-    p.add_argument("--delimiter", default=",")
     p.add_argument("--step", type=float, default=1.05, help="gamma ratio between levels")
     p.add_argument("--n-neighbors", type=int, default=10)
     p.add_argument("--max-steps", type=int, default=5000)
