@@ -46,9 +46,10 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # decomposition and estimators need scikit-learn (the `estimators` extra): imported on
-    # first use, and left out of __all__ so that `import *` needs only numpy and scipy.
-    if name in ("decomposition", "estimators"):
+    # decomposition and estimators need scikit-learn (the `estimators` extra) and distributed
+    # needs Dask: imported on first use, and left out of __all__ so that `import *` needs only
+    # numpy and scipy; models is imported on first use to keep `import reparam` quick.
+    if name in ("decomposition", "distributed", "estimators", "models"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

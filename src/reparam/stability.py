@@ -17,7 +17,7 @@ import numpy as np
 
 from ._result import Result
 from .implicit_bias import _problem, l1_limit, limit
-from .parametrizations import Power, _vector
+from .parametrizations import Power, as_vector
 
 __all__ = ["negative_perturbation_error", "negative_perturbation_experiment",
            "perturbed_problem"]
@@ -77,8 +77,8 @@ def negative_perturbation_error(A, x_plus, e, *, method="reparam-gd", depth=2, i
     (True, True)
     """
     A = np.array(A, dtype=float)
-    x_plus = _vector(x_plus, "x_plus")
-    e = _vector(e, "e")
+    x_plus = as_vector(x_plus, "x_plus")
+    e = as_vector(e, "e")
     if np.any(x_plus < 0):
         raise ValueError("x_plus must be non-negative")
     if e.shape != x_plus.shape:

@@ -78,7 +78,8 @@ class Outcome:
     notes : str
         Caveats worth reading next to the verdict.
     section : str
-        ``"paper"`` (the paper's experiment at its settings) or ``"ours"`` (beyond the paper).
+        ``"paper"`` (the paper's experiment at its settings), ``"ours"`` (beyond the paper) or
+        ``"related"`` (a model of :mod:`reparam.models`, with the claim of its own paper).
     seed : int
         The seed the data came from.
     """
