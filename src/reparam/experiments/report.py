@@ -76,8 +76,7 @@ def meta_line(extra: str = "") -> str:
 
 _SECTIONS = (("paper", "The paper's experiments, at its settings"),
              ("ours", "Our experiments, beyond the paper (claims stated by us)"),
-             ("related", "Related work: the models of reparam.models, each claim as its paper "
-                         "states it"))
+             ("related", "Related work: the models of reparam.models, claims as their papers state them"))
 
 
 def _section(o: Outcome, png: bytes) -> str:
