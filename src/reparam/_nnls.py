@@ -128,8 +128,11 @@ _LEAN_GRAM_N = 40
 _MANY_N = 32
 # Up to this many unknowns the certificate's maximum is taken by a loop in Python.
 _SHORT_N = 16
-# Columns per chunk: the stacked Cholesky factors (n * n * chunk float64) stay near 4 MiB.
-_MANY_ENTRIES = 2**19
+# Columns per chunk: the residual block (m * chunk float64) stays near 16 MiB, with at most
+# 16 384 columns, so that the later pivoting rounds, on the few columns still moving, still
+# amortize their per-call costs.
+_MANY_ENTRIES = 2**21
+_MANY_CHUNK = 16_384
 
 try:  # scipy's compiled Lawson-Hanson without its wrapper's checks (done here already)
     from scipy.optimize._slsqplib import nnls as _raw_lawson_hanson
@@ -307,7 +310,7 @@ def _lean_many(A, B, options: dict) -> Result | None:
     X = np.empty((n, k), dtype=_F32 if f32 else _F64)
     kkt, objective, complementarity = np.empty(k), np.empty(k), np.empty(k)
     kkt64, n_iter, done = np.empty(k), np.zeros(k, dtype=np.intp), np.zeros(k, dtype=bool)
-    chunk = max(256, _MANY_ENTRIES // (n * n))
+    chunk = min(_MANY_CHUNK, max(256, _MANY_ENTRIES // m))
     for lo in range(0, k, chunk):
         hi = min(k, lo + chunk)
         Bc = B[:, lo:hi] if db is _F64 else B[:, lo:hi].astype(_F64)

@@ -145,9 +145,24 @@ def masked_solve(G, C, P):
 
     Each column's system is the masked ``P G P + (I - P)``, factored by Cholesky (the
     column-oriented, left-looking variant; Golub & Van Loan, *Matrix Computations*, Alg.
-    4.2.1) with the columns of ``C`` as the innermost, vectorized dimension. ``G`` must be
-    positive definite with every principal block safely so (:func:`gram_is_safe`).
+    4.2.1) with the columns of ``C`` as the innermost, vectorized dimension, in slices of
+    columns whose factors stay in cache. ``G`` must be positive definite with every
+    principal block safely so (:func:`gram_is_safe`).
     """
+    n, k = C.shape
+    X = np.empty((n, k))
+    step = max(64, _SLICE_ENTRIES // (n * n))
+    for lo in range(0, k, step):
+        sl = slice(lo, lo + step)
+        X[:, sl] = _masked_slice(G, C[:, sl], P[:, sl])
+    return X
+
+
+# Entries of the stacked factors of one slice of columns (n * n * slice float64: 4 MiB).
+_SLICE_ENTRIES = 2**19
+
+
+def _masked_slice(G, C, P):
     n, k = C.shape
     Pf = P.astype(np.float64)
     # L[i, j, :] for i >= j; the masked matrix's entry (i, j) is G_ij P_i P_j (+ 1 - P_i on
@@ -157,19 +172,19 @@ def masked_solve(G, C, P):
     for j in range(n):
         Lj = L[j, :j]  # (j, k): row j of L so far
         # column j below and on the diagonal: a_ij - sum_p L_ip L_jp
-        col = G[j:, j, None] * Pf[j:] * Pf[j]
+        col = L[j:, j]  # filled in place
+        np.multiply(Pf[j:], Pf[j], out=col)
+        col *= G[j:, j, None]
         if j:
             col -= np.einsum("ipk,pk->ik", L[j:, :j], Lj)
+            Y[j] -= np.add.reduce(Lj * Y[:j])  # forward substitution, row j
         col[0] += 1.0 - Pf[j]
         d = np.sqrt(col[0])
         col /= d
-        L[j:, j] = col
-        # forward substitution for this row
-        if j:
-            Y[j] -= np.einsum("pk,pk->k", Lj, Y[:j])
         Y[j] /= d
-    for j in range(n - 1, -1, -1):
+    for j in range(n - 1, -1, -1):  # back substitution with L^T
         if j < n - 1:
-            Y[j] -= np.einsum("pk,pk->k", L[j + 1:, j], Y[j + 1:])
+            Y[j] -= np.add.reduce(L[j + 1:, j] * Y[j + 1:])
         Y[j] /= L[j, j]
-    return Y * Pf
+    Y *= Pf
+    return Y
