@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
-from ._common import _CHOL_PIVOT, _FULL_EXCHANGES, _TOL
+from ._common import _ACCEPT, _CHOL_PIVOT, _FULL_EXCHANGES, _TINY, _TOL
 
 _dpotrf, _dpotrs, _dposv = lapack.dpotrf, lapack.dpotrs, lapack.dposv
 
@@ -84,18 +84,52 @@ def bpp_small(G, c, col_norms, b_norm, max_iter):
     return None, max_iter
 
 
-def bpp_columns(G, C, L, max_iter):
+def all_columns_bpp(G, C, P0, max_iter):
+    """:func:`bpp_columns` on a Gram pair ``(G, C) = (A^T A, A^T B)`` in any units:
+    equilibrated by powers of two (exact, undone exactly), checked by :func:`gram_is_safe`,
+    and every finished column certified on the Gram pair as the kernel's other paths are
+    (``max|min(y, G y - c)| <= 1e-11 max|c|`` in the equilibrated units). ``P0``: passive sets
+    to start from (a warm start), or None for the unconstrained solution's sign pattern.
+
+    Returns ``(X, n_iter, certified)``, or None when ``G`` has a zero diagonal or fails the
+    conditioning test (the caller's grouped path and its fallbacks handle those).
+    """
+    d = np.diagonal(G)
+    if not (d.size and float(d.min()) > 0.0 and float(d.max()) < np.inf):
+        return None
+    s = np.ldexp(1.0, -(np.frexp(d)[1] // 2))  # about 1 / ||a_i||, a power of two
+    Gs = G * s[:, None]
+    Gs *= s
+    Cs = C * s[:, None]
+    L = gram_is_safe(Gs)
+    if L is None:
+        return None
+    Y, n_iter, done = bpp_columns(Gs, Cs, L, max_iter, P0)
+    R = Gs @ Y
+    R -= Cs
+    kkt = np.max(np.abs(np.minimum(Y, R)), axis=0, initial=0.0)
+    certified = done & (kkt <= _ACCEPT * np.maximum(np.max(np.abs(Cs), axis=0, initial=0.0),
+                                                    _TINY))
+    Y *= s[:, None]
+    return Y, n_iter, certified
+
+
+def bpp_columns(G, C, L, max_iter, P0=None):
     """Block principal pivoting for many right-hand sides (columns of ``C``) on a
     well-conditioned, equilibrated Gram matrix ``G`` with Cholesky factor ``L``.
 
-    Every column keeps its own passive set (a boolean matrix), exchange budget and backup
-    rule; a round solves all live columns' masked systems at once (:func:`masked_solve`).
+    ``P0``: the passive sets to start from; None starts from the sign pattern of the
+    unconstrained solution ``G^{-1} C``. Every column keeps its own passive set (a boolean
+    matrix), exchange budget and backup rule; a round solves all live columns' masked systems at once (:func:`masked_solve`).
     Returns ``(X, rounds, done)``: ``done[j]`` is False for the columns that did not finish
     within ``max_iter`` rounds (their ``X`` column is not an answer).
     """
     n, k = C.shape
-    X, _ = _dpotrs(L, C, 1)
-    P = X > 0
+    if P0 is None:
+        X, _ = _dpotrs(L, C, 1)
+        P = X > 0
+    else:
+        P = np.array(P0, dtype=bool)
     tol = _TOL * np.maximum(np.maximum.reduce(np.abs(C), axis=0), 1e-300)
     best = np.full(k, n + 1)
     budget = np.full(k, _FULL_EXCHANGES)
