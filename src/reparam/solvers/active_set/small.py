@@ -202,6 +202,7 @@ def _masked_slice(G, C, P):
     # L[i, j, :] for i >= j; the masked matrix's entry (i, j) is G_ij P_i P_j (+ 1 - P_i on
     # the diagonal), so row i of a non-passive variable is e_i and its x_i = 0.
     L = np.empty((n, n, k))
+    inv = np.empty((n, k))  # 1 / L_jj: products instead of divisions in the loops
     Y = C * Pf
     for j in range(n):
         Lj = L[j, :j]  # (j, k): row j of L so far
@@ -213,12 +214,14 @@ def _masked_slice(G, C, P):
             col -= np.einsum("ipk,pk->ik", L[j:, :j], Lj)
             Y[j] -= np.add.reduce(Lj * Y[:j])  # forward substitution, row j
         col[0] += 1.0 - Pf[j]
-        d = np.sqrt(col[0])
-        col /= d
-        Y[j] /= d
+        d = inv[j]
+        np.sqrt(col[0], out=d)
+        np.divide(1.0, d, out=d)
+        col *= d
+        Y[j] *= d
     for j in range(n - 1, -1, -1):  # back substitution with L^T
         if j < n - 1:
             Y[j] -= np.add.reduce(L[j + 1:, j] * Y[j + 1:])
-        Y[j] /= L[j, j]
+        Y[j] *= inv[j]
     Y *= Pf
     return Y
