@@ -54,6 +54,8 @@ def test_interrupt_inside_exact_kernel(monkeypatch, method):
 
     monkeypatch.setattr(active_set_module, "active_set_nnls", interrupted)
     monkeypatch.setattr(scipy.optimize, "nnls", interrupted)
+    # the small-problem path calls scipy's compiled routine without its wrapper
+    monkeypatch.setattr(rp._nnls, "_raw_lawson_hanson", interrupted)
     for shape in [(20, 10), (100, 80)]:  # the small-problem path and the general one
         A, b, _ = gaussian_problem(*shape, seed=1)
         with pytest.raises(rp.Interrupted) as caught:

@@ -91,7 +91,22 @@ def orthant_kkt_positive(x, g, c, norm):
     """
     t = np.minimum(c * x, g / c)
     t = np.abs(t, out=t)
-    worst = t.max(axis=0) if t.shape[0] else np.zeros(t.shape[1:])
+    worst = np.maximum.reduce(t, axis=0) if t.shape[0] else np.zeros(t.shape[1:])
+    return worst / norm
+
+
+def orthant_kkt_short(x, g, c, norm) -> float:
+    """:func:`orthant_kkt_positive` for one point given as Python sequences of floats, for
+    the few unknowns where a loop in Python costs less than the numpy calls.
+
+    Examples
+    --------
+    >>> orthant_kkt_short([2.0, 0.0], [0.0, -3.0], [1.0, 2.0], 3.0)
+    0.5
+    """
+    worst = 0.0
+    for ci, xi, gi in zip(c, x, g):
+        worst = max(worst, abs(min(ci * xi, gi / ci)))
     return worst / norm
 
 

@@ -18,7 +18,10 @@ Four paths, tried in order until one certifies its answer with the KKT residual
    with inexact solves: conjugate-gradient steps on every column's passive system at once,
    in single precision, one Gram-matrix product per step for a chunk of columns
    (``_inexact_pivoting``). With that start nearly every column needs one exact float64
-   factorization, of its final passive set.
+   factorization, of its final passive set. With at most 32 unknowns, where most columns
+   have a passive set of their own, every column's passive system is instead solved in the
+   same few numpy calls, as a masked Cholesky factorization vectorized over the columns
+   (``small.all_columns_bpp``).
 2. **Lawson–Hanson on the Gram matrix** (when block pivoting fails, typically because its
    passive sets grow ill-conditioned, as on a Gaussian blur): the same algorithm as 3., with a
    Cholesky factor of G_FF extended on entry and downdated on exit by Givens rotations; its
@@ -43,7 +46,8 @@ sides start from the sign pattern of the unconstrained solution, refined by the 
 when there are at least 64 columns and 32 unknowns.
 
 Layout: ``_front`` orders the paths (and scales the data); ``block_pivoting`` holds 1. for one
-right-hand side, ``many_rhs`` the machinery for many, ``lawson_hanson_gram`` 2.,
+right-hand side, ``many_rhs`` the machinery for many, ``small`` the variants with few numpy
+calls (also used by the small-problem paths of :func:`reparam.nnls`), ``lawson_hanson_gram`` 2.,
 ``lawson_hanson_qr`` 3.; ``outcome`` the record of which path ran and why each earlier one
 was left (``ActiveSetOutput.trail``).
 

@@ -1,0 +1,227 @@
+"""Block principal pivoting with few numpy calls, for small problems and for many right-hand
+sides with few unknowns.
+
+Kim & Park, "Fast nonnegative matrix factorization: an active-set-like method and
+comparisons", SIAM J. Sci. Comput. 33 (2011): Algorithm 2 (one right-hand side) and
+Algorithm 3 (many), with the Júdice & Pires (1994) backup rule, started from the sign pattern
+of the unconstrained solution for many right-hand sides. ``bpp_columns`` works on an
+equilibrated Gram matrix ``G`` (unit-size columns, so the tolerances are unitless) that the
+caller has checked to be well-conditioned (:func:`gram_is_safe`): every principal block
+``G_FF`` is then at least as well-conditioned as ``G`` (Cauchy's interlacing theorem), so no
+passive solve can fail and no fallback is needed inside the loop. The callers certify every
+answer on ``A`` itself and hand what misses the tolerance to the general path.
+
+At this size the cost of a round is the number of numpy and LAPACK calls, not flops:
+``bpp_small`` makes about ten per round; ``bpp_columns`` solves every column's passive system
+at once as the masked ``n x n`` system ``P G P + (I - P)`` (the identity on the active
+variables gives them ``x_i = 0``) by a Cholesky factorization written over the stacked
+columns, one numpy call per entry of the factor's column, so a round costs ``O(n)`` calls
+whatever the number of columns and passive sets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import lapack
+
+from ._common import _ACCEPT, _CHOL_PIVOT, _FULL_EXCHANGES, _TINY, _TOL
+
+_dpotrf, _dpotrs, _dposv = lapack.dpotrf, lapack.dpotrs, lapack.dposv
+
+
+def gram_is_safe(G):
+    """The Cholesky factor of ``G`` when its pivots pass the kernel's conditioning test
+    (smallest squared pivot above ``_CHOL_PIVOT`` times the largest), else None."""
+    L, info = _dpotrf(G, 1, 0)
+    if info != 0:
+        return None
+    d = np.diagonal(L).tolist()
+    if min(d) ** 2 <= _CHOL_PIVOT * max(d) ** 2:
+        return None
+    return L
+
+
+def bpp_small(G, c, col_norms, b_norm, max_iter):
+    """Block principal pivoting for one right-hand side on the Gram pair ``(G, c) = (A^T A,
+    A^T b)``, started as Kim & Park do from ``x = 0`` (the passive set ``c > 0``).
+
+    ``col_norms`` (``||a_i||``) and ``b_norm`` (``||b||``) set per-variable tolerances
+    ``tol_i = 1e-13 ||b|| ||a_i||`` in the units of ``c``: a passive ``x_i`` is infeasible when
+    ``G_ii x_i < -tol_i``, an active one when its gradient ``y_i < -tol_i``; both tests are
+    unchanged by scaling column ``i``, so ``G`` needs no equilibration (nor does Cholesky's
+    accuracy: it does not depend on a diagonal scaling).
+    Returns ``(x, rounds)``, or ``(None, rounds)`` when a passive block is numerically
+    singular or ``max_iter`` rounds did not finish; the caller certifies ``x`` on ``A``.
+    """
+    n = c.size
+    d = np.diagonal(G)
+    tol = (_TOL * b_norm) * col_norms
+    passive = c > 0
+    best, budget = n + 1, _FULL_EXCHANGES
+    for rounds in range(1, max_iter + 1):
+        idx = passive.nonzero()[0]
+        x = np.zeros(n)
+        if idx.size:
+            _, xF, info = _dposv(G[idx[:, None], idx], c[idx], 1, 1, 1)
+            if info:
+                return None, rounds
+            x[idx] = xF
+        y = G @ x
+        y -= c
+        infeasible = np.where(passive, x * d, y) < -tol
+        count = np.count_nonzero(infeasible)
+        if not count:
+            return np.maximum(x, 0.0, out=x), rounds
+        if count < best:
+            best, budget = count, _FULL_EXCHANGES
+            passive ^= infeasible
+        elif budget:
+            budget -= 1
+            passive ^= infeasible
+        else:  # Júdice–Pires backup rule: flip the infeasible variable of largest index
+            j = infeasible.nonzero()[0][-1]
+            passive[j] = not passive[j]
+    return None, max_iter
+
+
+def all_columns_bpp(G, C, P0, max_iter):
+    """:func:`bpp_columns` on a Gram pair ``(G, C) = (A^T A, A^T B)`` in any units:
+    equilibrated by powers of two (exact, undone exactly), checked by :func:`gram_is_safe`,
+    and every finished column certified on the Gram pair as the kernel's other paths are
+    (``max|min(y, G y - c)| <= 1e-11 max|c|`` in the equilibrated units). ``P0``: passive sets
+    to start from (a warm start), or None for the unconstrained solution's sign pattern.
+
+    Returns ``(X, n_iter, certified)``, or None when ``G`` has a zero diagonal or fails the
+    conditioning test (the caller's grouped path and its fallbacks handle those).
+    """
+    d = np.diagonal(G)
+    if not (d.size and float(d.min()) > 0.0 and float(d.max()) < np.inf):
+        return None
+    s = np.ldexp(1.0, -(np.frexp(d)[1] // 2))  # about 1 / ||a_i||, a power of two
+    Gs = G * s[:, None]
+    Gs *= s
+    Cs = C * s[:, None]
+    L = gram_is_safe(Gs)
+    if L is None:
+        return None
+    Y, n_iter, done = bpp_columns(Gs, Cs, L, max_iter, P0)
+    R = Gs @ Y
+    R -= Cs
+    kkt = np.max(np.abs(np.minimum(Y, R)), axis=0, initial=0.0)
+    certified = done & (kkt <= _ACCEPT * np.maximum(np.max(np.abs(Cs), axis=0, initial=0.0),
+                                                    _TINY))
+    Y *= s[:, None]
+    return Y, n_iter, certified
+
+
+def bpp_columns(G, C, L, max_iter, P0=None):
+    """Block principal pivoting for many right-hand sides (columns of ``C``) on a
+    well-conditioned, equilibrated Gram matrix ``G`` with Cholesky factor ``L``.
+
+    ``P0``: the passive sets to start from; None starts from the sign pattern of the
+    unconstrained solution ``G^{-1} C``. Every column keeps its own passive set (a boolean
+    matrix), exchange budget and backup rule; a round solves all live columns' masked systems at once (:func:`masked_solve`).
+    Returns ``(X, rounds, done)``: ``done[j]`` is False for the columns that did not finish
+    within ``max_iter`` rounds (their ``X`` column is not an answer).
+    """
+    n, k = C.shape
+    if P0 is None:
+        X, _ = _dpotrs(L, C, 1)
+        P = X > 0
+    else:
+        P = np.array(P0, dtype=bool)
+    tol = _TOL * np.maximum(np.maximum.reduce(np.abs(C), axis=0), 1e-300)
+    best = np.full(k, n + 1)
+    budget = np.full(k, _FULL_EXCHANGES)
+    rounds = np.zeros(k, dtype=np.intp)
+    done = np.zeros(k, dtype=bool)
+    X = np.zeros((n, k))
+    live = np.arange(k)
+    for it in range(1, max_iter + 1):
+        whole = live.size == k
+        Cl, Pl, tl = (C, P, tol) if whole else (C[:, live], P[:, live], tol[live])
+        Xl = masked_solve(G, Cl, Pl)
+        Yl = G @ Xl
+        Yl -= Cl
+        Yl[Pl] = 0.0
+        infeasible = (Xl < -tl) | (Yl < -tl)
+        count = np.count_nonzero(infeasible, axis=0)
+        rounds[live] = it
+        fin = count == 0
+        if fin.any():
+            np.maximum(Xl, 0.0, out=Xl)
+            if whole:
+                X = Xl
+            else:
+                X[:, live] = Xl
+            done[live[fin]] = True
+            keep = ~fin
+            live, infeasible, count, Pl = live[keep], infeasible[:, keep], count[keep], Pl[:, keep]
+        if live.size == 0:
+            break
+        better = count < best[live]
+        best[live[better]] = count[better]
+        budget[live[better]] = _FULL_EXCHANGES
+        full = better | (budget[live] > 0)
+        budget[live[full & ~better]] -= 1
+        flip = infeasible & full
+        backup = np.flatnonzero(~full)
+        if backup.size:  # Júdice–Pires: flip only the infeasible variable of largest index
+            last = n - 1 - np.argmax(infeasible[::-1, backup], axis=0)
+            flip[last, backup] = True
+        P[:, live] = Pl ^ flip
+    return X, rounds, done
+
+
+def masked_solve(G, C, P):
+    """``X`` with ``X[F_j, j] = G_FF^{-1} C[F_j, j]`` and zero elsewhere, for every column
+    ``j`` with passive set ``F_j`` (the True entries of ``P[:, j]``), in one pass.
+
+    Each column's system is the masked ``P G P + (I - P)``, factored by Cholesky (the
+    column-oriented, left-looking variant; Golub & Van Loan, *Matrix Computations*, Alg.
+    4.2.1) with the columns of ``C`` as the innermost, vectorized dimension, in slices of
+    columns whose factors stay in cache. ``G`` must be positive definite with every
+    principal block safely so (:func:`gram_is_safe`).
+    """
+    n, k = C.shape
+    X = np.empty((n, k))
+    step = max(64, _SLICE_ENTRIES // (n * n))
+    for lo in range(0, k, step):
+        sl = slice(lo, lo + step)
+        X[:, sl] = _masked_slice(G, C[:, sl], P[:, sl])
+    return X
+
+
+# Entries of the stacked factors of one slice of columns (n * n * slice float64: 4 MiB).
+_SLICE_ENTRIES = 2**19
+
+
+def _masked_slice(G, C, P):
+    n, k = C.shape
+    Pf = P.astype(np.float64)
+    # L[i, j, :] for i >= j; the masked matrix's entry (i, j) is G_ij P_i P_j (+ 1 - P_i on
+    # the diagonal), so row i of a non-passive variable is e_i and its x_i = 0.
+    L = np.empty((n, n, k))
+    inv = np.empty((n, k))  # 1 / L_jj: products instead of divisions in the loops
+    Y = C * Pf
+    for j in range(n):
+        Lj = L[j, :j]  # (j, k): row j of L so far
+        # column j below and on the diagonal: a_ij - sum_p L_ip L_jp
+        col = L[j:, j]  # filled in place
+        np.multiply(Pf[j:], Pf[j], out=col)
+        col *= G[j:, j, None]
+        if j:
+            col -= np.einsum("ipk,pk->ik", L[j:, :j], Lj)
+            Y[j] -= np.add.reduce(Lj * Y[:j])  # forward substitution, row j
+        col[0] += 1.0 - Pf[j]
+        d = inv[j]
+        np.sqrt(col[0], out=d)
+        np.divide(1.0, d, out=d)
+        col *= d
+        Y[j] *= d
+    for j in range(n - 1, -1, -1):  # back substitution with L^T
+        if j < n - 1:
+            Y[j] -= np.add.reduce(L[j + 1:, j] * Y[j + 1:])
+        Y[j] *= inv[j]
+    Y *= Pf
+    return Y
