@@ -6,9 +6,12 @@ kills a worker runs last and waits for the nanny to bring it back.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import subprocess
+import sys
 
 import dask
 import dask.array as da
@@ -18,7 +21,7 @@ import zarr
 from distributed import Client, LocalCluster
 
 import reparam as rp
-from reparam import distributed
+from reparam import cli, distributed
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +176,68 @@ def test_a_block_of_the_wrong_shape_is_named(client):
     with pytest.raises(distributed.BlockError,
                        match=r"block 1 \(columns 25:50\) of B: .*shape \(40, 24\); expected"):
         distributed.nnls(A, da.concatenate(parts, axis=1), client)
+
+
+# ----------------------------------------------------------------------------------------------
+# reparam solve --scheduler / --workers
+# ----------------------------------------------------------------------------------------------
+def test_cli_on_a_running_cluster_with_a_progress_bar(client, tmp_path, capsys):
+    A, B = problem(k=120, seed=8)
+    np.save(tmp_path / "A.npy", A)
+    np.save(tmp_path / "B.npy", B)
+    code = cli.main(["solve", str(tmp_path / "A.npy"), str(tmp_path / "B.npy"), "--scheduler",
+                     client.scheduler.address, "--chunks", "40", "--progress", "--out",
+                     str(tmp_path / "x.npy"), "--report", str(tmp_path / "r.json")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "120 CONVERGED" in out
+    assert np.array_equal(np.load(tmp_path / "x.npy"), by_blocks(A, B, 40))
+    assert "120/120 columns (100%)" in err and "columns/s" in err and "ETA" in err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["right_hand_sides"] == 120 and report["status_counts"] == {"CONVERGED": 120}
+    assert report["method"] == "active-set" and "3 blocks" in report["message"]
+
+
+def test_cli_names_a_corrupted_block(client, tmp_path, capsys):
+    A, B = problem(k=120, seed=9)
+    B[0, 95] = np.inf
+    np.save(tmp_path / "A.npy", A)
+    np.save(tmp_path / "B.npy", B)
+    code = cli.main(["solve", str(tmp_path / "A.npy"), str(tmp_path / "B.npy"), "--scheduler",
+                     client.scheduler.address, "--chunks", "40"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "block 2 (columns 80:120) of B" in err and "column 95" in err
+
+
+def test_cli_refuses_zarr_without_a_cluster_and_replaces_no_folder(tmp_path, capsys):
+    A, B = problem(k=4)
+    np.save(tmp_path / "A.npy", A)
+    np.save(tmp_path / "B.npy", B)
+    args = ["solve", str(tmp_path / "A.npy"), str(tmp_path / "B.npy")]
+    assert cli.main([*args, "--out", str(tmp_path / "x.zarr")]) == 2
+    assert "need --workers or --scheduler" in capsys.readouterr().err
+    (tmp_path / "old.zarr").mkdir()  # a folder that is not a store is never replaced
+    (tmp_path / "old.zarr" / "keep.txt").write_text("mine")
+    assert cli.main([*args, "--workers", "1", "--out", str(tmp_path / "old.zarr")]) == 2
+    assert "is not a Zarr array" in capsys.readouterr().err
+    assert (tmp_path / "old.zarr" / "keep.txt").read_text() == "mine"
+
+
+def test_cli_workers_starts_a_local_cluster(tmp_path):
+    """As users run it: a separate process that starts and closes its own cluster."""
+    A, B = problem(k=90, seed=10)
+    np.save(tmp_path / "A.npy", A)
+    zarr.open_array(tmp_path / "B.zarr", mode="w", shape=B.shape, chunks=(40, 30),
+                    dtype=B.dtype)[...] = B
+    proc = subprocess.run(
+        [sys.executable, "-m", "reparam", "solve", "A.npy", "B.zarr", "--workers", "1",
+         "--out", "x.zarr", "--progress"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(np.asarray(zarr.open_array(tmp_path / "x.zarr")), by_blocks(A, B, 30))
+    assert "90/90 columns (100%)" in proc.stderr
+    assert "90 CONVERGED" in proc.stdout
 
 
 # ----------------------------------------------------------------------------------------------

@@ -206,6 +206,7 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
         n_iter = np.empty(k, dtype=np.int64)
         objective, kkt, comp = (np.empty(k) for _ in range(3))
         messages: dict[int, str] = {}
+        solver = method  # "auto" becomes the method the blocks used
         for i, (s, e), part in _run(cl, A, B, Bd, from_memory, bounds, store, method, options,
                                     report, k):
             if X is not None:
@@ -213,6 +214,7 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
             codes[s:e], n_iter[s:e] = part["status"], part["n_iter"]
             objective[s:e], kkt[s:e], comp[s:e] = part["objective"], part["kkt"], part["comp"]
             messages[i] = part["message"]
+            solver = part["method"]
     import dask.array as da
 
     x = da.from_zarr(store) if store is not None else da.from_array(X, chunks=(n, size))
@@ -222,7 +224,7 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
     message = (f"{k} right-hand sides in {len(bounds)} blocks of up to {size} columns on "
                f"{n_workers} workers; block {first}: {text}")
     return Result(x=x, status=status, message=message, n_iter=n_iter, objective=objective,
-                  kkt=kkt, complementarity=comp, method=method, time=time.perf_counter() - t0,
+                  kkt=kkt, complementarity=comp, method=solver, time=time.perf_counter() - t0,
                   info={"blocks": len(bounds), "chunks": size, "workers": n_workers})
 
 
@@ -401,7 +403,7 @@ def _solve_block(A, block, m: int, start: int, stop: int, method: str, options: 
     flag = "" if res.success else "!"  # the driver reports the first block that failed
     return {"x": None if path is not None else x, "status": codes, "n_iter": res.n_iter,
             "objective": res.objective, "kkt": res.kkt, "comp": res.complementarity,
-            "message": flag + res.message}
+            "message": flag + res.message, "method": res.method}
 
 
 # ----------------------------------------------------------------------------------------------
