@@ -300,7 +300,7 @@ def _solve_distributed(args: argparse.Namespace, options: dict, out) -> int:
     print(json.dumps(report, indent=2) if args.json else res)
     try:
         if args.out and not store:
-            write_array(args.out, res.x.compute())
+            write_array(args.out, res.x)
         if args.out:
             print(f"x written to {args.out}", file=out)
         if args.report:

@@ -5,10 +5,10 @@ One NNLS per column with one shared ``A`` (hyperspectral unmixing: one system pe
 sub-problems) is embarrassingly parallel over columns. :func:`nnls` cuts ``B`` into blocks of
 whole columns, sends ``A`` to every worker once, solves each block with
 :func:`reparam.nnls` (the batched exact solver: block principal pivoting, Kim & Park 2011) on a
-``dask.distributed`` cluster and gathers ``x`` in memory or writes it to a Zarr store. The
-scheduling, data movement and fault tolerance are Dask's: a worker that dies mid-run has its
-blocks recomputed elsewhere, and every task is a pure function of its block, so the answer
-does not depend on which worker solved what.
+``dask.distributed`` cluster and gathers ``x`` in memory or has the workers write it to a Zarr
+store. The scheduling, data movement and fault tolerance are Dask's: a worker that dies
+mid-run has its blocks recomputed elsewhere, and every task is a pure function of its block,
+so the answer does not depend on which worker solved what.
 
 :func:`connect` gives the same cluster to other work, e.g. a parameter sweep of the
 experiments: ``with connect(workers=2) as client: client.map(...)``.
@@ -25,6 +25,7 @@ import os
 import sys
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -144,8 +145,8 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
     Returns
     -------
     Result
-        ``x`` is a ``dask.array.Array`` of shape (n, k), backed by memory or by the store
-        ``out``; ``status``, ``n_iter``, ``objective``, ``kkt`` and ``complementarity`` are
+        ``x`` of shape (n, k): a NumPy array, or with ``out`` a ``dask.array.Array`` that
+        reads the store (``x`` need not fit in memory then); ``status``, ``n_iter``, ``objective``, ``kkt`` and ``complementarity`` are
         per-column NumPy arrays, as for :func:`reparam.nnls` with many right-hand sides.
         ``info`` has ``blocks``, ``chunks`` and ``workers``. A column's ``x`` equals what
         ``reparam.nnls(A, B[:, block])`` gives for its block, whichever worker solved it.
@@ -171,7 +172,7 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
     ...     res = distributed.nnls(A, B, client, chunks=10)
     >>> res.x.shape, res.info["blocks"], res.success
     ((5, 40), 4, True)
-    >>> np.array_equal(res.x[:, :10].compute(), rp.nnls(A, B[:, :10]).x)
+    >>> np.array_equal(res.x[:, :10], rp.nnls(A, B[:, :10]).x)
     True
     """
     t0 = time.perf_counter()
@@ -215,9 +216,12 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
             objective[s:e], kkt[s:e], comp[s:e] = part["objective"], part["kkt"], part["comp"]
             messages[i] = part["message"]
             solver = part["method"]
-    import dask.array as da
+    if store is not None:
+        import dask.array as da
 
-    x = da.from_zarr(store) if store is not None else da.from_array(X, chunks=(n, size))
+        x = da.from_zarr(store)
+    else:
+        x = X
     status = np.array(_STATUSES, dtype=object)[codes]
     first = next((i for i in sorted(messages) if messages[i].startswith("!")), 0)
     text = messages.get(first, "no right-hand sides").lstrip("!")
@@ -334,8 +338,12 @@ def _run(cl, A, B, Bd, from_memory: bool, bounds, path, method, options, report,
         s, e = bounds[i]
         if from_memory:
             data = np.array(B[:, s:e])  # a copy: the task owns its block
-            return cl.submit(_solve_block, A_ref, data, m, s, e, method, options, path,
-                             key=f"reparam-nnls-{run_id}-{i}")
+            with warnings.catch_warnings():
+                # Dask advises scattering large data; a scattered block would be lost with its
+                # worker, a block inside its task is sent again to another worker.
+                warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
+                return cl.submit(_solve_block, A_ref, data, m, s, e, method, options, path,
+                                 key=f"reparam-nnls-{run_id}-{i}")
         import dask
 
         return cl.compute(dask.delayed(_solve_block)(A_ref, blocks[i], m, s, e, method,
