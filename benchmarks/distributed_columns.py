@@ -9,7 +9,9 @@
    processes (one thread each; started before the clock runs, its start time printed apart),
    B in this process's memory as a user would have it. Overhead = Dask time / in-process time
    - 1 (target < 30 % with 2 workers on 2 cores), against both in-process runs; the answers
-   are compared (Dask equals the block-by-block run bit for bit).
+   are compared (Dask equals the block-by-block run bit for bit). The workers run BLAS on one
+   thread each (Dask's default); on a loaded machine run with ``OPENBLAS_NUM_THREADS=1`` so
+   that the in-process runs do too (threads waiting for a busy core slowed them 3x here).
 
 The problem (seeded): A = |N(0, 1)| "spectra" of 20 materials at 200 wavelengths, each column
 of X* has about 5 materials with random abundances, B = A X* + 0.01 noise. Figures depend on the
@@ -19,7 +21,6 @@ machine's load: the load average is printed with them.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import resource
 import time
@@ -66,8 +67,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-blocks", action="store_true",
                         help="skip the block-by-block in-process run")
     args = parser.parse_args(argv)
-    from distributed import Client, LocalCluster
-
     from reparam import distributed
 
     A, B = problem(args.m, args.n, args.k)
@@ -86,9 +85,7 @@ def main(argv: list[str] | None = None) -> None:
           f"max kkt {np.max(whole.kkt):.1e}; {_load()}")
 
     t0 = time.perf_counter()
-    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, \
-            Client(cluster) as client:
+    with distributed.connect(workers=args.workers) as client:  # the cluster users get
         client.run(lambda: __import__("reparam"))  # what any first task would pay
         print(f"LocalCluster of {args.workers} workers started in "
               f"{time.perf_counter() - t0:.1f} s (not counted below)")
