@@ -105,6 +105,15 @@ def test_scheduler_address(client):
     assert np.array_equal(res.x, by_blocks(A, B, 10))
 
 
+def test_connect_shares_a_client_and_reaches_an_address(client):
+    with distributed.connect(client) as same:
+        assert same is client
+    with distributed.connect(client.scheduler.address) as other:
+        assert other is not client
+        assert other.gather(other.map(abs, [-1, -2])) == [1, 2]  # e.g. a sweep of a function
+    assert client.status == "running"  # neither closed the cluster
+
+
 def test_progress_is_called_after_each_block(client):
     A, B = problem(k=100, seed=4)
     calls = []

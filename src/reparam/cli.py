@@ -105,7 +105,7 @@ EXIT_CODES = {
     1: "not converged (x and the report are still written)",
     2: "bad usage or input: an unknown option, an unreadable file, shapes that do not fit, "
        "an output that cannot be written (nothing is solved)",
-    3: "a missing optional dependency (demo, reproduce)",
+    3: "a missing optional dependency (demo, reproduce; solve --workers or --scheduler)",
     130: "interrupted by Ctrl-C (the partial result is written)",
 }
 _API_ONLY = ("callback", "record")  # options a command line cannot carry

@@ -68,11 +68,18 @@ def connect(client=None, *, workers: int | None = None) -> Iterator[Any]:
 
     Examples
     --------
-    Any Dask work may share the cluster, e.g. a sweep of an experiment over seeds:
+    Any Dask work may share the cluster, e.g. a sweep over seeds (here on threads of this
+    process; ``connect(workers=4)`` would start four worker processes):
 
+    >>> import numpy as np, reparam as rp
+    >>> from distributed import Client
     >>> from reparam.distributed import connect
-    >>> with connect(workers=1) as client:  # doctest: +SKIP
-    ...     sizes = client.gather(client.map(len, ["ab", "cde"]))
+    >>> def solved(seed):
+    ...     rng = np.random.default_rng(seed)
+    ...     return rp.nnls(rng.standard_normal((20, 5)), rng.standard_normal(20)).success
+    >>> with Client(processes=False, dashboard_address=None) as mine, connect(mine) as client:
+    ...     client.gather(client.map(solved, range(3)))
+    [True, True, True]
     """
     from distributed import Client, LocalCluster
 
