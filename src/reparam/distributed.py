@@ -34,8 +34,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._result import Result, Status
-from ._validation import validate_options
+from ._validation import validate_options, validate_problem
 from .solvers import METHOD_NAMES, METHODS
+from .solvers.auto import choose
 
 __all__ = ["BlockError", "ProgressBar", "connect", "nnls"]
 
@@ -200,8 +201,9 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
         bad = sorted({"x0", "callback", "record"} & options.keys())
         raise ValueError(f"{', '.join(bad)}: not available in distributed.nnls (per column "
                          "options do not travel to the workers); use reparam.nnls")
-    if method != "auto":
-        validate_options(method, METHODS[method].defaults, options)
+    if method == "auto":  # decided by A alone: the same for every block, and named here
+        method = choose(validate_problem(A, np.zeros(m, dtype=A.dtype)))
+    validate_options(method, METHODS[method].defaults, options)
     if not (isinstance(progress, bool) or callable(progress)):
         raise TypeError(f"progress must be a bool or a callable; got {type(progress).__name__}")
     if chunks is not None and (isinstance(chunks, bool) or not isinstance(chunks, int | np.integer)
@@ -221,7 +223,6 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
         n_iter = np.empty(k, dtype=np.int64)
         objective, kkt, comp = (np.empty(k) for _ in range(3))
         messages: dict[int, str] = {}
-        solver = method  # "auto" becomes the method the blocks used
         for i, (s, e), part in _run(cl, A, B, Bd, from_memory, bounds, store, method, options,
                                     report, k):
             if X is not None:
@@ -229,7 +230,6 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
             codes[s:e], n_iter[s:e] = part["status"], part["n_iter"]
             objective[s:e], kkt[s:e], comp[s:e] = part["objective"], part["kkt"], part["comp"]
             messages[i] = part["message"]
-            solver = part["method"]
     if store is not None:
         import dask.array as da
 
@@ -242,7 +242,7 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
     message = (f"{k} right-hand sides in {len(bounds)} blocks of up to {size} columns on "
                f"{n_workers} workers; block {first}: {text}")
     return Result(x=x, status=status, message=message, n_iter=n_iter, objective=objective,
-                  kkt=kkt, complementarity=comp, method=solver, time=time.perf_counter() - t0,
+                  kkt=kkt, complementarity=comp, method=method, time=time.perf_counter() - t0,
                   info={"blocks": len(bounds), "chunks": size, "workers": n_workers})
 
 
@@ -425,7 +425,7 @@ def _solve_block(A, block, m: int, start: int, stop: int, method: str, options: 
     flag = "" if res.success else "!"  # the driver reports the first block that failed
     return {"x": None if path is not None else x, "status": codes, "n_iter": res.n_iter,
             "objective": res.objective, "kkt": res.kkt, "comp": res.complementarity,
-            "message": flag + res.message, "method": res.method}
+            "message": flag + res.message}
 
 
 # ----------------------------------------------------------------------------------------------
