@@ -68,21 +68,21 @@ def test_dask_zarr_inputs_and_zarr_output(client, tmp_path):
     A, B = problem(k=210, seed=1)
     expected = by_blocks(A, B, 70)
     path = tmp_path / "B.zarr"
-    zarr.open_array(path, mode="w", shape=B.shape, chunks=(B.shape[0], 70),
+    zarr.open_array(str(path), mode="w", shape=B.shape, chunks=(B.shape[0], 70),
                     dtype=B.dtype)[...] = B
-    for source in (da.from_array(B, chunks=(20, 70)), str(path), zarr.open_array(path)):
+    for source in (da.from_array(B, chunks=(20, 70)), str(path), zarr.open_array(str(path))):
         res = distributed.nnls(A, source, client)  # chunks: the input's own (70 columns)
         assert res.info["chunks"] == 70
         assert np.array_equal(res.x, expected)
     out = tmp_path / "x.zarr"
     res = distributed.nnls(A, str(path), client, out=out)
-    assert np.array_equal(np.asarray(zarr.open_array(out)), expected)
+    assert np.array_equal(np.asarray(zarr.open_array(str(out))), expected)
     assert isinstance(res.x, da.Array)  # reads the store
     assert np.array_equal(res.x.compute(), expected)
     with pytest.raises(ValueError, match="exists"):
         distributed.nnls(A, B, client, out=out)
     distributed.nnls(A, 2 * B, client, out=out, overwrite=True, chunks=70)
-    assert np.array_equal(np.asarray(zarr.open_array(out)), by_blocks(A, 2 * B, 70))
+    assert np.array_equal(np.asarray(zarr.open_array(str(out))), by_blocks(A, 2 * B, 70))
 
 
 def test_float32_stays_float32_and_statuses_per_column(client):
@@ -238,14 +238,14 @@ def test_cli_workers_starts_a_local_cluster(tmp_path):
     """As users run it: a separate process that starts and closes its own cluster."""
     A, B = problem(k=90, seed=10)
     np.save(tmp_path / "A.npy", A)
-    zarr.open_array(tmp_path / "B.zarr", mode="w", shape=B.shape, chunks=(40, 30),
+    zarr.open_array(str(tmp_path / "B.zarr"), mode="w", shape=B.shape, chunks=(40, 30),
                     dtype=B.dtype)[...] = B
     proc = subprocess.run(
         [sys.executable, "-m", "reparam", "solve", "A.npy", "B.zarr", "--workers", "1",
          "--out", "x.zarr", "--progress"], cwd=tmp_path, capture_output=True, text=True,
         timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert np.array_equal(np.asarray(zarr.open_array(tmp_path / "x.zarr")), by_blocks(A, B, 30))
+    assert np.array_equal(np.asarray(zarr.open_array(str(tmp_path / "x.zarr"))), by_blocks(A, B, 30))
     assert "90/90 columns (100%)" in proc.stderr
     assert "90 CONVERGED" in proc.stdout
 
