@@ -13,6 +13,7 @@ import json
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -104,7 +105,7 @@ EXIT_CODES = {
     1: "not converged (x and the report are still written)",
     2: "bad usage or input: an unknown option, an unreadable file, shapes that do not fit, "
        "an output that cannot be written (nothing is solved)",
-    3: "a missing optional dependency (demo, reproduce)",
+    3: "a missing optional dependency (demo, reproduce; solve --workers or --scheduler)",
     130: "interrupted by Ctrl-C (the partial result is written)",
 }
 _API_ONLY = ("callback", "record")  # options a command line cannot carry
@@ -166,6 +167,16 @@ def _option_type(name: str):
     return convert
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
 def _option_help(name: str, defaults: dict) -> str:
     if len(defaults) == 1:
         (value, methods), = defaults.items()
@@ -200,6 +211,13 @@ def solve(args: argparse.Namespace) -> int:
 def _solve(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json else sys.stdout
     options = {name: getattr(args, name) for name in method_options() if hasattr(args, name)}
+    if args.workers is not None or args.scheduler is not None:
+        return _solve_distributed(args, options, out)
+    if args.chunks is not None or suffix(args.b) == ".zarr" or \
+            (args.out is not None and suffix(args.out) == ".zarr"):
+        print("reparam solve: --chunks and .zarr stores need --workers or --scheduler",
+              file=sys.stderr)
+        return 2
     if args.progress:
         options["callback"] = _progress_printer()
     try:
@@ -240,6 +258,69 @@ def _solve(args: argparse.Namespace) -> int:
         print(f"reparam solve: cannot write the result: {exc}", file=sys.stderr)
         return 2
     return code
+
+
+def _solve_distributed(args: argparse.Namespace, options: dict, out) -> int:
+    """``reparam solve --workers N`` or ``--scheduler ADDRESS``: the columns of b in blocks on
+    a Dask cluster (:func:`reparam.distributed.nnls`), with a progress bar on stderr."""
+    try:
+        from . import distributed
+    except ImportError as exc:
+        print(f"reparam solve: --workers and --scheduler need {exc.name}; install them with: "
+              "pip install 'reparam[distributed]'", file=sys.stderr)
+        return 3
+    store = args.out is not None and suffix(args.out) == ".zarr"
+    try:
+        if args.out is not None and not store:
+            check_writable(args.out, "--out", WRITE_SUFFIXES)
+        elif store:
+            _check_store(args.out)
+        if args.report is not None:
+            check_writable(args.report, "--report", (".json",))
+        A = _read(args.A, "A")
+        b = args.b if suffix(args.b) == ".zarr" else _read(args.b, "b")
+        if not isinstance(b, str) and b.ndim == 1:
+            b = b[:, None]
+    except FileError as exc:
+        print(f"reparam solve: {exc}", file=sys.stderr)
+        return 2
+    progress = args.progress or sys.stderr.isatty()
+    try:
+        res = distributed.nnls(A, b, args.scheduler, workers=args.workers, chunks=args.chunks,
+                               out=args.out if store else None, overwrite=True,
+                               method=args.method, progress=progress, **options)
+    except (ValueError, TypeError) as exc:
+        print(f"reparam solve: {exc} (A from {args.A}, b from {args.b})", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the scheduler cannot be reached
+        print(f"reparam solve: {exc}", file=sys.stderr)
+        return 2
+    code = _exit_code(res)
+    report = _report(res, args, A.shape, code)
+    print(json.dumps(report, indent=2) if args.json else res)
+    try:
+        if args.out and not store:
+            write_array(args.out, res.x)
+        if args.out:
+            print(f"x written to {args.out}", file=out)
+        if args.report:
+            write_text(args.report, json.dumps(report, indent=2) + "\n")
+            print(f"report written to {args.report}", file=out)
+    except (OSError, FileError) as exc:
+        print(f"reparam solve: cannot write the result: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+def _check_store(path: str) -> None:
+    """--out DIR.zarr: a new store, or an existing Zarr array to replace; never another
+    folder (replacing a store deletes what it holds)."""
+    target = Path(path)
+    if target.exists() and not ((target / "zarr.json").exists()
+                                or (target / ".zarray").exists()):
+        raise FileError(f"--out {target}: exists and is not a Zarr array; give a new path")
+    if not target.parent.is_dir():
+        raise FileError(f"--out {target}: the folder {target.parent} does not exist")
 
 
 def _progress_printer(every: float = 1.0):
@@ -422,7 +503,23 @@ def _add_solve_parser(sub) -> None:
                    help="print the JSON report instead of the summary (other notes go to "
                    "stderr)")
     p.add_argument("--progress", action="store_true",
-                   help="print iteration, objective and kkt to stderr once a second")
+                   help="print iteration, objective and kkt to stderr once a second; with "
+                   "--workers or --scheduler, a progress bar (columns done, columns per "
+                   "second, time left), also shown by default on a terminal")
+    group = p.add_argument_group(
+        "many right-hand sides on a Dask cluster",
+        "Solve the columns of b in blocks of whole columns with the exact batched solver on "
+        "worker processes (reparam.distributed.nnls; needs pip install "
+        "'reparam[distributed]'). b may then also be a Zarr store (DIR.zarr, read by the "
+        "workers), and --out DIR.zarr has the workers write x into a new Zarr store.")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="start a local cluster of N worker processes (closed at the end)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="use the running Dask cluster at ADDRESS (e.g. tcp://host:8786)")
+    group.add_argument("--chunks", type=_positive_int, metavar="COLUMNS",
+                       help="columns per block (default: about 32 MiB of b per block, at "
+                       "least four blocks per worker; a Zarr b: its own chunks)")
     group = p.add_argument_group(
         "method options",
         "Each method takes the options its record in reparam.solvers.METHODS declares; an "
