@@ -19,8 +19,11 @@ the edge-by-point incidence matrix, row ``(i, j)`` equal to ``e_i - e_j``):
     V <- prox_{(gamma / rho) w ||.||}(D U + Z)           group soft-thresholding, edge by edge
     Z <- Z + D U - V
 
-The exact mode runs the same iteration to convergence at every ``gamma`` (warm-started, with
-``rho`` adapted by residual balancing) and stops on the duality gap: the objective is 1-strongly convex, so ``||U - U*||_F <= sqrt(2 gap)``.
+The exact mode runs the same iteration to convergence at every ``gamma``: warm-started from the
+level before, over-relaxed (Boyd et al. 2011, section 3.4.3), with ``rho`` adapted by residual
+balancing (one factorization per value of ``rho``, kept), and stopped on the duality gap of the
+better of two primal points: the objective is 1-strongly convex, so ``||U - U*||_F <=
+sqrt(2 gap)``.
 """
 
 from __future__ import annotations
@@ -484,8 +487,10 @@ def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "
     X : array_like, shape (n, p)
         The points, one per row. Not modified.
     method : {"carp", "exact"}, default "carp"
-        ``"exact"``: at every level, ADMM warm-started from the previous level runs until the
-        duality gap certifies ``||U - U*||_F <= tol * ||X_c||_F`` (or ``max_iter`` steps).
+        ``"exact"``: at every level, ADMM warm-started from the previous level (over-relaxed,
+        ``rho`` balanced) runs until the duality gap certifies ``||U - U*||_F <= tol *
+        ||X_c||_F`` (or ``max_iter`` steps); ``path.max_gap_bound`` is the worst certified
+        ``||U - U*||_F / ||X_c||_F`` over the levels.
     n_neighbors, phi, seed
         The weights, see :func:`gaussian_knn_weights`. Ignored when ``weights`` is given.
     weights : (edges, weights), optional
