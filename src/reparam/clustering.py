@@ -431,12 +431,17 @@ class _Admm:
         DU = self.diff(self.U)
         if self.relax != 1.0:
             DU = self.relax * DU + (1.0 - self.relax) * self.V
-        Y = DU + self.Z
-        norms = np.sqrt(np.einsum("ij,ij->i", Y, Y))
-        thresholds = gamma * self.weights / self.rho
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shrink = np.where(norms > thresholds, 1.0 - thresholds / norms, 0.0)
-        self.fused = shrink == 0.0
+        Y = DU
+        Y += self.Z
+        # group soft-thresholding, in place: shrink = max(0, 1 - threshold / ||Y_l||)
+        shrink = np.einsum("ij,ij->i", Y, Y)
+        np.sqrt(shrink, out=shrink)
+        with np.errstate(divide="ignore"):
+            np.divide(self.weights, shrink, out=shrink)  # a zero row gives inf, then shrink 0
+        shrink *= -gamma / self.rho
+        shrink += 1.0
+        self.fused = shrink <= 0.0
+        shrink[self.fused] = 0.0
         self.V = shrink[:, None] * Y
         # Y - V is the projection of Y on the balls of radius gamma w / rho (Moreau), so rho Z
         # is dual feasible after every step, relaxed or not.
