@@ -19,8 +19,11 @@ the edge-by-point incidence matrix, row ``(i, j)`` equal to ``e_i - e_j``):
     V <- prox_{(gamma / rho) w ||.||}(D U + Z)           group soft-thresholding, edge by edge
     Z <- Z + D U - V
 
-The exact mode runs the same iteration to convergence at every ``gamma`` (warm-started, with
-``rho`` adapted by residual balancing) and stops on the duality gap: the objective is 1-strongly convex, so ``||U - U*||_F <= sqrt(2 gap)``.
+The exact mode runs the same iteration to convergence at every ``gamma``: warm-started from the
+level before, over-relaxed (Boyd et al. 2011, section 3.4.3), with ``rho`` adapted by residual
+balancing (one factorization per value of ``rho``, kept), and stopped on the duality gap of the
+better of two primal points: the objective is 1-strongly convex, so ``||U - U*||_F <=
+sqrt(2 gap)``.
 """
 
 from __future__ import annotations
@@ -53,6 +56,10 @@ _PHI_SAMPLE = 2000
 _MIN_WEIGHT = 1e-10
 # The duality gap is evaluated every this many ADMM steps in the exact mode (it costs one step).
 _GAP_EVERY = 10
+_EARLY_CHECKS = (1, 2, 3, 5)
+# Over-relaxation of the exact mode's ADMM (Boyd et al. 2011, section 3.4.3: 1.5 ... 1.8 is the
+# usual range); measured on iris and wine at tol 1e-4 ... 1e-5 it saves about a third of the steps.
+_RELAX = 1.6
 
 
 def _as_data(X: Any) -> np.ndarray:
@@ -356,12 +363,18 @@ def _dendrogram(n: int, edges: np.ndarray, fusion_step: np.ndarray, gammas: np.n
 
 @dataclass
 class _Admm:
-    """The ADMM state and its fixed operators (``rho`` and the factorization never change)."""
+    """The ADMM state and its operators.
+
+    CARP keeps ``rho`` and the factorization of ``I + rho D^T D`` fixed and takes plain steps
+    (``relax = 1``). The exact mode balances ``rho`` by powers of two, keeping every
+    factorization it made (a path revisits the same few values), and over-relaxes.
+    """
 
     Xc: np.ndarray
     edges: np.ndarray
     weights: np.ndarray
     rho: float
+    relax: float = 1.0
 
     def __post_init__(self):
         n, m = self.Xc.shape[0], len(self.edges)
@@ -369,6 +382,8 @@ class _Admm:
         data = np.tile([1.0, -1.0], m)
         self.D = sp.csr_matrix((data, (rows, self.edges.ravel())), shape=(m, n))
         self.Dt = self.D.T.tocsr()
+        self.heads, self.tails = self.edges[:, 0].copy(), self.edges[:, 1].copy()
+        self._solvers: dict[float, Any] = {}
         self._factorize()
         self.U = self.Xc.copy()
         self.V = self.D @ self.Xc
@@ -377,18 +392,21 @@ class _Admm:
         self.fused = np.zeros(m, dtype=bool)
 
     def _factorize(self) -> None:
-        n = self.Xc.shape[0]
-        system = (sp.identity(n, format="csc") + self.rho * (self.Dt @ self.D)).tocsc()
-        self.solve = splu(system, permc_spec="MMD_AT_PLUS_A").solve
+        if self.rho not in self._solvers:
+            n = self.Xc.shape[0]
+            system = (sp.identity(n, format="csc") + self.rho * (self.Dt @ self.D)).tocsc()
+            self._solvers[self.rho] = splu(system, permc_spec="MMD_AT_PLUS_A").solve
+        self.solve = self._solvers[self.rho]
 
     def balance(self) -> None:
         """Residual balancing (Boyd et al. 2011, section 3.4.1), for the exact mode only.
 
         With a fixed ``rho`` the fused part of the problem converges at the rate of the graph's
         algebraic connectivity, which is tiny when groups hang together by a few edges; changing
-        ``rho`` when one residual is 10x the other costs one sparse factorization.
+        ``rho`` when one residual is 10x the other costs one sparse factorization the first time
+        a value is used.
         """
-        primal = np.linalg.norm(self.U[self.edges[:, 0]] - self.U[self.edges[:, 1]] - self.V)
+        primal = np.linalg.norm(self.diff(self.U) - self.V)
         dual = self.rho * np.linalg.norm(self.Dt @ (self.V - self.V_prev))
         if primal > 10 * dual:
             factor = 2.0
@@ -400,34 +418,61 @@ class _Admm:
         self.rho *= factor
         self._factorize()
 
+    def diff(self, U: np.ndarray) -> np.ndarray:
+        """``D U``: one row ``U_i - U_j`` per edge (two gathers, 2-3x faster than the sparse
+        product on iris and on 1000 points)."""
+        return np.take(U, self.heads, axis=0) - np.take(U, self.tails, axis=0)
+
     def step(self, gamma: float) -> None:
-        """One ADMM step at ``gamma`` (Chi & Lange 2015, Algorithm 1)."""
+        """One ADMM step at ``gamma`` (Chi & Lange 2015, Algorithm 1; over-relaxed by
+        ``relax`` as in Boyd et al. 2011, section 3.4.3)."""
         self.V_prev = self.V
         self.U = self.solve(self.Xc + self.rho * (self.Dt @ (self.V - self.Z)))
-        DU = self.U[self.edges[:, 0]] - self.U[self.edges[:, 1]]
-        Y = DU + self.Z
-        norms = np.sqrt(np.einsum("ij,ij->i", Y, Y))
-        thresholds = gamma * self.weights / self.rho
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shrink = np.where(norms > thresholds, 1.0 - thresholds / norms, 0.0)
-        self.fused = shrink == 0.0
+        DU = self.diff(self.U)
+        if self.relax != 1.0:
+            DU = self.relax * DU + (1.0 - self.relax) * self.V
+        Y = DU
+        Y += self.Z
+        # group soft-thresholding, in place: shrink = max(0, 1 - threshold / ||Y_l||)
+        shrink = np.einsum("ij,ij->i", Y, Y)
+        np.sqrt(shrink, out=shrink)
+        with np.errstate(divide="ignore"):
+            np.divide(self.weights, shrink, out=shrink)  # a zero row gives inf, then shrink 0
+        shrink *= -gamma / self.rho
+        shrink += 1.0
+        self.fused = shrink <= 0.0
+        shrink[self.fused] = 0.0
         self.V = shrink[:, None] * Y
+        # Y - V is the projection of Y on the balls of radius gamma w / rho (Moreau), so rho Z
+        # is dual feasible after every step, relaxed or not.
         self.Z = Y - self.V
 
-    def gap(self, gamma: float) -> float:
-        """Duality gap of the current iterate; ``rho Z`` is dual feasible after every step."""
-        U, lam = self.U, self.rho * self.Z
-        DU = U[self.edges[:, 0]] - U[self.edges[:, 1]]
-        primal = 0.5 * np.sum((self.Xc - U) ** 2) + gamma * np.sum(
-            self.weights * np.sqrt(np.einsum("ij,ij->i", DU, DU)))
-        # the dual ball constraint ||lam_l|| <= gamma w_l holds up to rounding; project to be safe
+    def _primal(self, U: np.ndarray, gamma: float) -> float:
+        DU = self.diff(U)
+        return 0.5 * float(np.sum((self.Xc - U) ** 2)) + gamma * float(
+            self.weights @ np.sqrt(np.einsum("ij,ij->i", DU, DU)))
+
+    def certify(self, gamma: float) -> float:
+        """Duality gap at the best of two primal points, which becomes ``U``.
+
+        The dual point is ``rho Z`` (inside the balls ``||lam_l|| <= gamma w_l``); the primal
+        candidates are ADMM's ``U`` and ``X_c - D^T lam``, the primal point the dual maps to,
+        which is the more accurate one once the fused edges are right. The objective is
+        1-strongly convex, so ``||U - U*||_F <= sqrt(2 gap)``.
+        """
+        lam = self.rho * self.Z
+        # the dual ball constraint holds up to rounding; project to be safe
         norms = np.sqrt(np.einsum("ij,ij->i", lam, lam))
         radius = gamma * self.weights
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(norms > radius, radius / norms, 1.0)
         DtL = self.Dt @ (scale[:, None] * lam)
-        dual = np.sum(DtL * self.Xc) - 0.5 * np.sum(DtL * DtL)
-        return max(primal - dual, 0.0)
+        dual = float(np.sum(DtL * self.Xc)) - 0.5 * float(np.sum(DtL * DtL))
+        candidate = self.Xc - DtL
+        p_admm, p_dual = self._primal(self.U, gamma), self._primal(candidate, gamma)
+        if p_dual < p_admm:
+            self.U = candidate
+        return max(min(p_admm, p_dual) - dual, 0.0)
 
 
 def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "auto",
@@ -447,8 +492,10 @@ def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "
     X : array_like, shape (n, p)
         The points, one per row. Not modified.
     method : {"carp", "exact"}, default "carp"
-        ``"exact"``: at every level, ADMM warm-started from the previous level runs until the
-        duality gap certifies ``||U - U*||_F <= tol * ||X_c||_F`` (or ``max_iter`` steps).
+        ``"exact"``: at every level, ADMM warm-started from the previous level (over-relaxed,
+        ``rho`` balanced) runs until the duality gap certifies ``||U - U*||_F <= tol *
+        ||X_c||_F`` (or ``max_iter`` steps); ``path.max_gap_bound`` is the worst certified
+        ``||U - U*||_F / ||X_c||_F`` over the levels.
     n_neighbors, phi, seed
         The weights, see :func:`gaussian_knn_weights`. Ignored when ``weights`` is given.
     weights : (edges, weights), optional
@@ -523,7 +570,7 @@ def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "
         gamma_start = float(grid[0])
 
     t0 = time.perf_counter()
-    admm = _Admm(Xc, edges, w, rho)
+    admm = _Admm(Xc, edges, w, rho, relax=1.0 if method == "carp" else _RELAX)
     fusion_step = np.full(len(edges), -1, dtype=np.int64)
     levels, centroids = [], []
     n_iter, worst_gap, unsolved = 0, 0.0, 0
@@ -542,15 +589,15 @@ def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "
             admm.step(gamma)
             n_iter += 1
         else:
-            done, used = _solve_level(admm, gamma, tol * scale, max_iter)
+            done, used, gap = _solve_level(admm, gamma, tol * scale, max_iter)
             n_iter += used
-            bound = np.sqrt(2.0 * admm.gap(gamma)) / scale
+            bound = np.sqrt(2.0 * gap) / scale
             worst_gap = max(worst_gap, bound)
             unsolved += not done
         newly = admm.fused & (fusion_step < 0)
         fusion_step[newly] = s
         levels.append(gamma)
-        centroids.append(admm.U + mean)
+        centroids.append(admm.U)  # the mean is added once, below
         if grid is None and np.all(admm.fused):
             break
     elapsed = time.perf_counter() - t0
@@ -576,22 +623,30 @@ def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "
         status = Status.CONVERGED
         message = f"every point fused after {len(levels)} levels ({n_iter} ADMM steps)"
     path = ClusterPath(
-        gammas=gammas_out, centroids=np.array(centroids), n_clusters=n_clusters, edges=edges,
+        gammas=gammas_out, centroids=np.array(centroids) + mean, n_clusters=n_clusters, edges=edges,
         weights=w, fusion_step=fusion_step, fusions=fusions, merges=pairs, linkage=linkage, status=status,
         message=message, method=method, n_iter=n_iter, phi=phi_used, time=elapsed,
         max_gap_bound=worst_gap if method == "exact" else float("nan"))
     return path
 
 
-def _solve_level(admm: _Admm, gamma: float, abs_tol: float, max_iter: int) -> tuple[bool, int]:
-    """ADMM at one level until ``sqrt(2 gap) <= abs_tol``; returns (reached, steps used)."""
+def _solve_level(admm: _Admm, gamma: float, abs_tol: float,
+                 max_iter: int) -> tuple[bool, int, float]:
+    """ADMM at one level until ``sqrt(2 gap) <= abs_tol``; returns (reached, steps used, gap).
+
+    The gap is checked after steps 1, 2, 3, 5 and then every ``_GAP_EVERY`` steps: a warm
+    start along a fine grid often needs only a few steps, and a reference that always took ten
+    would make CARP's one step look better than it is.
+    """
+    gap = np.inf
     for k in range(1, max_iter + 1):
         admm.step(gamma)
-        if k % _GAP_EVERY == 0:
-            if 2.0 * admm.gap(gamma) <= abs_tol**2:
-                return True, k
-            admm.balance()
-    return 2.0 * admm.gap(gamma) <= abs_tol**2, max_iter
+        if k in _EARLY_CHECKS or k % _GAP_EVERY == 0 or k == max_iter:
+            admm.balance()  # rho Z, the dual point, is unchanged by it
+            gap = admm.certify(gamma)
+            if 2.0 * gap <= abs_tol**2:
+                return True, k, gap
+    return False, max_iter, gap
 
 
 def _check_weights(weights, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,119 @@
+"""Optimal transport as a linear program: the diagonal network against HiGHS and Sinkhorn.
+
+``python -m benchmarks.lp_ot_vs_highs [--sizes 100 200 400] [--epsilons 0.01 0.001]
+[--highs-max 400] [--tol 1e-6] [--max-iter 20000]``; ``--sizes 100 200 400 800 1000 2000
+--highs-max 2000`` for the full range (long: Sinkhorn and the network cost O(n^2) per iteration).
+
+The transport LP ``min <C, P>`` s.t. ``P 1 = a``, ``P^T 1 = b``, ``P >= 0`` has n^2 variables.
+A diagonal linear network ``P = u * u`` trained by gradient flow on ``0.5 ||marginals(P) -
+(a, b)||^2`` from ``u0 = exp(-C / (2 eps))`` converges to the entropic plan of regularization
+``eps``, which tends to an LP solution as ``eps -> 0`` (Wang, Ghosal & Mazumder 2023, "Linear
+programming using diagonal linear networks", arXiv 2310.02535; Chou et al. 2025, Sec. 6). Here it
+is :func:`reparam.constrained.entropic_ot` with ``method="reparam-gd"`` (the flow integrated
+exactly for a frozen gradient, Armijo steps; the marginal map is a LinearOperator, O(n^2)
+memory).
+
+Problem (seeded, :func:`benchmarks.ot_vs_pot.problem`): n points uniform in the unit square on
+each side, squared Euclidean cost scaled to max 1, random positive marginals (uniform on
+[0.5, 1.5], normalized). For each n:
+
+* ``HiGHS`` — ``scipy.optimize.linprog(method="highs")`` on the sparse 2n x n^2 marginal matrix:
+  the exact LP and the reference cost OT. Above ``--highs-max`` it is not run and POT's exact
+  network simplex ``ot.emd`` gives the reference instead (marked ``ref = emd``). Its CPU time
+  measured 0.09, 0.34 and 2.3 s at n = 100, 200, 400 (about n^2.5), so n = 2000 (4 million
+  variables) would take minutes;
+* ``POT emd`` — the network simplex, a second exact solver, for its time;
+* for each ``eps``: ``diagonal net`` (above) and ``Sinkhorn`` — POT's
+  ``ot.sinkhorn(method="sinkhorn_log")``, the same entropic problem, so both should give the same
+  cost up to ``--tol``; both stop when the l1 marginal error relative to the mass is below
+  ``--tol``.
+
+Columns: CPU seconds (one run each, measured in this run, one BLAS thread), the relative objective gap
+``(<C, P> - OT) / OT`` (the entropic bias, which only ``eps`` controls), the l1 marginal error
+relative to the mass, iterations and status. POT comes from the ``bench`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from benchmarks.ot_vs_pot import highs, problem
+from reparam.constrained import entropic_ot
+
+
+def marginal_error(P: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    return float((np.abs(P.sum(axis=1) - a).sum() + np.abs(P.sum(axis=0) - b).sum()) / a.sum())
+
+
+def timed(fn):
+    """``fn()`` and its CPU seconds (all threads): on a machine shared with other jobs, wall
+    time measures the neighbours as much as the solver."""
+    t0 = time.process_time()
+    out = fn()
+    return out, time.process_time() - t0
+
+
+def run_size(n: int, epsilons: list[float], *, tol: float, max_iter: int, highs_max: int,
+             seed: int = 0) -> list[dict]:
+    import ot  # POT, from the bench extra
+
+    a, b, C = problem(n, seed)
+    rows = []
+
+    def row(solver, eps, P, seconds, n_iter="-", status="-"):
+        rows.append({"n": n, "solver": solver, "eps": eps, "time": seconds,
+                     "cost": float(np.sum(C * P)), "marg": marginal_error(P, a, b),
+                     "n_iter": n_iter, "status": status})
+
+    if n <= highs_max:
+        P, seconds = timed(lambda: highs(a, b, C))
+        row("HiGHS", "-", P, seconds, status="optimal")
+    P, seconds = timed(lambda: ot.emd(a, b, C, numItermax=10**8))
+    row("POT emd", "-", P, seconds)
+    for eps in epsilons:
+        res, seconds = timed(lambda eps=eps: entropic_ot(a, b, C, eps, method="reparam-gd",
+                                                        tol=tol, max_iter=max_iter))
+        row("diagonal net", eps, res.x, seconds, res.n_iter, res.status.name)
+        # POT stops on the l2 norm of the one marginal it does not match exactly; l1 <= sqrt(n)
+        # l2 (and the mass is 1), so tol / sqrt(n) asks for the same l1 marginal error
+        (P, log), seconds = timed(lambda eps=eps: ot.sinkhorn(
+            a, b, C, eps, method="sinkhorn_log", numItermax=max_iter, stopThr=tol / np.sqrt(n),
+            log=True))
+        n_iter = int(log.get("niter", -1))
+        row("Sinkhorn (POT)", eps, P, seconds, n_iter,
+            "CONVERGED" if marginal_error(P, a, b) <= tol else "MAX_ITER")
+    reference = rows[0]["cost"]  # HiGHS when it ran, else emd
+    for r in rows:
+        r["gap"] = (r["cost"] - reference) / reference
+        r["ref"] = "HiGHS" if n <= highs_max else "emd"
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 200, 400])
+    parser.add_argument("--epsilons", type=float, nargs="+", default=[0.01, 0.001])
+    parser.add_argument("--highs-max", type=int, default=400)
+    parser.add_argument("--tol", type=float, default=1e-6)
+    parser.add_argument("--max-iter", type=int, default=20000)
+    args = parser.parse_args(argv)
+    print(f"marginal tol {args.tol:g}, max_iter {args.max_iter}; gap = (<C,P> - OT) / OT, "
+          "OT from HiGHS (ref = emd above --highs-max)")
+    print("| n | solver | eps | CPU s | rel. gap | marginal err | iterations | status | ref |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in args.sizes:
+        with threadpool_limits(1):
+            rows = run_size(n, args.epsilons, tol=args.tol, max_iter=args.max_iter,
+                            highs_max=args.highs_max)
+        for r in rows:
+            print(f"| {r['n']} | {r['solver']} | {r['eps']} | {r['time']:.2f} | "
+                  f"{r['gap']:.2e} | {r['marg']:.1e} | {r['n_iter']} | {r['status']} | "
+                  f"{r['ref']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
