@@ -30,6 +30,7 @@ _MODULES = {
     "sparsity": "sparsity",
     "negative-perturbations": "negative_perturbations",
     "timing": "timing",
+    "matrix-sensing": "matrix_sensing",
 }
 
 NAMES = tuple(_MODULES)
