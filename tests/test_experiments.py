@@ -25,7 +25,7 @@ from reparam.experiments.init_scale import (
 from reparam.experiments.report import write_report
 
 # the models of reparam.models, each with its own paper's claim
-RELATED_SECTION = {"matrix-sensing"}
+RELATED_SECTION = {"matrix-sensing", "matrix-factorization"}
 PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale", "paper-sparsity",
                  "paper-timing"}
 

@@ -31,6 +31,7 @@ _MODULES = {
     "negative-perturbations": "negative_perturbations",
     "timing": "timing",
     "matrix-sensing": "matrix_sensing",
+    "matrix-factorization": "matrix_factorization",
 }
 
 NAMES = tuple(_MODULES)
