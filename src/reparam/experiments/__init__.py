@@ -32,6 +32,7 @@ _MODULES = {
     "timing": "timing",
     "matrix-sensing": "matrix_sensing",
     "matrix-factorization": "matrix_factorization",
+    "landscape": "landscape",
 }
 
 NAMES = tuple(_MODULES)
