@@ -67,3 +67,12 @@ def test_bad_input():
         mf.run(np.eye(3), 1e-3)
     with pytest.raises(ValueError, match="stop"):
         mf.check(mf.run(prob, 1e-3, iterations=5), stop=99)
+
+
+def test_wider_factors_learn_the_same_way():
+    # any overparametrization: width 30 > min(d1, d2) = 15 gives the same ordered rises and
+    # the same early-stopped approximation
+    prob = mf.problem(shape=(20, 15), singular_values=(4.0, 3.0, 2.0), noise=0.05, seed=0)
+    c = mf.check(mf.run(prob, 1e-4, width=30, iterations=300))
+    assert np.all(np.diff(c["rise_times"]) > 0)
+    assert c["margin"] > 0
