@@ -30,6 +30,9 @@ _MODULES = {
     "sparsity": "sparsity",
     "negative-perturbations": "negative_perturbations",
     "timing": "timing",
+    "matrix-sensing": "matrix_sensing",
+    "matrix-factorization": "matrix_factorization",
+    "landscape": "landscape",
 }
 
 NAMES = tuple(_MODULES)
