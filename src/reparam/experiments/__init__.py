@@ -30,6 +30,7 @@ _MODULES = {
     "sparsity": "sparsity",
     "negative-perturbations": "negative_perturbations",
     "timing": "timing",
+    "diagonal-networks": "diagonal_networks",
 }
 
 NAMES = tuple(_MODULES)
