@@ -102,7 +102,12 @@ def run(size: str = "quick", seed: int | None = None) -> Outcome:
              "learning-rate ratio 1, started at the plain network's weights (u0 = v0 = α·1, "
              "‖w̃0‖ = 1). Both networks take a fixed step of half the inverse curvature at the "
              "start, which gives them the same speed in x at the start; the plain runs are "
-             "checked against the flow's predicted limit.")
+             "checked against the flow's predicted limit. Why the normalized network does not "
+             "help at α = 1 here: from x0 = 0 the magnitude's gradient ⟨u^L − v^L, ∇f⟩/r "
+             "vanishes, so at the start its tangent kernel is the plain network's times a "
+             "constant; at α = 1 both converge in tens of steps in that (lazy) regime and "
+             "reach the same point. A different start (x0 ≠ 0), learning-rate ratio or "
+             "normalization may be what the paper's robust regime needs; not tried here.")
     return Outcome(NAME, "Diagonal networks: plain and weight-normalized", CLAIM, criterion,
                    verdict, table, _figure(table), notes=notes, margin=margin, control=control,
                    section="related", seed=seed)
