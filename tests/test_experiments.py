@@ -25,9 +25,9 @@ from reparam.experiments.init_scale import (
 from reparam.experiments.report import write_report
 
 # the models of reparam.models, each with its own paper's claim
-RELATED_SECTION = {"matrix-sensing", "matrix-factorization", "landscape"}
 PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale", "paper-sparsity",
                  "paper-timing"}
+RELATED_SECTION = {"matrix-sensing", "matrix-factorization", "landscape", "diagonal-networks"}
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ _MODULES = {
     "matrix-sensing": "matrix_sensing",
     "matrix-factorization": "matrix_factorization",
     "landscape": "landscape",
+    "diagonal-networks": "diagonal_networks",
 }
 
 NAMES = tuple(_MODULES)

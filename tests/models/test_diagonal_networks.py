@@ -1,0 +1,131 @@
+"""Diagonal linear networks: the weight-normalized map's gradients, the plain network against
+its predicted limit, and the claim of Chou, Rauhut & Ward with its control."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reparam.experiments import diagonal_networks as experiment
+from reparam.experiments._common import decide
+from reparam.implicit_bias import l1_limit, limit
+from reparam.models import diagonal_networks as dn
+from reparam.parametrizations import Difference
+
+
+def _fd(fun, p, h=1e-6):
+    g = np.zeros_like(p)
+    for i in range(p.size):
+        e = np.zeros_like(p)
+        e[i] = h
+        g[i] = (fun(p + e) - fun(p - e)) / (2 * h)
+    return g
+
+
+@pytest.fixture(scope="module")
+def outcome():
+    return experiment.run(size="tiny")
+
+
+@pytest.mark.parametrize(("depth", "ratio"), [(2, 1.0), (3, 1.0), (2, 3.0), (4, 0.5)])
+def test_weight_normalized_vjp_is_the_gradient_of_forward(depth, ratio):
+    p = dn.WeightNormalizedDifference(depth, ratio)
+    rng = np.random.default_rng(depth)
+    s, w = p.init(6, 0.7, rng, kind="gaussian")
+    w = w * 1.7  # off the unit sphere too: the gradient must divide by ‖w̃‖
+    G = rng.standard_normal(6)
+    gs, gw = p.vjp((s, w), G)
+    # central differences of a smooth map: error O(h²) ≈ 1e-10, rounding ≈ 1e-10 / h
+    np.testing.assert_allclose(gs, _fd(lambda t: p.forward((t, w)) @ G, s), rtol=1e-6,
+                               atol=1e-8)
+    np.testing.assert_allclose(gw, _fd(lambda t: p.forward((s, t)) @ G, w), rtol=1e-6,
+                               atol=1e-8)
+    # the direction's gradient is tangent to the sphere: gradient flow keeps ‖w̃‖
+    assert abs(gw @ w) <= 1e-12 * np.linalg.norm(gw) * np.linalg.norm(w)
+
+
+def test_difference_vjp_at_depth_three():
+    p = Difference(3)
+    rng = np.random.default_rng(1)
+    u = rng.uniform(0.2, 1.0, 10)
+    G = rng.standard_normal(5)
+    np.testing.assert_allclose(p.vjp(u, G), _fd(lambda t: p.forward(t) @ G, u), rtol=1e-7)
+
+
+def test_weight_normalized_starts_at_the_plain_weights():
+    p = dn.WeightNormalizedDifference(depth=3, ratio=2.0)
+    s, w = p.init(5, 0.4)
+    u, v = p.weights((s, w))
+    np.testing.assert_allclose(u, 0.4, rtol=1e-12)
+    np.testing.assert_allclose(v, 0.4, rtol=1e-12)
+    assert np.linalg.norm(w) == pytest.approx(1.0) and np.all(p.forward((s, w)) == 0)
+    # r = √ratio · s: the magnitude of the weight vector (u, v)
+    assert np.sqrt(2.0) * s[0] == pytest.approx(np.linalg.norm(np.concatenate([u, v])))
+
+
+@pytest.mark.parametrize(("depth", "alpha"), [(2, 0.1), (2, 0.5), (3, 0.3)])
+def test_plain_network_reaches_its_predicted_limit(depth, alpha):
+    A, b, _ = dn.problem(10, 40, 2, seed=1)
+    run = dn.train(A, b, "plain", init_scale=alpha, depth=depth, max_iter=50_000)
+    assert run.converged
+    x_lim = limit(A, b, Difference(depth), init_scale=alpha).x
+    # a fixed step of half the inverse curvature: the discrete path ends within 1% (sup norm)
+    # of the flow's limit, and ‖x‖₁ within AGREE of it relative to the minimum ℓ1
+    assert np.max(np.abs(run.x - x_lim)) <= 1e-2 * np.max(np.abs(x_lim))
+    lp = l1_limit(A, b, nonnegative=False).objective
+    assert abs(run.l1 - np.abs(x_lim).sum()) <= dn.AGREE * lp
+    # the recorded path ends at the returned point
+    assert run.l1_path[-1] == pytest.approx(run.l1)
+
+
+def test_claim_against_its_threshold(outcome):
+    t, parts = outcome.table, outcome.table["criterion_parts"]
+    complete = all(t["converged_plain"]) and all(t["converged_normalized"])
+    assert complete  # every run stopped on the certificate: the verdict is evidence
+    margin, again = experiment.judge(t)
+    assert again == parts and outcome.margin == pytest.approx(margin)
+    assert outcome.verdict == decide(margin, complete)
+    # the plain network moves away from the minimum ℓ1 value as α grows to 1 ...
+    assert parts["spread_plain"] >= experiment.SPREAD_MIN
+    assert np.all(np.diff(t["l1_plain"]) > 0)
+    # ... and the weight-normalized one, as built here (ratio 1, started at the plain
+    # weights), does not stay within TOL at α = 1: the measured gap is far above it
+    assert parts["gap_normalized"] > dn.TOL
+    assert outcome.verdict == "not supported"
+
+
+def test_control_fails_the_criterion(outcome):
+    c = outcome.control
+    assert c["verdict"] == "not supported" and c["margin"] < 0
+    t = outcome.table
+    gap = (t["l1_plain"][-1] - t["min_l1"]) / t["min_l1"]
+    assert c["margin"] == pytest.approx(dn.TOL - gap)
+
+
+def test_criterion_can_hold():
+    # a table that meets every part of the claim gives a non-negative margin
+    table = {"min_l1": 1.0, "l1_plain": [1.0, 1.5], "l1_predicted": [1.0, 1.5],
+             "l1_normalized": [1.0, 1.02], "iterations_plain": [100, 100],
+             "iterations_normalized": [50, 50]}
+    margin, _ = experiment.judge(table)
+    assert margin >= 0 and decide(margin) == "supported"
+    table["l1_normalized"] = [1.0, 1.2]
+    assert experiment.judge(table)[0] < 0
+
+
+def test_bad_input_is_rejected_with_the_argument_named():
+    with pytest.raises(ValueError, match="ratio"):
+        dn.WeightNormalizedDifference(2, ratio=0.0)
+    with pytest.raises(ValueError, match="depth"):
+        dn.WeightNormalizedDifference(1)
+    with pytest.raises(TypeError, match="depth"):
+        dn.WeightNormalizedDifference(2.5)
+    with pytest.raises(ValueError, match="shape"):
+        dn.WeightNormalizedDifference().init((4, 2), 0.1)
+    with pytest.raises(ValueError, match="init_scale"):
+        dn.WeightNormalizedDifference().init(4, -1.0)
+    A, b, _ = dn.problem(5, 10, 1)
+    with pytest.raises(ValueError, match="network"):
+        dn.train(A, b, "deep", init_scale=0.1)
+    with pytest.raises(ValueError, match="sparsity"):
+        dn.problem(5, 10, 11)
