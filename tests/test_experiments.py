@@ -26,6 +26,7 @@ from reparam.experiments.report import write_report
 
 PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale", "paper-sparsity",
                  "paper-timing"}
+RELATED_SECTION = {"balancing"}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,8 @@ def test_outcome_schema_and_control(outcomes, name):
     assert o.name == name and o.size == "tiny"
     assert o.verdict in VERDICTS
     assert o.claim and o.criterion and np.isfinite(o.margin)
-    assert o.section == ("paper" if name in PAPER_SECTION else "ours")
+    assert o.section == ("paper" if name in PAPER_SECTION
+                         else "related" if name in RELATED_SECTION else "ours")
     if o.section == "ours":
         assert o.claim.startswith("Ours:")
     # the criterion can fail: its negative control does

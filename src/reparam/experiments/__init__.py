@@ -30,6 +30,7 @@ _MODULES = {
     "sparsity": "sparsity",
     "negative-perturbations": "negative_perturbations",
     "timing": "timing",
+    "balancing": "balancing",
 }
 
 NAMES = tuple(_MODULES)
