@@ -31,6 +31,7 @@ _MODULES = {
     "negative-perturbations": "negative_perturbations",
     "timing": "timing",
     "balancing": "balancing",
+    "deep-factorization": "deep_factorization",
 }
 
 NAMES = tuple(_MODULES)
