@@ -26,7 +26,7 @@ from reparam.experiments.report import write_report
 
 PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale", "paper-sparsity",
                  "paper-timing"}
-RELATED_SECTION = {"balancing", "deep-factorization"}
+RELATED_SECTION = {"balancing", "deep-factorization", "lifted-tensor"}
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ _MODULES = {
     "timing": "timing",
     "balancing": "balancing",
     "deep-factorization": "deep_factorization",
+    "lifted-tensor": "lifted_tensor",
 }
 
 NAMES = tuple(_MODULES)
