@@ -5,22 +5,22 @@ automatically balanced", NeurIPS 2018. For a network ``W_L σ(W_{L−1} ⋯ σ(W
 positively homogeneous activation (linear or ReLU) and any differentiable loss, gradient flow
 conserves, for every hidden layer ``i``,
 
-* linear networks: the matrices ``D_i = W_{i+1}ᵀ W_{i+1} − W_i W_iᵀ`` (their Thm. 2.1 / Cor.);
+* linear networks: the matrices ``D_i = W_{i+1}ᵀ W_{i+1} − W_i W_iᵀ``;
 * ReLU networks: per hidden unit ``j``, ``‖W_i[j, :]‖² − ‖W_{i+1}[:, j]‖²`` (incoming minus
-  outgoing squared norm; their Thm. 2.1), hence also ``‖W_{i+1}‖²_F − ‖W_i‖²_F``.
+  outgoing squared norm), hence also ``‖W_{i+1}‖²_F − ‖W_i‖²_F``.
 
 Gradient descent with step η changes ``D_i`` by ``η²(G_{i+1}ᵀG_{i+1} − G_iG_iᵀ)`` per step
 (``G`` the gradients), so over a fixed flow time ``T`` (``T/η`` steps) the drift is ``O(η T)``:
 halving the step halves it. For the asymmetric factorization ``½‖U Vᵀ − M‖²_F`` with steps
 ``η_t = η/(t+1)^{1/2+δ}`` (δ > 0) the sum of ``η_t²`` is finite, so the imbalance
 ``‖UᵀU − VᵀV‖_F`` stays within a bounded distance of its small initial value and the factors
-stay bounded (their Sec. 4, asymmetric matrix factorization).
+stay bounded (their result for asymmetric matrix factorization).
 
 What this module checks, with the thresholds the tests and ``reparam reproduce`` use:
 
 * flow: the drift ``max_t max_i ‖D_i(t) − D_i(0)‖_F / max_{t,i} ‖W_i(t)‖²_F`` of the integrated
   gradient flow is at most :data:`FLOW_DRIFT_TOL` = 1e-6 (integrator tolerances rtol = 1e-10,
-  atol = 1e-12, so the floor is ~1e-9 over the times used);
+  atol = 1e-12; the measured drifts are ~1e-12);
 * gradient descent: over a fixed time ``T``, the drift at steps η, η/2, η/4 fits
   ``drift ∝ η^p`` with ``|p − 1| ≤`` :data:`ORDER_TOL` = 0.25;
 * decaying steps: ``max_t ‖UᵀU − VᵀV‖_F − ‖U_0ᵀU_0 − V_0ᵀV_0‖_F ≤``
