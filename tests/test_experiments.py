@@ -24,10 +24,11 @@ from reparam.experiments.init_scale import (
 )
 from reparam.experiments.report import write_report
 
-# the models of reparam.models, each with its own paper's claim
 PAPER_SECTION = {"init-scale", "step-decay", "coordinates", "large-scale", "paper-sparsity",
                  "paper-timing"}
-RELATED_SECTION = {"matrix-sensing", "matrix-factorization", "landscape", "diagonal-networks"}
+# the models of reparam.models, each with its own paper's claim
+RELATED_SECTION = {"matrix-sensing", "matrix-factorization", "landscape", "diagonal-networks",
+                   "balancing", "deep-factorization", "lifted-tensor"}
 
 
 @pytest.fixture(scope="module")

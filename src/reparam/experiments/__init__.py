@@ -34,6 +34,9 @@ _MODULES = {
     "matrix-factorization": "matrix_factorization",
     "landscape": "landscape",
     "diagonal-networks": "diagonal_networks",
+    "balancing": "balancing",
+    "deep-factorization": "deep_factorization",
+    "lifted-tensor": "lifted_tensor",
 }
 
 NAMES = tuple(_MODULES)
