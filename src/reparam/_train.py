@@ -10,8 +10,10 @@ import numpy as np
 from . import domains as _domains
 from ._result import Result
 from ._validation import check_option
+from ._linalg import device, take_columns
 from .objectives import as_objective
 from .optimizers import OPTIMIZERS, Task, run
+from .optimizers._tree import tmap
 
 _ADVICE = "raise max_iter, try optimizer='nesterov', or a fixed step"
 _PARAM_SPACE = ("gd", "nesterov")
@@ -108,8 +110,13 @@ def train(
     callback = check_option("callback", callback)
     if max_iter is None:
         raise ValueError("max_iter must be a positive integer, got None")
+    xp = getattr(obj, "xp", np)
     if params0 is None:
         params0 = _initial_params(obj, parametrization, init_scale, seed, init)
+        if xp is not np:  # the objective's array library (array API) and device
+            like = obj.b
+            params0 = tmap(lambda a: xp.asarray(a, dtype=like.dtype, device=device(like)),
+                           params0)
     x0 = parametrization.forward(params0)
     columns = bool(getattr(obj, "columns", False)) and np.ndim(x0) == 2
     domain = _domains.for_parametrization(parametrization) if domain is None else domain
@@ -117,11 +124,14 @@ def train(
                 columns=columns)
     scale = getattr(obj, "col_norms", None)
     norm = getattr(obj, "rhs_norm", 1.0)
-    norm = np.where(np.asarray(norm) > 0, norm, 1.0)
+    if np.ndim(norm) == 0 or xp is np:
+        norm = np.where(np.asarray(norm) > 0, norm, 1.0)
+    else:
+        norm = xp.where(norm > 0, norm, xp.ones_like(norm))
     axis = 0 if columns else None
 
     def certify(x, g, cols):
-        sub = norm if cols is None or np.ndim(norm) == 0 else norm[cols]
+        sub = norm if cols is None or np.ndim(norm) == 0 else take_columns(norm, cols)
         return domain.certificate(x, g, scale, sub, axis=axis)
 
     return run(task, OPTIMIZERS[optimizer], params0, certify, tol=tol, max_iter=max_iter,

@@ -108,7 +108,10 @@ def _armijo_step(task: Task, state: GDState) -> GDState:
 
 def nesterov_init(task: Task, params) -> NesterovState:
     state = gd_init(task, params)
-    j = np.zeros(np.shape(state.f), dtype=int) if task.columns and np.ndim(state.f) else 0
+    j = 0
+    if task.columns and np.ndim(state.f):  # a float counter per column for another library
+        j = np.zeros(np.shape(state.f), dtype=int) if task.xp is np else \
+            task.xp.zeros_like(state.f)
     return NesterovState(params, params, j, state.x, state.g, state.f)
 
 
@@ -126,7 +129,8 @@ def nesterov_step(task: Task, state: NesterovState, k: int) -> NesterovState:
     beta = (j - 1) / (j + 2)
     v = tmap(lambda a, b: a + beta * (a - b), u, u_prev)
     if getattr(p, "positive_params", False):
-        v = tmap(lambda c, a: np.where(c < _KEEP * a, a, c), v, u)
+        xp = task.xp
+        v = tmap(lambda c, a: xp.where(c < _KEEP * a, a, c), v, u)
     xv = p.forward(v)
     fv, gv = task.evaluate(xv)
     grad = p.vjp(v, gv)
@@ -138,5 +142,10 @@ def nesterov_step(task: Task, state: NesterovState, k: int) -> NesterovState:
     if task.restart:
         moved = tmap(lambda a, b: a - b, u_next, u)
         restart = tdot(grad, moved, task.columns) > 0
-        j = np.where(restart, 0, j) if np.ndim(restart) else (0 if restart else j)
+        if not np.ndim(restart):
+            j = 0 if restart else j
+        elif task.xp is np:
+            j = np.where(restart, 0, j)
+        else:
+            j = task.xp.where(restart, task.xp.zeros_like(j), j)
     return NesterovState(u_next, u, j, xv, gv, fv)

@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 from scipy.special import logsumexp, xlogy
 
+from .._linalg import is_foreign, namespace
 from ._base import (
     Domain,
     Parametrization,
@@ -17,6 +18,11 @@ from ._base import (
     _size,
     as_vector,
 )
+
+
+def _floats(u):
+    """``u`` as floats: a NumPy float array, or an array of another library as it is."""
+    return u if is_foreign(u) else np.asarray(u, dtype=float)
 
 
 class Power(Parametrization):
@@ -72,21 +78,21 @@ class Power(Parametrization):
         """
         L = self.depth
         axis = 0 if columns and np.ndim(u) == 2 else None
-        umax = np.abs(u).max(axis=axis)
+        xp = np if type(u) is np.ndarray else namespace(u)
+        umax = xp.max(xp.abs(u), axis=axis)
         curv = L * L * umax ** (2 * L - 2) * lipschitz
         ug = g if L == 2 else u ** (L - 2) * g  # u**0 * g == g exactly
-        curv += 2.0 * L * (L - 1) * np.abs(ug).max(axis=axis)
+        curv += 2.0 * L * (L - 1) * xp.max(xp.abs(ug), axis=axis)
         return curv if axis is not None else float(curv)
 
     def forward(self, u):
-        return np.asarray(u, dtype=float) ** self.depth
+        return _floats(u) ** self.depth
 
     def jacobian(self, u):
         return np.diag(self.vjp(u, np.ones_like(u, dtype=float)))
 
     def vjp(self, u, g):
-        u = np.asarray(u, dtype=float)
-        return self.depth * u ** (self.depth - 1) * g
+        return self.depth * _floats(u) ** (self.depth - 1) * g
 
     def initial_u(self, x0=None, init_scale=None, n=None):
         """u0 = init_scale·1 (so x0 = init_scale^L·1), or u0 = x0^{1/L} for x0 > 0."""
