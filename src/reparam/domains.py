@@ -100,7 +100,7 @@ def orthant_kkt_positive(x, g, c, norm):
         return (xp.max(t, axis=0) if t.shape[0] else xp.zeros_like(t[0, ...])) / norm
     t = np.minimum(c * x, g / c)
     t = np.abs(t, out=t)
-    worst = t.max(axis=0) if t.shape[0] else np.zeros(t.shape[1:])
+    worst = np.maximum.reduce(t, axis=0) if t.shape[0] else np.zeros(t.shape[1:])
     return worst / norm
 
 

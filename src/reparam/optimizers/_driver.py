@@ -298,18 +298,21 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
             with np.errstate(all="ignore"):
                 state = optimizer.step(task, state, k)
                 cert = certify(state.x, state.g, cols)
-            if xp is np:
-                f = np.asarray(state.f, dtype=float)
-            else:
-                f, cert = to_host(state.f), to_host(cert)
-            # x with a non-finite entry makes f or the certificate non-finite (and so the sum)
-            if not np.isfinite(f + cert).all():
+            f = state.f
+            if xp is not np:
+                f, cert = to_host(f), to_host(cert)
+            elif type(f) is not np.ndarray or f.dtype != np.float64:
+                f = np.asarray(f, dtype=float)
+            # x with a non-finite entry makes f or the certificate non-finite, and so their
+            # inner product (one call; an overflow of the product only takes the slow check)
+            if not np.isfinite(f @ cert):
                 bad = ~(np.isfinite(f) & np.isfinite(cert))
-                detail = f"non-finite iterate at iteration {k}"
-                drop(bad, Status.NUMERICAL_ERROR)
-                f = f[~bad]
-                if not cols.size:
-                    break
+                if bad.any():
+                    detail = f"non-finite iterate at iteration {k}"
+                    drop(bad, Status.NUMERICAL_ERROR)
+                    f = f[~bad]
+                    if not cols.size:
+                        break
             if recorders:
                 full_f[cols], full_cert[cols] = f, cert
                 for name, fn in recorders:
