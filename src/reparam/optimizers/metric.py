@@ -16,7 +16,15 @@ import numpy as np
 from ..objectives import coldot
 from ._task import Stalled, Task
 from ._tree import copy
-from .steps import armijo, bb_length, bb_lengths, boundary_cap, decayed, metric_step
+from .steps import (
+    armijo,
+    armijo_columns,
+    bb_length,
+    bb_lengths,
+    boundary_cap,
+    decayed,
+    metric_step,
+)
 
 _ARMIJO = 1e-4
 _BB_MEMORY = 10  # non-monotone line search window (Grippo, Lampariello, Lucidi 1986)
@@ -162,25 +170,15 @@ def _bb_block(task: Task, state: BBState, k: int) -> BBState:
     slope = coldot(g, d)
     half_bb = getattr(task.objective, "half_bb", 0.0)
     slack = 8 * np.finfo(float).eps * (xp.abs(f_ref) + half_bb)
-    bad = _host(~(xp.isfinite(slope) & xp.isfinite(t)), xp)
-    done = bad.copy()
-    x_new, g_new, f_new = x, g, state.f
-    for _ in range(_BACKTRACKS):
-        x_try = x + t * d
-        f_try, g_try = task.evaluate(x_try)
-        required = -_ARMIJO * t * slope
-        ok = (f_try <= f_ref - required + slack) | (
-            (required <= 0.0) & (f_try <= f_ref + slack))
-        take = _host(ok, xp) & ~done
-        if take.any():
-            x_new = _where(take, x_try, x_new, xp)
-            g_new = _where(take, g_try, g_new, xp)
-            f_new = _where(take, f_try, f_new, xp)
-            done |= take
-        if done.all():
-            break
-        t = _where(done, t, 0.5 * t, xp)
-    failed = ~done | bad
+
+    def trial(t):
+        x_new = x + t * d
+        f_new, g_new = task.evaluate(x_new)
+        return f_new, (x_new, g_new, f_new)
+
+    _, (x_new, g_new, f_new), failed = armijo_columns(
+        trial, f_ref, slope, t, c=_ARMIJO, slack=slack, floor=0.0, max_backtracks=_BACKTRACKS,
+        start=(x, g, state.f))
     hist = (state.f_hist + (f_new,))[-_BB_MEMORY:]
     new = BBState(x_new, g_new, f_new, x, g, hist)
     if failed.any():

@@ -159,3 +159,53 @@ def armijo(
             return eta, payload
         eta *= 0.5
     return None
+
+
+def armijo_columns(trial, f_ref, slope, eta, *, c: float = 1e-4, slack=0.0,
+                   floor: float = 1e-300, max_backtracks: int = 2000, rtol: float = 0.0,
+                   start=None):
+    """:func:`armijo` column by column for an (n, k) block: every column backtracks from its
+    own ``eta`` and keeps the first step it accepts, with the test of :func:`armijo`.
+
+    ``trial(η) -> (f, payload)`` takes and gives per-column arrays (``payload`` a tuple of
+    arrays or tuples of arrays whose last axis is the columns); ``start`` is the payload
+    returned for a column that accepts no step. Returns ``(η, payload, failed)``: ``failed``
+    is a NumPy bool mask of the columns that found no step (non-finite slope or step, the
+    floor, or ``max_backtracks`` halvings), whose payload is ``start``.
+    """
+    from .._linalg import device, to_host
+    from ._tree import tmap
+
+    xp = np if type(eta) is np.ndarray else namespace(eta)
+
+    def host(a):
+        return a if xp is np else to_host(a)
+
+    def where(mask, a, b):
+        m = mask if xp is np else xp.asarray(mask, device=device(b))
+        return xp.where(m, a, b)
+
+    bad = host(~(xp.isfinite(slope) & xp.isfinite(eta)))
+    done = bad.copy()
+    payload = start
+    for _ in range(max_backtracks):
+        below = host(~(eta >= floor)) & ~done
+        if below.any():
+            bad |= below
+            done |= below
+            if done.all():
+                break
+        f_new, new = trial(eta)
+        required = -c * eta * slope
+        ok = (f_new <= f_ref - required + slack) | (
+            (required <= rtol * abs(f_ref)) & (f_new <= f_ref + slack))
+        take = host(ok) & ~done
+        if take.any():
+            payload = new if payload is None else tuple(
+                tmap(lambda a, b, m=take: where(m, a, b), n_, p_)
+                for n_, p_ in zip(new, payload))
+            done |= take
+        if done.all():
+            break
+        eta = where(done, eta, 0.5 * eta)
+    return eta, payload, ~done | bad

@@ -188,10 +188,12 @@ class Difference(Parametrization):
         return 2 * _size(n)
 
     def _split(self, w, name="u"):
+        """``(u, v)`` from ``concat(u, v)``; a block (2n, k) gives two (n, k) blocks."""
         w = np.asarray(w, dtype=float)
-        if w.ndim != 1 or w.size % 2:
-            raise ValueError(f"{name} must be 1-D of even length (u then v), got shape {w.shape}")
-        n = w.size // 2
+        if w.ndim not in (1, 2) or w.shape[0] % 2:
+            raise ValueError(f"{name} must be 1-D of even length (u then v), or a block of an "
+                             f"even number of rows, got shape {w.shape}")
+        n = w.shape[0] // 2
         return w[:n], w[n:]
 
     def forward(self, u):
@@ -406,14 +408,23 @@ class Box(Parametrization):
     def __repr__(self) -> str:
         return f"Box(lower={self.lower.tolist()}, upper={self.upper.tolist()})"
 
+    def _bounds(self, u):
+        """Center and half width, as columns against a block ``u`` of shape (n, k)."""
+        if u.ndim == 2 and self.center.ndim == 1:
+            return self.center[:, None], self.half_width[:, None]
+        return self.center, self.half_width
+
     def forward(self, u):
-        return self.center + self.half_width * np.sin(np.asarray(u, dtype=float))
+        u = np.asarray(u, dtype=float)
+        center, half_width = self._bounds(u)
+        return center + half_width * np.sin(u)
 
     def jacobian(self, u):
         return np.diag(self.vjp(u, np.ones_like(u, dtype=float)))
 
     def vjp(self, u, g):
-        return self.half_width * np.cos(np.asarray(u, dtype=float)) * g
+        u = np.asarray(u, dtype=float)
+        return self._bounds(u)[1] * np.cos(u) * g
 
     def initial_u(self, x0=None, init_scale=None, n=None):
         """u0 = init_scale·1 (x0 = c + h sin(init_scale)), or u0 = arcsin((x0 − c)/h) for x0
