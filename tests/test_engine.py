@@ -10,9 +10,9 @@ from scipy.sparse.linalg import aslinearoperator
 
 import reparam as rp
 from reparam import domains, objectives, problems
+from reparam.objectives import LeastSquares
 from reparam.optimizers import OPTIMIZERS, Task, run
 from reparam.optimizers.steps import armijo
-from reparam.objectives import LeastSquares
 from reparam.parametrizations import Box as BoxParam
 from reparam.parametrizations import (
     DeepProduct,

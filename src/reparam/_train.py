@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from . import domains as _domains
+from ._linalg import device, take_columns
 from ._result import Result
 from ._validation import check_option
-from ._linalg import device, take_columns
 from .objectives import as_objective
 from .optimizers import OPTIMIZERS, Task, run
 from .optimizers._tree import tmap
