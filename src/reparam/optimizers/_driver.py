@@ -224,6 +224,37 @@ def _take(state, keep):
     return type(state)(**fields)
 
 
+# ufunc reductions called directly: the loop's per-iteration tests without Python wrappers
+_MIN, _ALL, _ANY = np.minimum.reduce, np.logical_and.reduce, np.logical_or.reduce
+
+
+class _BestColumns:
+    """The best iterate of every column of a block, merged lazily: ``src`` on the columns in
+    ``mask`` (all of them when ``mask`` is None), ``old`` on the others. While the same
+    columns keep improving (and the others not), nothing is copied."""
+
+    __slots__ = ("mask", "old", "src", "xp")
+
+    def __init__(self, src: _Best, xp):
+        self.src, self.mask, self.old, self.xp = src, None, None, xp
+
+    def update(self, take: np.ndarray, every: bool, src: _Best) -> None:
+        """``src`` becomes the best of the columns in ``take`` (all of them if ``every``)."""
+        if every:
+            self.src, self.mask, self.old = src, None, None
+            return
+        if self.mask is None:
+            self.old = self.src
+        elif _ANY(self.mask > take):  # a column whose best was src stops improving
+            self.old = _merge(self.mask, self.src, self.old, self.xp)
+        self.src, self.mask = src, take
+
+    def get(self) -> _Best:
+        if self.mask is None:
+            return self.src
+        return _merge(self.mask, self.src, self.old, self.xp)
+
+
 class _Block:
     """The final per-column answers of a block, filled as columns finish (chunks of columns
     kept in the block's array library, put in order once at the end)."""
@@ -280,11 +311,14 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
     full_f, full_cert = np.array(best_f, dtype=float), np.array(cert, dtype=float)
     k, detail = 0, ""
 
+    best = _BestColumns(best, xp)
+
     def drop(mask, status):
         nonlocal state, best, best_f, best_cert, cols, task, cert
-        out.finish(best, best_f, best_cert, mask, cols, status, k)
+        now = best.get()
+        out.finish(now, best_f, best_cert, mask, cols, status, k)
         keep = ~mask
-        state, best = _take(state, keep), _take(best, keep)
+        state, best = _take(state, keep), _BestColumns(_take(now, keep), xp)
         best_f, best_cert, cert = best_f[keep], best_cert[keep], cert[keep]
         cols = cols[keep]
         task = task.take(keep)
@@ -317,20 +351,22 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
                 full_f[cols], full_cert[cols] = f, cert
                 for name, fn in recorders:
                     hist[name].append(fn(state, full_f.copy(), full_cert.copy()))
-            met = cert <= tol
-            any_met = met.any()
+            any_met = _MIN(cert) <= tol
+            met = cert <= tol if any_met else None
             # the best iterate per column: met, a lower objective, or as low and better certified
             take = f < best_f
-            every = take.all()
+            every = _ALL(take)
             if not every:
-                take |= (f == best_f) & (cert < best_cert)
+                tie = f == best_f
+                if _ANY(tie):
+                    take |= tie & (cert < best_cert)
                 if any_met:
                     take |= met
-                every = take.all()
+                every = _ALL(take)
+            best.update(take, every, _best_of(state))
             if every:
-                best, best_f, best_cert = _best_of(state), f, cert
-            elif take.any():
-                best = _merge(take, _best_of(state), best, xp)
+                best_f, best_cert = f, cert
+            elif _ANY(take):
                 best_f = np.where(take, f, best_f)
                 best_cert = np.where(take, cert, best_cert)
             if any_met:

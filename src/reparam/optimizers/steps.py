@@ -33,7 +33,10 @@ def decayed(step0, k: int, decay: float):
 
 def inverse(curv):
     """``1 / curv`` where ``curv > 0``, else 1 (a zero curvature bound puts no limit)."""
-    if np.ndim(curv) == 0:
+    if type(curv) is np.ndarray and curv.ndim:  # a block: per column
+        if np.minimum.reduce(curv) > 0:  # False for NaN: then the general rule below
+            return 1.0 / curv
+    elif np.ndim(curv) == 0:
         return 1.0 / curv if curv > 0 else 1.0
     pos = curv > 0
     if pos.all():
@@ -46,7 +49,11 @@ def inverse(curv):
 
 def column_max(values: np.ndarray, columns: bool):
     """Largest entry (per column for a block)."""
-    xp = np if type(values) is np.ndarray else namespace(values)
+    if type(values) is np.ndarray:  # the ufunc's reduce: no Python wrapper per call
+        if columns and values.ndim == 2:
+            return np.maximum.reduce(values, axis=0)
+        return float(np.maximum.reduce(values, axis=None))
+    xp = namespace(values)
     if columns and values.ndim == 2:
         return xp.max(values, axis=0)
     return float(xp.max(values))
@@ -63,7 +70,9 @@ def boundary_cap(x: np.ndarray, direction: np.ndarray, columns: bool = False):
         return _boundary_cap_xp(x, direction, columns)
     shrink = -direction / np.maximum(x, _TINY)
     if columns and x.ndim == 2:
-        worst = np.max(shrink, axis=0, initial=0.0)
+        worst = np.maximum.reduce(shrink, axis=0, initial=0.0)
+        if np.minimum.reduce(worst) > 0:  # the common case: every column has a bound
+            return THETA / worst
         return np.divide(THETA, worst, out=np.full(worst.shape, np.inf), where=worst > 0)
     worst = float(np.max(shrink, initial=0.0))
     return THETA / worst if worst > 0 else np.inf

@@ -22,6 +22,8 @@ from ._base import (
 
 def _floats(u):
     """``u`` as floats: a NumPy float array, or an array of another library as it is."""
+    if type(u) is np.ndarray and u.dtype == np.float64:
+        return u
     return u if is_foreign(u) else np.asarray(u, dtype=float)
 
 
