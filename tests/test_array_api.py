@@ -119,3 +119,21 @@ def test_train_with_a_torch_least_squares_objective():
         assert isinstance(res.x, torch.Tensor)
         np.testing.assert_allclose(res.x.numpy(), ref.x, rtol=0.0, atol=TOL)
         assert abs(res.kkt - ref.kkt) <= 1e-9 * max(ref.kkt, 1.0)
+
+
+def test_exact_method_refuses_an_array_off_the_host():
+    # A tensor on PyTorch's "meta" device stands for one on a GPU: not in host memory.
+    A = torch.empty((6, 3), dtype=torch.float64, device="meta")
+    b = torch.empty((6,), dtype=torch.float64, device="meta")
+    with pytest.raises(ValueError, match="NumPy/LAPACK.*fista"):
+        rp.nnls(A, b)
+    with pytest.raises(ValueError, match="NumPy/LAPACK"):
+        rp.nnls(A, b, method="active-set")
+
+
+def test_a_numpy_operand_joins_the_tensor_one():
+    A, b, _ = _problem()
+    res = rp.nnls(A, torch.from_numpy(b), method="fista", tol=1e-8)
+    assert isinstance(res.x, torch.Tensor)
+    np.testing.assert_allclose(res.x.numpy(), rp.nnls(A, b, method="fista", tol=1e-8).x,
+                               rtol=0.0, atol=TOL)

@@ -169,6 +169,9 @@ def _validate_arrays(A, b):
     """A dense ``A`` and a ``b`` of one array library other than NumPy: shapes, a real dtype,
     finite entries; both as float64 on ``A``'s device (the arithmetic of the NumPy path)."""
     xp = namespace(A, b)
+    if not (is_foreign(A) and is_foreign(b)):  # one NumPy (or list) operand joins the other
+        dev = device(A if is_foreign(A) else b)
+        A, b = (v if is_foreign(v) else xp.asarray(np.asarray(v), device=dev) for v in (A, b))
     for name, v, dims in (("A", A, (2,)), ("b", b, (1, 2))):
         if not (hasattr(v, "shape") and hasattr(v, "dtype")):
             raise TypeError(f"{name} must be an array of the same library as the other "
