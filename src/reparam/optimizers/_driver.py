@@ -64,8 +64,9 @@ def _merge(mask, new: _Best, old: _Best, xp=np) -> _Best:
     """``new`` on the columns in ``mask``, ``old`` elsewhere (the fields of :class:`_Best`)."""
     if xp is not np:
         mask = xp.asarray(mask, device=device(new.x))
-    params = None if new.params is None else tmap(
-        lambda a, b: xp.where(mask, a, b), new.params, old.params)
+    new_params = getattr(new, "params", None)  # ``new`` may be a state
+    params = None if new_params is None else tmap(
+        lambda a, b: xp.where(mask, a, b), new_params, old.params)
     return _Best(xp.where(mask, new.x, old.x), xp.where(mask, new.g, old.g), params)
 
 
@@ -231,7 +232,8 @@ _MIN, _ALL, _ANY = np.minimum.reduce, np.logical_and.reduce, np.logical_or.reduc
 class _BestColumns:
     """The best iterate of every column of a block, merged lazily: ``src`` on the columns in
     ``mask`` (all of them when ``mask`` is None), ``old`` on the others. While the same
-    columns keep improving (and the others not), nothing is copied."""
+    columns keep improving (and the others not), nothing is copied. ``src`` and ``old`` are
+    states or :class:`_Best` records (the fields ``x``, ``g`` and ``params`` are read)."""
 
     __slots__ = ("mask", "old", "src", "xp")
 
@@ -251,8 +253,8 @@ class _BestColumns:
 
     def get(self) -> _Best:
         if self.mask is None:
-            return self.src
-        return _merge(self.mask, self.src, self.old, self.xp)
+            return _best_of(self.src)
+        return _merge(self.mask, self.src, _best_of(self.old), self.xp)
 
 
 class _Block:
@@ -307,11 +309,11 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
     k_all = cert.size
     out = _Block(state, k_all)
     cols = np.arange(k_all)
-    best, best_f, best_cert = _best_of(state), np.asarray(to_host(state.f), dtype=float), cert
+    best_f, best_cert = np.asarray(to_host(state.f), dtype=float), cert
     full_f, full_cert = np.array(best_f, dtype=float), np.array(cert, dtype=float)
     k, detail = 0, ""
 
-    best = _BestColumns(best, xp)
+    best = _BestColumns(state, xp)
 
     def drop(mask, status):
         nonlocal state, best, best_f, best_cert, cols, task, cert
@@ -363,7 +365,7 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
                 if any_met:
                     take |= met
                 every = _ALL(take)
-            best.update(take, every, _best_of(state))
+            best.update(take, every, state)
             if every:
                 best_f, best_cert = f, cert
             elif _ANY(take):
