@@ -10,11 +10,14 @@ from scipy.sparse.linalg import aslinearoperator
 
 import reparam as rp
 from reparam import domains, objectives, problems
+from reparam.objectives import LeastSquares
 from reparam.optimizers import OPTIMIZERS, Task, run
 from reparam.optimizers.steps import armijo
+from reparam.parametrizations import Box as BoxParam
 from reparam.parametrizations import (
     DeepProduct,
     Difference,
+    Hadamard,
     NonnegativeProduct,
     Power,
     Product,
@@ -326,3 +329,35 @@ def test_nonnegative_product_curvature_bounds_the_second_derivative():
             t = 1e-4
             second = (h(t) - 2 * h(0.0) + h(-t)) / t**2 / norm2
             assert second <= bound * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("param, scales, optimizer", [
+    (Power(2), [0.3, 0.1, 0.03], "gd"),
+    (Power(2), [0.3, 0.1, 0.03], "bb"),
+    (Difference(2), [0.3, 0.1, 0.03], "gd"),
+    (Hadamard(), [0.5, 0.2, 0.1], "gd"),
+    (BoxParam(-0.5, 1.5), [0.3, 0.0, -0.2], "gd"),
+])
+def test_sweep_is_one_block_equal_to_its_single_runs(param, scales, optimizer):
+    # Each value of the sweep runs as a column of one block (Armijo steps per column for the
+    # parametrizations without a curvature bound) and equals its own run: same stopping
+    # iteration and status, iterates to the rounding of matrix against vector products.
+    A, b, _ = problems.wellposed(20, 12, seed=3)
+    opts = {"optimizer": optimizer, "tol": 1e-7, "max_iter": 400}
+    runs = rp.sweep((A, b), param, scales, **opts)
+    assert len(runs) == len(scales)
+    for alpha, res in zip(scales, runs):
+        one = rp.train(LeastSquares(A, b), param, init_scale=alpha, **opts)
+        assert res.status is one.status and res.n_iter == one.n_iter
+        np.testing.assert_allclose(res.x, one.x, rtol=0.0, atol=1e-12)
+        if one.params is not None:  # the methods in x (bb) have no parameters
+            np.testing.assert_allclose(res.params, one.params, rtol=0.0, atol=1e-12)
+        assert abs(res.kkt - one.kkt) <= 1e-12  # kkt <= 1e-7 carries rounding of ~1e-15
+
+
+def test_sweep_rejects_bad_scales():
+    A, b, _ = problems.wellposed(20, 12, seed=3)
+    with pytest.raises(ValueError, match="init_scales"):
+        rp.sweep((A, b), Power(2), [[0.1, 0.2]])
+    with pytest.raises(TypeError, match="init_scales"):
+        rp.sweep((A, b), Power(2), [0.1], init_scale=0.2)

@@ -20,7 +20,7 @@ from . import (
 )
 from ._nnls import nnls
 from ._result import Interrupted, Result, Status, kkt_residual
-from ._train import train
+from ._train import sweep, train
 from .solvers import METHODS
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "parametrizations",
     "problems",
     "stability",
+    "sweep",
     "train",
 ]
 __version__ = "0.1.0"

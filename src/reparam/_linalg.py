@@ -1,4 +1,5 @@
-"""Operator helpers: one interface over dense arrays, scipy.sparse and LinearOperator inputs."""
+"""Operator helpers: one interface over dense arrays, scipy.sparse and LinearOperator inputs,
+and the one place where the array library of an input is chosen (the array API standard)."""
 
 from __future__ import annotations
 
@@ -178,3 +179,163 @@ def real_rhs(b) -> np.ndarray:
     """``[Re b; Im b]`` along the first axis (rows)."""
     arr = np.asarray(b)
     return np.concatenate([arr.real, arr.imag], axis=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Array libraries. The iterative engine runs on the library the input comes from (NumPy,
+# PyTorch, CuPy, JAX, ...) through the array API standard: NumPy arrays use the ``numpy``
+# module itself (no wrapper, no per-call overhead); any other array gets the namespace of
+# ``array_api_compat``. This is the one place that chooses.
+
+
+def is_foreign(a) -> bool:
+    """Whether ``a`` is an array of another library than NumPy (it speaks the array API or
+    DLPack and is neither a NumPy array, a scipy.sparse matrix nor a LinearOperator)."""
+    if a is None or isinstance(a, (np.ndarray, np.generic, LinearOperator, Operator)):
+        return False
+    if sp.issparse(a):
+        return False
+    return hasattr(a, "__array_namespace__") or hasattr(a, "__dlpack__")
+
+
+def namespace(*arrays):
+    """The array namespace of ``arrays``: ``numpy`` unless one of them is a foreign array
+    (:func:`is_foreign`), then that library's array API namespace. Mixing two libraries
+    raises a TypeError.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> namespace(np.ones(2)) is np
+    True
+    """
+    foreign = [a for a in arrays if is_foreign(a)]
+    if not foreign:
+        return np
+    try:
+        import array_api_compat
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise ImportError("arrays other than NumPy's need the package array-api-compat") from exc
+    try:
+        return array_api_compat.array_namespace(*foreign)
+    except TypeError as exc:
+        kinds = sorted({type(a).__module__.split(".")[0] for a in foreign})
+        raise TypeError(f"the arrays come from different libraries ({', '.join(kinds)}); "
+                        "give them all as arrays of one library") from exc
+
+
+def device(x):
+    """The device of an array (``"cpu"`` for NumPy)."""
+    if isinstance(x, np.ndarray):
+        return "cpu"
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+def on_cpu(x) -> bool:
+    """Whether the array ``x`` lives in host memory (NumPy can read it without a transfer)."""
+    if isinstance(x, np.ndarray):
+        return True
+    dev = device(x)
+    for attr in ("type", "platform"):  # torch.device.type, jax Device.platform
+        kind = getattr(dev, attr, None)
+        if isinstance(kind, str):
+            return kind == "cpu"
+    return str(dev).lower().startswith("cpu")
+
+
+def to_numpy(x) -> np.ndarray:
+    """A NumPy array of the host array ``x`` (by DLPack where it can, without a copy)."""
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        return np.from_dlpack(x)
+    except (TypeError, RuntimeError, BufferError, AttributeError):
+        detach = getattr(x, "detach", None)  # torch tensors that require grad
+        return np.asarray(detach() if callable(detach) else x)
+
+
+def coldot_xp(xp, a, b):
+    """``<a, b>`` per column of (n, k) blocks (a (k,) array), or over a vector (a 0-d array)."""
+    return xp.sum(a * b, axis=0)
+
+
+def take_columns(a, keep):
+    """The columns ``keep`` (a NumPy bool mask or indices over the last axis) of ``a``."""
+    if isinstance(a, np.ndarray):
+        return a[..., keep]
+    xp = namespace(a)
+    keep = np.asarray(keep)
+    idx = np.flatnonzero(keep) if keep.dtype == bool else keep
+    return xp.take(a, xp.asarray(idx, device=device(a)), axis=a.ndim - 1)
+
+
+def to_host(x) -> np.ndarray:
+    """A NumPy copy (or view) of a small array of any library and device, for the loop's
+    decisions (per-column objectives and certificates)."""
+    if isinstance(x, (np.ndarray, float, int)):
+        return np.asarray(x, dtype=float)
+    try:
+        return np.from_dlpack(x)
+    except (TypeError, RuntimeError, BufferError, AttributeError, ValueError):
+        pass
+    for name in ("get", "cpu"):  # CuPy, PyTorch
+        fn = getattr(x, name, None)
+        if callable(fn):
+            return to_host(fn())
+    return np.asarray(x)
+
+
+class ArrayOperator:
+    """A dense ``A`` of any array library (kind ``"dense"``), with the interface of
+    :class:`Operator`; every product stays in that library and on ``A``'s device."""
+
+    kind = "dense"
+
+    def __init__(self, A, xp):
+        self.A, self.xp = A, xp
+        self.shape = tuple(int(s) for s in A.shape)
+        self.dtype = np.dtype(np.float64)
+        self._norm2: float | None = None
+
+    def matvec(self, x):
+        return self.A @ x
+
+    def rmatvec(self, r):
+        return self.A.T @ r
+
+    def todense_gram(self):
+        return self.A.T @ self.A
+
+    def norm2(self) -> float:
+        """``‖A‖₂``: exact (singular values) for small ``A``, as :meth:`Operator.norm2`, else
+        the same power-iteration bound."""
+        if self._norm2 is None:
+            m, n = self.shape
+            if not min(m, n):
+                self._norm2 = 0.0
+            elif min(m, n) <= 300:
+                self._norm2 = float(self.xp.max(self.xp.linalg.svdvals(self.A)))
+            else:
+                self._norm2 = _power_norm_xp(self)
+        return self._norm2
+
+
+def _power_norm_xp(op: ArrayOperator, iters: int = 100, rtol: float = 1e-4) -> float:
+    """:func:`_power_norm` in the operator's array library (the same seeded start)."""
+    xp = op.xp
+    v0 = np.random.default_rng(0).standard_normal(op.shape[1])
+    v = xp.asarray(v0 / np.linalg.norm(v0), dtype=xp.float64, device=device(op.A))
+    est = 0.0
+    for _ in range(iters):
+        w = op.rmatvec(op.matvec(v))
+        nw = float(xp.linalg.vector_norm(w))
+        if nw == 0.0 or not np.isfinite(nw):
+            return 0.0 if nw == 0.0 else float("inf")
+        v = w / nw
+        if abs(nw - est) <= rtol * nw:
+            est = nw
+            break
+        est = nw
+    return 1.05 * float(np.sqrt(est))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
+from ._linalg import is_foreign
 from ._result import CTRL_C, Result, Status, certify, raise_if_ctrl_c
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .domains import orthant_kkt_positive, orthant_kkt_short
@@ -16,7 +17,7 @@ from .solvers import METHOD_NAMES, METHODS
 from .solvers._exact import zero_result
 from .solvers.active_set.small import bpp_columns, bpp_small, gram_is_safe
 from .solvers.auto import choose
-from .solvers.iterative import expand_sweep, solve, solve_columns
+from .solvers.iterative import expand_sweep, solve, solve_arrays, solve_columns
 
 
 def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
@@ -75,6 +76,8 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     """
     if not isinstance(method, str) or method not in METHOD_NAMES:
         raise ValueError(f"method must be one of {', '.join(METHOD_NAMES)}; got {method!r}")
+    if is_foreign(A) or is_foreign(b) or is_foreign(x0):  # PyTorch, CuPy, JAX, ... arrays
+        return raise_if_ctrl_c(solve_arrays(A, b, method, x0, options))
     if x0 is None and (method == "auto" or method == "active-set"):
         res = _lean(A, b, options)
         if res is not None:

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._linalg import device as _device
+from ._linalg import namespace
+
 __all__ = ["Box", "Free", "Orthant", "Simplex", "orthant_kkt", "project_simplex"]
 
 _TINY = np.finfo(np.float64).tiny
@@ -52,6 +55,8 @@ def orthant_kkt(x, g, col_norms, b_norm):
     >>> float(orthant_kkt(np.array([2.0, 0.0]), np.array([0.0, -3.0]), np.array([1.0, 2.0]), 3.0))
     0.5
     """
+    if type(x) is not np.ndarray:
+        return _orthant_kkt_xp(x, g, col_norms, b_norm)
     c = col_norms if x.ndim == 1 else col_norms[:, None]
     norm = max(b_norm, _TINY) if isinstance(b_norm, float) else np.maximum(b_norm, _TINY)
     if col_norms.all():  # no zero column (norms are >= 0): the common case, kept cheap
@@ -89,6 +94,10 @@ def orthant_kkt_positive(x, g, c, norm):
     >>> bool(np.all(kkt == orthant_kkt(x, g, c, np.array([3.0, 4.0]))))
     True
     """
+    if type(x) is not np.ndarray:
+        xp = namespace(x)
+        t = xp.abs(xp.minimum(c * x, g / c))
+        return (xp.max(t, axis=0) if t.shape[0] else xp.zeros_like(t[0, ...])) / norm
     t = np.minimum(c * x, g / c)
     t = np.abs(t, out=t)
     worst = np.maximum.reduce(t, axis=0) if t.shape[0] else np.zeros(t.shape[1:])
@@ -107,6 +116,21 @@ def orthant_kkt_short(x, g, c, norm) -> float:
     worst = 0.0
     for ci, xi, gi in zip(c, x, g):
         worst = max(worst, abs(min(ci * xi, gi / ci)))
+    return worst / norm
+
+
+def _orthant_kkt_xp(x, g, col_norms, b_norm):
+    """:func:`orthant_kkt` for arrays of another library than NumPy (array API), in it and on
+    its device: a 0-d array for a vector ``x``, a (k,) array for a block."""
+    xp = namespace(x, g, col_norms)
+    c = col_norms if x.ndim == 1 else col_norms[:, None]
+    norm = max(float(b_norm), _TINY) if np.ndim(b_norm) == 0 else xp.clip(b_norm, min=_TINY)
+    pos = c > 0
+    safe = xp.where(pos, c, xp.ones_like(c))
+    t = xp.minimum(c * x, g / safe)
+    t = xp.where(pos, t, xp.where(x != 0, xp.full_like(t, np.inf), xp.zeros_like(t)))
+    t = xp.abs(t)
+    worst = xp.max(t, axis=0) if t.shape[0] else xp.zeros_like(t[0, ...])
     return worst / norm
 
 
@@ -141,9 +165,11 @@ class Orthant:
     """
 
     def project(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(x, 0.0)
+        return np.maximum(x, 0.0) if type(x) is np.ndarray else namespace(x).clip(x, min=0.0)
 
     def certificate(self, x, g, scale=None, norm=1.0, *, axis=0):
+        if type(x) is not np.ndarray and hasattr(x, "shape"):
+            return self._certificate_xp(x, g, scale, norm, axis)
         x, g = np.asarray(x), np.asarray(g)
         if axis is None and x.ndim == 2:  # matrix-valued x: one number over every entry
             x, g = x.ravel(), g.ravel()
@@ -153,6 +179,21 @@ class Orthant:
         c = np.ones(n) if scale is None else np.broadcast_to(np.asarray(scale, float), (n,))
         out = orthant_kkt(x, g, c, norm if np.ndim(norm) else float(norm))
         return float(out) if np.ndim(out) == 0 else out
+
+    def _certificate_xp(self, x, g, scale, norm, axis):
+        xp = namespace(x)
+        if axis is None and x.ndim == 2:
+            if scale is not None and np.ndim(scale):
+                scale = xp.broadcast_to(scale[:, None], x.shape)
+                scale = xp.reshape(scale, (-1,))
+            x, g = xp.reshape(x, (-1,)), xp.reshape(g, (-1,))
+        if scale is None or np.ndim(scale) == 0:
+            c = xp.full((x.shape[0],), 1.0 if scale is None else float(scale), dtype=x.dtype,
+                        device=_device(x))
+        else:
+            c = scale
+        out = orthant_kkt(x, g, c, norm)
+        return float(out) if out.ndim == 0 else out
 
     def __repr__(self) -> str:
         return "Orthant()"

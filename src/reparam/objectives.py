@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from ._linalg import Operator
+from ._linalg import ArrayOperator, Operator, device, is_foreign, namespace, take_columns
 from ._result import column_norms, vector_norm
 from ._validation import validate_matrix, validate_rhs
 
@@ -39,10 +39,13 @@ _GRAM_MAX_N = 8000
 
 
 def coldot(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
-    """``<a, b>`` for vectors, per column for (n, k) blocks (a (k,) array)."""
+    """``<a, b>`` for vectors, per column for (n, k) blocks (a (k,) array); arrays of any
+    library (:func:`reparam._linalg.namespace`)."""
     if a.ndim == 1:
         return float(a @ b)
-    return np.einsum("ij,ij->j", a, b)
+    if type(a) is np.ndarray:  # multiply and the ufunc's reduce: less overhead than einsum
+        return np.add.reduce(a * b, axis=0)
+    return namespace(a).sum(a * b, axis=0)
 
 
 def _as_col(v: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -87,14 +90,21 @@ class LeastSquares:
     """
 
     columns = True
+    xp = np  # the array namespace of A and b (:func:`reparam._linalg.namespace`)
 
     def __init__(self, A, b, *, use_gram: bool = True, gram: np.ndarray | None = None,
                  col_norms: np.ndarray | None = None):
-        self.op: Operator = A if isinstance(A, Operator) else validate_matrix(A)
-        self.b = b if isinstance(A, Operator) else validate_rhs(b, self.op.shape[0])
+        if isinstance(A, (Operator, ArrayOperator)):
+            self.op, self.b = A, b
+        elif is_foreign(A) or is_foreign(b):
+            self.op, self.b = _validate_arrays(A, b)
+        else:
+            self.op = validate_matrix(A)
+            self.b = validate_rhs(b, self.op.shape[0])
+        self.xp = getattr(self.op, "xp", np)
         self.atb = self.op.rmatvec(self.b)
         self.half_bb = 0.5 * (float(self.b @ self.b) if self.b.ndim == 1
-                              else np.einsum("ij,ij->j", self.b, self.b))
+                              else coldot(self.b, self.b))
         m, n = self.op.shape
         if gram is None and use_gram and self.op.kind == "dense" and n <= m and n <= _GRAM_MAX_N:
             gram = self.op.todense_gram()
@@ -109,7 +119,9 @@ class LeastSquares:
             c = _as_col(self.atb, x)
             g = self.gram @ x - c
             f = 0.5 * coldot(x, g - c) + self.half_bb
-            return (np.maximum(f, 0.0) if x.ndim == 2 else max(f, 0.0)), g
+            if x.ndim == 1:
+                return max(f, 0.0), g
+            return (np.maximum(f, 0.0) if self.xp is np else self.xp.clip(f, min=0.0)), g
         r = self.op.matvec(x) - _as_col(self.b, x)
         return 0.5 * coldot(r, r), self.op.rmatvec(r)
 
@@ -124,10 +136,11 @@ class LeastSquares:
         if self.b.ndim == 1:
             return self
         new = copy.copy(self)
-        new.b, new.atb, new.half_bb = self.b[:, keep], self.atb[:, keep], self.half_bb[keep]
+        new.b, new.atb, new.half_bb = (take_columns(v, keep)
+                                       for v in (self.b, self.atb, self.half_bb))
         new.shape = (self.shape[0], new.b.shape[1])
         if "rhs_norm" in self.__dict__:
-            new.__dict__["rhs_norm"] = self.rhs_norm[keep]
+            new.__dict__["rhs_norm"] = take_columns(self.rhs_norm, keep)
         return new
 
     def lipschitz(self) -> float:
@@ -138,13 +151,46 @@ class LeastSquares:
     def col_norms(self) -> np.ndarray:
         """``‖A e_i‖₂`` by :func:`reparam._result.column_norms` (from the Gram diagonal when
         there is one; one common estimated scale for a large ``LinearOperator``)."""
+        if self.xp is not np:
+            return self.xp.sqrt(self.xp.sum(self.op.A * self.op.A, axis=0))
         sq = np.diagonal(self.gram) if self.gram is not None else None
         return column_norms(self.op, squares=sq)
 
     @functools.cached_property
     def rhs_norm(self):
+        if self.xp is not np:
+            out = self.xp.linalg.vector_norm(self.b, axis=0)
+            return out if self.b.ndim == 2 else float(out)
         out = vector_norm(self.b)
         return out if self.b.ndim == 2 else float(out)
+
+
+def _validate_arrays(A, b):
+    """A dense ``A`` and a ``b`` of one array library other than NumPy: shapes, a real dtype,
+    finite entries; both as float64 on ``A``'s device (the arithmetic of the NumPy path)."""
+    xp = namespace(A, b)
+    if not (is_foreign(A) and is_foreign(b)):  # one NumPy (or list) operand joins the other
+        dev = device(A if is_foreign(A) else b)
+        A, b = (v if is_foreign(v) else xp.asarray(np.asarray(v), device=dev) for v in (A, b))
+    for name, v, dims in (("A", A, (2,)), ("b", b, (1, 2))):
+        if not (hasattr(v, "shape") and hasattr(v, "dtype")):
+            raise TypeError(f"{name} must be an array of the same library as the other "
+                            f"argument; got {type(v).__name__}")
+        if v.ndim not in dims:
+            raise ValueError(f"{name} must be {' or '.join(f'{d}-D' for d in dims)}; got shape "
+                             f"{tuple(v.shape)}")
+        if not (xp.isdtype(v.dtype, "real floating") or xp.isdtype(v.dtype, "integral")):
+            raise TypeError(f"{name} must have a real floating-point or integer dtype; got "
+                            f"{v.dtype}")
+    if b.shape[0] != A.shape[0]:
+        raise ValueError(f"b has {b.shape[0]} rows, but A has shape {tuple(A.shape)}")
+    if device(b) != device(A):
+        raise ValueError(f"A is on {device(A)} but b is on {device(b)}; put them on one device")
+    A64, b64 = (xp.astype(v, xp.float64) for v in (A, b))
+    for name, v in (("A", A64), ("b", b64)):
+        if not bool(xp.all(xp.isfinite(v))):
+            raise ValueError(f"{name} has non-finite entries (NaN or inf)")
+    return ArrayOperator(A64, xp), b64
 
 
 class MatrixSensing:

@@ -24,9 +24,10 @@ OPTIMIZERS: dict[str, Optimizer] = {
         Optimizer("gd", gd.gd_init, gd.gd_step, blocks=True),
         Optimizer("nesterov", gd.nesterov_init, gd.nesterov_step, blocks=True),
         Optimizer("riemannian", metric.riemannian_init, metric.riemannian_step, blocks=True),
-        Optimizer("bb", metric.bb_init, metric.bb_step),
-        Optimizer("accelerated", metric.accelerated_init, metric.accelerated_step),
+        Optimizer("bb", metric.bb_init, metric.bb_step, blocks=True),
+        Optimizer("accelerated", metric.accelerated_init, metric.accelerated_step,
+                  blocks=True),
         Optimizer("projected", projected.projected_init, projected.projected_step, blocks=True),
-        Optimizer("fista", projected.fista_init, projected.fista_step),
+        Optimizer("fista", projected.fista_init, projected.fista_step, blocks=True),
     ]
 }

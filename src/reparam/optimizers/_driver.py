@@ -17,9 +17,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._linalg import device, take_columns, to_host
 from .._result import CTRL_C, Result, Status
-from ._task import Task
-from ._tree import leaves, tcopy, tfinite, tmap
+from ._task import Stalled, Task
+from ._tree import copy, tcopy, tfinite, tmap
 
 
 class _CtrlC(str):
@@ -59,11 +60,14 @@ def _best_of(state) -> _Best:
     return _Best(state.x, state.g, getattr(state, "params", None))
 
 
-def _merge(mask, new: _Best, old: _Best) -> _Best:
+def _merge(mask, new: _Best, old: _Best, xp=np) -> _Best:
     """``new`` on the columns in ``mask``, ``old`` elsewhere (the fields of :class:`_Best`)."""
-    params = None if new.params is None else tmap(
-        lambda a, b: np.where(mask, a, b), new.params, old.params)
-    return _Best(np.where(mask, new.x, old.x), np.where(mask, new.g, old.g), params)
+    if xp is not np:
+        mask = xp.asarray(mask, device=device(new.x))
+    new_params = getattr(new, "params", None)  # ``new`` may be a state
+    params = None if new_params is None else tmap(
+        lambda a, b: xp.where(mask, a, b), new_params, old.params)
+    return _Best(xp.where(mask, new.x, old.x), xp.where(mask, new.g, old.g), params)
 
 
 def _recorder(record: Sequence) -> list[tuple[str, Callable]]:
@@ -111,20 +115,22 @@ def run(
     t0 = time.perf_counter()
     recorders = _recorder(record)
     hist: dict[str, list] = {name: [] for name, _ in recorders}
+    xp = task.xp
     with np.errstate(all="ignore"):
         state = optimizer.init(task, start)
         cert = certify(state.x, state.g, None)
-    columns = task.columns and np.ndim(cert) == 1
+    columns = task.columns and getattr(cert, "ndim", 0) == 1
     if columns:
-        cert = np.asarray(cert, dtype=float)
+        cert = np.asarray(to_host(cert), dtype=float)
     for name, fn in recorders:
         hist[name].append(fn(state, state.f, cert))
     if columns:
         block, k, detail = _loop_columns(
             task, optimizer, state, cert, certify, tol, max_iter, callback, recorders, hist)
-        x, g, params, best_f, best_cert = block.x, block.g, block.params, block.f, block.cert
-        st, n_iter = block.status, block.n_iter
-        compl = np.abs(np.einsum("ij,ij->j", x, g))
+        x, g, params = block.assemble(xp)
+        best_f, best_cert, st, n_iter = block.f, block.cert, block.status, block.n_iter
+        compl = np.abs(np.einsum("ij,ij->j", x, g)) if xp is np else np.abs(
+            to_host(xp.sum(x * g, axis=0)))
         message = _block_message(st, k, best_cert, tol, detail, advice)
     else:
         st, k, detail, best, best_f, best_cert = _loop_single(
@@ -133,12 +139,12 @@ def run(
         n_iter = k
         x, g = best.x, best.g
         params = getattr(best, "params", None)
-        compl = abs(float(np.vdot(x, g)))
+        compl = abs(float(np.vdot(x, g) if xp is np else xp.sum(x * g)))
         message = _message(st, k, float(best_cert), tol, detail, advice)
         best_f, best_cert = float(best_f), float(best_cert)
     history = {name: np.asarray(v) for name, v in hist.items()} if recorders else None
     return Result(
-        x=x.copy(),
+        x=copy(x),
         status=st,
         message=message,
         n_iter=n_iter,
@@ -148,7 +154,7 @@ def run(
         method=method,
         history=history,
         time=time.perf_counter() - t0,
-        info={**({"u": params.copy()} if isinstance(params, np.ndarray) else {}),
+        info={**({"u": copy(params)} if hasattr(params, "shape") else {}),
               **({CTRL_C: True} if isinstance(detail, _CtrlC) else {})},
         params=None if params is None else tcopy(params),
     )
@@ -157,6 +163,9 @@ def run(
 def _loop_single(task, optimizer, state, cert, certify, tol, max_iter, callback, recorders,
                  hist):
     """The loop for one problem: plain Python scalars, no per-column bookkeeping."""
+    xp = task.xp
+    if xp is not np:
+        state, cert = state._replace(f=float(state.f)), float(cert)
     best, best_cert = state, cert
     status, k, detail = Status.MAX_ITER, 0, ""
     try:
@@ -167,10 +176,17 @@ def _loop_single(task, optimizer, state, cert, certify, tol, max_iter, callback,
             with np.errstate(all="ignore"):
                 state = optimizer.step(task, state, k)
                 f = state.f
-                if not (np.isfinite(f) and np.all(np.isfinite(state.x))):
+                if xp is np:
+                    finite = np.isfinite(f) and np.all(np.isfinite(state.x))
+                else:
+                    f = float(f)
+                    finite = np.isfinite(f) and bool(xp.all(xp.isfinite(state.x)))
+                if not finite:
                     status, detail = Status.NUMERICAL_ERROR, f"non-finite iterate at iteration {k}"
                     break
                 cert = certify(state.x, state.g)
+                if xp is not np:
+                    cert = float(cert)
             for name, fn in recorders:
                 hist[name].append(fn(state, f, cert))
             if cert <= tol:
@@ -197,57 +213,114 @@ def _take(state, keep):
     fields = {}
     for name in state._fields:
         v = getattr(state, name)
-        if isinstance(v, np.ndarray):
-            fields[name] = v[..., keep]
+        if hasattr(v, "shape") and getattr(v, "ndim", 0):
+            fields[name] = take_columns(v, keep)
+        elif isinstance(v, Stalled):
+            mask = v.mask[keep]
+            fields[name] = Stalled(v.message, mask) if mask.any() else None
         elif isinstance(v, tuple):
-            fields[name] = tmap(lambda a: a[..., keep], v)
+            fields[name] = tmap(lambda a: take_columns(a, keep), v)
         else:
             fields[name] = v
     return type(state)(**fields)
 
 
+# ufunc reductions called directly: the loop's per-iteration tests without Python wrappers
+_MIN, _ALL, _ANY = np.minimum.reduce, np.logical_and.reduce, np.logical_or.reduce
+
+
+class _BestColumns:
+    """The best iterate of every column of a block, merged lazily: ``src`` on the columns in
+    ``mask`` (all of them when ``mask`` is None), ``old`` on the others. While the same
+    columns keep improving (and the others not), nothing is copied. ``src`` and ``old`` are
+    states or :class:`_Best` records (the fields ``x``, ``g`` and ``params`` are read)."""
+
+    __slots__ = ("mask", "old", "src", "xp")
+
+    def __init__(self, src: _Best, xp):
+        self.src, self.mask, self.old, self.xp = src, None, None, xp
+
+    def update(self, take: np.ndarray, every: bool, src: _Best) -> None:
+        """``src`` becomes the best of the columns in ``take`` (all of them if ``every``)."""
+        if every:
+            self.src, self.mask, self.old = src, None, None
+            return
+        if self.mask is None:
+            self.old = self.src
+        elif _ANY(self.mask > take):  # a column whose best was src stops improving
+            self.old = _merge(self.mask, self.src, self.old, self.xp)
+        self.src, self.mask = src, take
+
+    def get(self) -> _Best:
+        if self.mask is None:
+            return _best_of(self.src)
+        return _merge(self.mask, self.src, _best_of(self.old), self.xp)
+
+
 class _Block:
-    """The final per-column answers of a block, filled as columns finish."""
+    """The final per-column answers of a block, filled as columns finish (chunks of columns
+    kept in the block's array library, put in order once at the end)."""
 
     def __init__(self, state, k: int):
-        self.x = np.empty(state.x.shape[:-1] + (k,))
-        self.g = np.empty_like(self.x)
+        self.chunks: list = []  # (columns, x, g, params)
         self.f = np.empty(k)
         self.cert = np.empty(k)
-        params = getattr(state, "params", None)
-        self.params = None if params is None else tmap(
-            lambda a: np.empty(a.shape[:-1] + (k,)), params)
         self.status = np.full(k, Status.MAX_ITER, dtype=object)
         self.n_iter = np.zeros(k, dtype=int)
 
     def finish(self, best, f, cert, mask, cols, status, k: int) -> None:
         j = cols[mask]
-        self.x[..., j] = best.x[..., mask]
-        self.g[..., j] = best.g[..., mask]
+        pick = (lambda a: take_columns(a, mask))
+        params = None if best.params is None else tmap(pick, best.params)
+        self.chunks.append((j, pick(best.x), pick(best.g), params))
         self.f[j], self.cert[j] = f[mask], cert[mask]
-        if self.params is not None:
-            for out, a in zip(leaves(self.params), leaves(best.params)):
-                out[..., j] = a[..., mask]
         self.status[j] = status
         self.n_iter[j] = k
+
+    def assemble(self, xp):
+        """``x``, ``g`` and the parameters of every column, in column order."""
+        order = np.argsort(np.concatenate([c[0] for c in self.chunks]), kind="stable")
+        if len(self.chunks) == 1 and np.all(order == np.arange(order.size)):
+            _, x, g, params = self.chunks[0]
+            return x, g, params
+
+        def join(parts):
+            a = xp.concat(parts, axis=parts[0].ndim - 1) if xp is not np else \
+                np.concatenate(parts, axis=-1)
+            return take_columns(a, order)
+
+        x = join([c[1] for c in self.chunks])
+        g = join([c[2] for c in self.chunks])
+        params = None
+        if self.chunks[0][3] is not None:
+            trees = [c[3] for c in self.chunks]
+            if isinstance(trees[0], tuple):
+                params = tuple(join([t[i] for t in trees]) for i in range(len(trees[0])))
+            else:
+                params = join(trees)
+        return x, g, params
 
 
 def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback, recorders,
                   hist):
     """The loop for a block: per-column stopping. A finished (or failed) column is frozen at
     its answer and dropped from the block, so later iterations work on the live columns only."""
+    xp = task.xp
     k_all = cert.size
     out = _Block(state, k_all)
     cols = np.arange(k_all)
-    best, best_f, best_cert = _best_of(state), np.asarray(state.f, dtype=float), cert
+    best_f, best_cert = np.asarray(to_host(state.f), dtype=float), cert
     full_f, full_cert = np.array(best_f, dtype=float), np.array(cert, dtype=float)
     k, detail = 0, ""
 
+    best = _BestColumns(state, xp)
+
     def drop(mask, status):
         nonlocal state, best, best_f, best_cert, cols, task, cert
-        out.finish(best, best_f, best_cert, mask, cols, status, k)
+        now = best.get()
+        out.finish(now, best_f, best_cert, mask, cols, status, k)
         keep = ~mask
-        state, best = _take(state, keep), _take(best, keep)
+        state, best = _take(state, keep), _BestColumns(_take(now, keep), xp)
         best_f, best_cert, cert = best_f[keep], best_cert[keep], cert[keep]
         cols = cols[keep]
         task = task.take(keep)
@@ -261,33 +334,41 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
             with np.errstate(all="ignore"):
                 state = optimizer.step(task, state, k)
                 cert = certify(state.x, state.g, cols)
-            f = np.asarray(state.f, dtype=float)
-            # x with a non-finite entry makes f or the certificate non-finite (and so the sum)
-            if not np.isfinite(f + cert).all():
+            f = state.f
+            if xp is not np:
+                f, cert = to_host(f), to_host(cert)
+            elif type(f) is not np.ndarray or f.dtype != np.float64:
+                f = np.asarray(f, dtype=float)
+            # x with a non-finite entry makes f or the certificate non-finite, and so their
+            # inner product (one call; an overflow of the product only takes the slow check)
+            if not np.isfinite(f @ cert):
                 bad = ~(np.isfinite(f) & np.isfinite(cert))
-                detail = f"non-finite iterate at iteration {k}"
-                drop(bad, Status.NUMERICAL_ERROR)
-                f = f[~bad]
-                if not cols.size:
-                    break
+                if bad.any():
+                    detail = f"non-finite iterate at iteration {k}"
+                    drop(bad, Status.NUMERICAL_ERROR)
+                    f = f[~bad]
+                    if not cols.size:
+                        break
             if recorders:
                 full_f[cols], full_cert[cols] = f, cert
                 for name, fn in recorders:
                     hist[name].append(fn(state, full_f.copy(), full_cert.copy()))
-            met = cert <= tol
-            any_met = met.any()
+            any_met = _MIN(cert) <= tol
+            met = cert <= tol if any_met else None
             # the best iterate per column: met, a lower objective, or as low and better certified
             take = f < best_f
-            every = take.all()
+            every = _ALL(take)
             if not every:
-                take |= (f == best_f) & (cert < best_cert)
+                tie = f == best_f
+                if _ANY(tie):
+                    take |= tie & (cert < best_cert)
                 if any_met:
                     take |= met
-                every = take.all()
+                every = _ALL(take)
+            best.update(take, every, state)
             if every:
-                best, best_f, best_cert = _best_of(state), f, cert
-            elif take.any():
-                best = _merge(take, _best_of(state), best)
+                best_f, best_cert = f, cert
+            elif _ANY(take):
                 best_f = np.where(take, f, best_f)
                 best_cert = np.where(take, cert, best_cert)
             if any_met:
@@ -295,7 +376,12 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
                 if not cols.size:
                     break
             stalled = getattr(state, "stalled", None)
-            if stalled:
+            if isinstance(stalled, Stalled):  # some columns cannot go on: they leave the block
+                detail = stalled.message
+                drop(stalled.mask, Status.STALLED)
+                if not cols.size:
+                    break
+            elif stalled:
                 detail = stalled
                 drop(np.ones(cols.size, dtype=bool), Status.STALLED)
                 break

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from .._linalg import take_columns
+
+
+class Stalled(NamedTuple):
+    """The ``stalled`` field of a block's state: the columns that cannot go on (``mask``, over
+    the live columns) and why; the driver freezes them with ``Status.STALLED``."""
+
+    message: str
+    mask: np.ndarray
 
 
 @dataclass
@@ -27,6 +37,11 @@ class Task:
     columns: bool = False
     _lip: float | None = field(default=None, repr=False)
 
+    @property
+    def xp(self):
+        """The array namespace the objective computes in (``numpy`` unless it says otherwise)."""
+        return getattr(self.objective, "xp", np)
+
     def evaluate(self, x: np.ndarray):
         """``(f, g)`` at ``x``."""
         return self.objective.value_and_grad(x)
@@ -42,8 +57,7 @@ class Task:
         """The task restricted to the columns ``keep`` of a block."""
         objective = self.objective.take(keep) if hasattr(self.objective, "take") else \
             self.objective
-        step = self.step[keep] if isinstance(self.step, np.ndarray) and self.step.ndim else \
-            self.step
+        step = take_columns(self.step, keep) if getattr(self.step, "ndim", 0) else self.step
         return replace(self, objective=objective, step=step)
 
     @property

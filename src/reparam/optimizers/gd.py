@@ -12,9 +12,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._task import Task
+from .._linalg import to_host
+from ._task import Stalled, Task
 from ._tree import tdot, tmap
-from .steps import armijo, decayed, inverse
+from .steps import armijo, armijo_columns, decayed, inverse
 
 # Armijo steps never grow above this (a zero gradient would otherwise double them forever).
 _ETA_MAX = 1e300
@@ -84,6 +85,8 @@ def gd_step(task: Task, state: GDState, k: int) -> GDState:
 def _armijo_step(task: Task, state: GDState) -> GDState:
     p = task.param
     grad = p.vjp(state.params, state.g)
+    if task.columns and np.ndim(state.f):
+        return _armijo_block(task, state, grad)
     slope = -tdot(grad, grad, False)
     if not slope < 0:
         # ∇_u F ≡ 0 away from a solution (u on a critical set of φ, e.g. u = 0 for u^L): no
@@ -106,9 +109,39 @@ def _armijo_step(task: Task, state: GDState) -> GDState:
     return GDState(params, x, g, f, eta)
 
 
+def _armijo_block(task: Task, state: GDState, grad) -> GDState:
+    """:func:`_armijo_step` on a block: each column its own slope, step and backtracking
+    (:func:`steps.armijo_columns`); a column with a zero gradient or no decrease stalls."""
+    p = task.param
+    slope = -tdot(grad, grad, True)
+    xp = task.xp
+    eta0 = state.eta if np.ndim(state.eta) else (
+        np.full(np.shape(state.f), state.eta) if xp is np else xp.full_like(state.f, state.eta))
+    eta0 = xp.minimum(2.0 * eta0, xp.full_like(eta0, _ETA_MAX))
+
+    def trial(eta):
+        params = tmap(lambda u, d: u - eta * d, state.params, grad)
+        x = p.forward(params)
+        f, g = task.evaluate(x)
+        return f, (params, x, g, f)
+
+    eta, (params, x, g, f), failed = armijo_columns(
+        trial, state.f, slope, eta0, start=(state.params, state.x, state.g, state.f))
+    flat = np.asarray(slope >= 0) if xp is np else np.asarray(to_host(slope >= 0))
+    new = GDState(params, x, g, f, eta)  # the failed columns leave the block
+    if failed.any() or flat.any():
+        why = ("the gradient in u is zero, so gradient descent cannot move" if flat.any()
+               else "the line search found no decrease; the problem may be ill-scaled")
+        return new._replace(stalled=Stalled(why, failed | flat))
+    return new
+
+
 def nesterov_init(task: Task, params) -> NesterovState:
     state = gd_init(task, params)
-    j = np.zeros(np.shape(state.f), dtype=int) if task.columns and np.ndim(state.f) else 0
+    j = 0
+    if task.columns and np.ndim(state.f):  # a float counter per column for another library
+        j = np.zeros(np.shape(state.f), dtype=int) if task.xp is np else \
+            task.xp.zeros_like(state.f)
     return NesterovState(params, params, j, state.x, state.g, state.f)
 
 
@@ -126,7 +159,8 @@ def nesterov_step(task: Task, state: NesterovState, k: int) -> NesterovState:
     beta = (j - 1) / (j + 2)
     v = tmap(lambda a, b: a + beta * (a - b), u, u_prev)
     if getattr(p, "positive_params", False):
-        v = tmap(lambda c, a: np.where(c < _KEEP * a, a, c), v, u)
+        xp = task.xp
+        v = tmap(lambda c, a: xp.where(c < _KEEP * a, a, c), v, u)
     xv = p.forward(v)
     fv, gv = task.evaluate(xv)
     grad = p.vjp(v, gv)
@@ -138,5 +172,10 @@ def nesterov_step(task: Task, state: NesterovState, k: int) -> NesterovState:
     if task.restart:
         moved = tmap(lambda a, b: a - b, u_next, u)
         restart = tdot(grad, moved, task.columns) > 0
-        j = np.where(restart, 0, j) if np.ndim(restart) else (0 if restart else j)
+        if not np.ndim(restart):
+            j = 0 if restart else j
+        elif task.xp is np:
+            j = np.where(restart, 0, j)
+        else:
+            j = task.xp.where(restart, task.xp.zeros_like(j), j)
     return NesterovState(u_next, u, j, xv, gv, fv)

@@ -13,8 +13,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._task import Task
-from .steps import armijo, bb_length, boundary_cap, decayed, metric_step
+from ..objectives import coldot
+from ._task import Stalled, Task
+from ._tree import copy
+from .steps import (
+    armijo,
+    armijo_columns,
+    bb_length,
+    bb_lengths,
+    boundary_cap,
+    decayed,
+    metric_step,
+)
 
 _ARMIJO = 1e-4
 _BB_MEMORY = 10  # non-monotone line search window (Grippo, Lampariello, Lucidi 1986)
@@ -33,26 +43,46 @@ class MetricState(NamedTuple):
 class BBState(NamedTuple):
     x: np.ndarray
     g: np.ndarray
-    f: float
+    f: Any
     x_prev: np.ndarray | None
     g_prev: np.ndarray | None
-    f_hist: tuple
-    stalled: str | None = None
+    f_hist: tuple  # the last objective values (per column for a block)
+    stalled: Any = None  # a message; for a block, a Stalled record of the columns
 
 
 class AcceleratedState(NamedTuple):
     x: np.ndarray
     g: np.ndarray
-    f: float
+    f: Any
     y: np.ndarray  # mirror sequence
     xt: np.ndarray  # primal (gradient-step) sequence
-    j: int
+    j: Any  # iterations since the last restart (per column for a block)
 
 
 def _start(task: Task, params) -> MetricState:
     x = task.param.forward(params)
     f, g = task.evaluate(x)
     return MetricState(x, g, f)
+
+
+def _minimum(a, b, xp):
+    """Entrywise minimum of two step sizes (floats, or (k,) arrays for a block)."""
+    if xp is np or np.ndim(a) == np.ndim(b) == 0:
+        return np.minimum(a, b) if xp is np else min(float(a), float(b))
+    if np.ndim(a) == 0:
+        a = xp.full_like(b, float(a))
+    if np.ndim(b) == 0:
+        b = xp.full_like(a, float(b))
+    return xp.minimum(a, b)
+
+
+def _where(mask, a, b, xp):
+    """``a`` on the columns in ``mask`` (host bools), ``b`` elsewhere."""
+    if xp is not np and isinstance(mask, np.ndarray):
+        from .._linalg import device
+
+        mask = xp.asarray(mask, device=device(b))
+    return xp.where(mask, a, b)
 
 
 def riemannian_init(task: Task, params) -> MetricState:
@@ -68,7 +98,7 @@ def riemannian_step(task: Task, state: MetricState, k: int) -> MetricState:
         base = metric_step(P, task.lipschitz(), task.columns)
     else:
         base = task.step
-    eta = np.minimum(decayed(base, k - 1, task.decay), boundary_cap(x, d, task.columns))
+    eta = _minimum(decayed(base, k - 1, task.decay), boundary_cap(x, d, task.columns), task.xp)
     x = x + eta * d
     f, g = task.evaluate(x)
     return MetricState(x, g, f)
@@ -87,8 +117,11 @@ def bb_step(task: Task, state: BBState, k: int) -> BBState:
     ``[1e-8, 1e8]`` times the safe step :func:`steps.metric_step`; it falls back to the safe
     step when ``⟨s, y⟩ <= 0``; the boundary cap keeps ``x > 0``; a non-monotone Armijo line
     search (Grippo, Lampariello & Lucidi 1986; Raydan 1997) over the last 10 objective values
-    backtracks by halving, at most 40 times.
+    backtracks by halving, at most 40 times. A block runs the same rule column by column (one
+    length, one line search and one history per column).
     """
+    if task.columns:
+        return _bb_block(task, state, k)
     x, g = state.x, state.g
     P = task.param.preconditioner(x)
     d = -P * g
@@ -118,9 +151,56 @@ def bb_step(task: Task, state: BBState, k: int) -> BBState:
     return BBState(x_new, g_new, f_new, x, g, hist)
 
 
+def _bb_block(task: Task, state: BBState, k: int) -> BBState:
+    """:func:`bb_step` on an (n, k) block: per-column lengths, references and backtracking
+    (:func:`steps.armijo` column by column: a column keeps the first halving it accepts)."""
+    xp = task.xp
+    x, g = state.x, state.g
+    P = task.param.preconditioner(x)
+    d = -P * g
+    safe = metric_step(P, task.lipschitz(), True)
+    if state.x_prev is not None:
+        eta = bb_lengths(x - state.x_prev, g - state.g_prev, P, k, task.bb, safe)
+    else:
+        eta = safe
+    t = _minimum(eta, boundary_cap(x, d, True), xp)
+    f_ref = state.f_hist[0]
+    for f_old in state.f_hist[1:]:
+        f_ref = xp.maximum(f_ref, f_old)
+    slope = coldot(g, d)
+    half_bb = getattr(task.objective, "half_bb", 0.0)
+    slack = 8 * np.finfo(float).eps * (xp.abs(f_ref) + half_bb)
+
+    def trial(t):
+        x_new = x + t * d
+        f_new, g_new = task.evaluate(x_new)
+        return f_new, (x_new, g_new, f_new)
+
+    _, (x_new, g_new, f_new), failed = armijo_columns(
+        trial, f_ref, slope, t, c=_ARMIJO, slack=slack, floor=0.0, max_backtracks=_BACKTRACKS,
+        start=(x, g, state.f))
+    hist = (state.f_hist + (f_new,))[-_BB_MEMORY:]
+    new = BBState(x_new, g_new, f_new, x, g, hist)
+    if failed.any():
+        return new._replace(stalled=Stalled(f"line search failed at iteration {k}", failed))
+    return new
+
+
+def _host(a, xp) -> np.ndarray:
+    if xp is np:
+        return a
+    from .._linalg import to_host
+
+    return to_host(a)
+
+
 def accelerated_init(task: Task, params) -> AcceleratedState:
     s = _start(task, params)
-    return AcceleratedState(s.x, s.g, s.f, s.x.copy(), s.x, 0)
+    j = 0
+    if task.columns and np.ndim(s.f):
+        xp = task.xp
+        j = np.zeros(np.shape(s.f)) if xp is np else xp.zeros_like(s.f)
+    return AcceleratedState(s.x, s.g, s.f, copy(s.x), s.x, j)
 
 
 def accelerated_step(task: Task, state: AcceleratedState, k: int) -> AcceleratedState:
@@ -137,7 +217,10 @@ def accelerated_step(task: Task, state: AcceleratedState, k: int) -> Accelerated
     ``j`` counts iterations since the last restart; a restart (``j = 1``, ``y = x̃``) happens
     when the objective at the coupling point rises (function restart, O'Donoghue & Candès
     2015). The point certified and returned is the coupling point, where ``∇f`` is evaluated.
+    A block restarts and steps column by column (``j`` and the steps per column).
     """
+    if task.columns and np.ndim(state.j):
+        return _accelerated_block(task, state)
     metric = task.param.preconditioner
     j = state.j + 1
     y, xt = state.y, state.xt
@@ -148,10 +231,38 @@ def accelerated_step(task: Task, state: AcceleratedState, k: int) -> Accelerated
         j, y = 1, xt
         x = xt
         f, g = task.evaluate(x)
+    xp = task.xp
     fixed = None if isinstance(task.step, str) else task.step
     eta_y = fixed if fixed is not None else metric_step(metric(y), task.lipschitz())
-    y = y * np.exp(np.clip(-(j * 4.0 * eta_y / 2.0) * g, _EXP_LO, _EXP_HI))
+    y = y * xp.exp(xp.clip(-(j * 4.0 * eta_y / 2.0) * g, _EXP_LO, _EXP_HI))
     d = -metric(x) * g
     eta_x = fixed if fixed is not None else metric_step(metric(x), task.lipschitz())
     xt = x + min(eta_x, boundary_cap(x, d)) * d
+    return AcceleratedState(x, g, f, y, xt, j)
+
+
+def _accelerated_block(task: Task, state: AcceleratedState) -> AcceleratedState:
+    """:func:`accelerated_step` on an (n, k) block, every column with its own ``j``."""
+    xp = task.xp
+    metric = task.param.preconditioner
+    j = state.j + 1.0
+    y, xt = state.y, state.xt
+    lam = 2.0 / (j + 1.0)
+    x = lam * y + (1.0 - lam) * xt
+    f, g = task.evaluate(x)
+    if task.restart:
+        back = _host((j > 1) & (f > state.f), xp)
+        if back.any():
+            j = _where(back, xp.ones_like(j) if xp is not np else 1.0, j, xp)
+            y = _where(back, xt, y, xp)
+            x = _where(back, xt, x, xp)
+            f_back, g_back = task.evaluate(x)
+            f = _where(back, f_back, f, xp)
+            g = _where(back, g_back, g, xp)
+    fixed = None if isinstance(task.step, str) else task.step
+    eta_y = fixed if fixed is not None else metric_step(metric(y), task.lipschitz(), True)
+    y = y * xp.exp(xp.clip(-(j * 4.0 * eta_y / 2.0) * g, _EXP_LO, _EXP_HI))
+    d = -metric(x) * g
+    eta_x = fixed if fixed is not None else metric_step(metric(x), task.lipschitz(), True)
+    xt = x + _minimum(eta_x, boundary_cap(x, d, True), xp) * d
     return AcceleratedState(x, g, f, y, xt, j)

@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 from scipy.special import logsumexp, xlogy
 
+from .._linalg import is_foreign, namespace
 from ._base import (
     Domain,
     Parametrization,
@@ -17,6 +18,13 @@ from ._base import (
     _size,
     as_vector,
 )
+
+
+def _floats(u):
+    """``u`` as floats: a NumPy float array, or an array of another library as it is."""
+    if type(u) is np.ndarray and u.dtype == np.float64:
+        return u
+    return u if is_foreign(u) else np.asarray(u, dtype=float)
 
 
 class Power(Parametrization):
@@ -72,21 +80,27 @@ class Power(Parametrization):
         """
         L = self.depth
         axis = 0 if columns and np.ndim(u) == 2 else None
-        umax = np.abs(u).max(axis=axis)
-        curv = L * L * umax ** (2 * L - 2) * lipschitz
+        if type(u) is np.ndarray:  # ufunc reductions: the least overhead per call
+            def big(a):
+                return np.maximum.reduce(np.abs(a), axis=axis)
+        else:
+            xp = namespace(u)
+
+            def big(a):
+                return xp.max(xp.abs(a), axis=axis)
+        curv = L * L * big(u) ** (2 * L - 2) * lipschitz
         ug = g if L == 2 else u ** (L - 2) * g  # u**0 * g == g exactly
-        curv += 2.0 * L * (L - 1) * np.abs(ug).max(axis=axis)
+        curv += 2.0 * L * (L - 1) * big(ug)
         return curv if axis is not None else float(curv)
 
     def forward(self, u):
-        return np.asarray(u, dtype=float) ** self.depth
+        return _floats(u) ** self.depth
 
     def jacobian(self, u):
         return np.diag(self.vjp(u, np.ones_like(u, dtype=float)))
 
     def vjp(self, u, g):
-        u = np.asarray(u, dtype=float)
-        return self.depth * u ** (self.depth - 1) * g
+        return self.depth * _floats(u) ** (self.depth - 1) * g
 
     def initial_u(self, x0=None, init_scale=None, n=None):
         """u0 = init_scale·1 (so x0 = init_scale^L·1), or u0 = x0^{1/L} for x0 > 0."""
@@ -176,10 +190,12 @@ class Difference(Parametrization):
         return 2 * _size(n)
 
     def _split(self, w, name="u"):
+        """``(u, v)`` from ``concat(u, v)``; a block (2n, k) gives two (n, k) blocks."""
         w = np.asarray(w, dtype=float)
-        if w.ndim != 1 or w.size % 2:
-            raise ValueError(f"{name} must be 1-D of even length (u then v), got shape {w.shape}")
-        n = w.size // 2
+        if w.ndim not in (1, 2) or w.shape[0] % 2:
+            raise ValueError(f"{name} must be 1-D of even length (u then v), or a block of an "
+                             f"even number of rows, got shape {w.shape}")
+        n = w.shape[0] // 2
         return w[:n], w[n:]
 
     def forward(self, u):
@@ -394,14 +410,23 @@ class Box(Parametrization):
     def __repr__(self) -> str:
         return f"Box(lower={self.lower.tolist()}, upper={self.upper.tolist()})"
 
+    def _bounds(self, u):
+        """Center and half width, as columns against a block ``u`` of shape (n, k)."""
+        if u.ndim == 2 and self.center.ndim == 1:
+            return self.center[:, None], self.half_width[:, None]
+        return self.center, self.half_width
+
     def forward(self, u):
-        return self.center + self.half_width * np.sin(np.asarray(u, dtype=float))
+        u = np.asarray(u, dtype=float)
+        center, half_width = self._bounds(u)
+        return center + half_width * np.sin(u)
 
     def jacobian(self, u):
         return np.diag(self.vjp(u, np.ones_like(u, dtype=float)))
 
     def vjp(self, u, g):
-        return self.half_width * np.cos(np.asarray(u, dtype=float)) * g
+        u = np.asarray(u, dtype=float)
+        return self._bounds(u)[1] * np.cos(u) * g
 
     def initial_u(self, x0=None, init_scale=None, n=None):
         """u0 = init_scale·1 (x0 = c + h sin(init_scale)), or u0 = arcsin((x0 − c)/h) for x0
