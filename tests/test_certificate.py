@@ -94,6 +94,21 @@ def test_certificate_per_column_equals_one_column_at_a_time():
     np.testing.assert_allclose(batched, single, rtol=1e-14)
 
 
+def test_per_column_certificate_keeps_each_column_scale():
+    # a right-hand side of entries near 1e-170 beside ordinary ones: each column is
+    # normalized by its own ‖b_j‖ (one common scale made the tiny column's norm 0)
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((12, 4))
+    B = rng.standard_normal((12, 3))
+    B[:, 1] *= 1e-170
+    X = np.abs(rng.standard_normal((4, 3)))
+    X[:, 1] *= 1e-170
+    batched = rp.kkt_residual(A, B, X)
+    single = [rp.kkt_residual(A, B[:, j], X[:, j]) for j in range(3)]
+    np.testing.assert_allclose(batched, single, rtol=1e-12)
+    assert 1e-3 < batched[1] < 1e3  # the same order as its ordinary neighbours
+
+
 def test_a_zero_column_needs_a_zero_entry():
     A = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
     b = np.array([1.0, 0.0, 1.0])

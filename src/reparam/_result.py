@@ -255,13 +255,24 @@ def _dense_column_norms(A: np.ndarray, sq: np.ndarray | None = None) -> np.ndarr
 
 
 def vector_norm(b: np.ndarray) -> np.ndarray | float:
-    """``||b||_2`` per column, without overflow or underflow of the squares."""
-    big = float(np.max(np.abs(b), initial=0.0))
-    if big == 0.0:
+    """``||b||_2`` per column, without overflow or underflow of the squares.
+
+    Each column is scaled by its own power of two when its entries leave 1e±140, so a
+    column of tiny entries beside columns of ordinary size keeps its norm.
+
+    Examples
+    --------
+    >>> vector_norm(np.array([[3e-170, 1.0], [4e-170, 0.0]]))
+    array([5.e-170, 1.e+000])
+    """
+    big = np.max(np.abs(b), axis=0, initial=0.0)
+    nz = big > 0
+    if not np.any(nz):
         return np.zeros(b.shape[1:]) if b.ndim == 2 else 0.0
-    if 1e-140 < big < 1e140:
+    if np.all((big < 1e140) & ((big > 1e-140) | ~nz)):
         return np.sqrt(np.einsum("i...,i...->...", b, b))
-    q = int(np.frexp(big)[1])
+    q = np.where(nz, np.frexp(np.where(nz, big, 1.0))[1], 0)
+    q = int(q) if b.ndim == 1 else q
     bs = times_pow2(b, -q)
     return np.ldexp(np.sqrt(np.einsum("i...,i...->...", bs, bs)), q)
 
