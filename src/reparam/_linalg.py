@@ -58,10 +58,16 @@ def _power_norm(op: Operator, iters: int = 100, rtol: float = 1e-4) -> float:
     rng = np.random.default_rng(0)
     v = rng.standard_normal(n).astype(op.dtype if op.dtype.kind == "f" else np.float64)
     v /= np.linalg.norm(v)
+    return _power_iteration(op, v, lambda w: float(np.linalg.norm(w)), iters, rtol)
+
+
+def _power_iteration(op, v, norm, iters: int, rtol: float) -> float:
+    """``1.05 * sqrt`` of the power-iteration estimate of ``||A^T A||_2`` from the unit ``v``;
+    ``norm`` is the 2-norm of the array library ``v`` lives in."""
     est = 0.0
     for _ in range(iters):
         w = op.rmatvec(op.matvec(v))
-        nw = float(np.linalg.norm(w))
+        nw = norm(w)
         if nw == 0.0 or not np.isfinite(nw):
             return 0.0 if nw == 0.0 else float("inf")
         v = w / nw
@@ -327,15 +333,4 @@ def _power_norm_xp(op: ArrayOperator, iters: int = 100, rtol: float = 1e-4) -> f
     xp = op.xp
     v0 = np.random.default_rng(0).standard_normal(op.shape[1])
     v = xp.asarray(v0 / np.linalg.norm(v0), dtype=xp.float64, device=device(op.A))
-    est = 0.0
-    for _ in range(iters):
-        w = op.rmatvec(op.matvec(v))
-        nw = float(xp.linalg.vector_norm(w))
-        if nw == 0.0 or not np.isfinite(nw):
-            return 0.0 if nw == 0.0 else float("inf")
-        v = w / nw
-        if abs(nw - est) <= rtol * nw:
-            est = nw
-            break
-        est = nw
-    return 1.05 * float(np.sqrt(est))
+    return _power_iteration(op, v, lambda w: float(xp.linalg.vector_norm(w)), iters, rtol)

@@ -29,3 +29,24 @@ def _step_to_boundary(x, F, z, neg, passive):
     x[F] = np.where(drop, 0.0, xF)
     passive[F[drop]] = False
     return drop
+
+
+def exchange_columns(P, Pl, live, infeasible, count, best, budget, n: int) -> None:
+    """One exchange of block principal pivoting for the ``live`` columns, in place on ``P``.
+
+    A column whose number of infeasible variables ``count`` fell below its ``best`` regains
+    :data:`_FULL_EXCHANGES` full exchanges (flip every infeasible variable); once its budget is
+    spent it flips only the infeasible variable of largest index, the backup rule of Júdice &
+    Pires (1994) that guarantees termination. ``Pl`` is ``P[:, live]`` before the exchange.
+    """
+    better = count < best[live]
+    best[live[better]] = count[better]
+    budget[live[better]] = _FULL_EXCHANGES
+    full = better | (budget[live] > 0)
+    budget[live[full & ~better]] -= 1
+    flip = infeasible & full
+    backup = np.flatnonzero(~full)
+    if backup.size:
+        last = n - 1 - np.argmax(infeasible[::-1, backup], axis=0)
+        flip[last, backup] = True
+    P[:, live] = Pl ^ flip

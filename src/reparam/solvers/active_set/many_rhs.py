@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
-from ._common import _ACCEPT, _CHOL_PIVOT, _FULL_EXCHANGES, _TINY, _TOL
+from ._common import _ACCEPT, _CHOL_PIVOT, _FULL_EXCHANGES, _TINY, _TOL, exchange_columns
 
 # Passive sets shared by at least this many right-hand sides get their own Cholesky.
 _SHARED = 4
@@ -176,17 +176,7 @@ def _bpp_multi(G, C, P, max_iter):
         keep = ~done
         live, infeasible, count = live[keep], infeasible[:, keep], count[keep]
         Pl = Pl[:, keep]
-        better = count < best[live]
-        best[live[better]] = count[better]
-        budget[live[better]] = _FULL_EXCHANGES
-        full = better | (budget[live] > 0)
-        budget[live[full & ~better]] -= 1
-        flip = infeasible & full
-        backup = np.flatnonzero(~full)
-        if backup.size:  # Júdice–Pires: flip only the infeasible variable of largest index
-            last = n - 1 - np.argmax(infeasible[::-1, backup], axis=0)
-            flip[last, backup] = True
-        P[:, live] = Pl ^ flip
+        exchange_columns(P, Pl, live, infeasible, count, best, budget, n)
     return X, n_iter, certified, factorizations
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack
 
-from ._common import _ACCEPT, _CHOL_PIVOT, _FULL_EXCHANGES, _TINY, _TOL
+from ._common import _ACCEPT, _CHOL_PIVOT, _FULL_EXCHANGES, _TINY, _TOL, exchange_columns
 
 _dpotrf, _dpotrs, _dposv = lapack.dpotrf, lapack.dpotrs, lapack.dposv
 
@@ -159,17 +159,7 @@ def bpp_columns(G, C, L, max_iter, P0=None):
             live, infeasible, count, Pl = live[keep], infeasible[:, keep], count[keep], Pl[:, keep]
         if live.size == 0:
             break
-        better = count < best[live]
-        best[live[better]] = count[better]
-        budget[live[better]] = _FULL_EXCHANGES
-        full = better | (budget[live] > 0)
-        budget[live[full & ~better]] -= 1
-        flip = infeasible & full
-        backup = np.flatnonzero(~full)
-        if backup.size:  # Júdice–Pires: flip only the infeasible variable of largest index
-            last = n - 1 - np.argmax(infeasible[::-1, backup], axis=0)
-            flip[last, backup] = True
-        P[:, live] = Pl ^ flip
+        exchange_columns(P, Pl, live, infeasible, count, best, budget, n)
     return X, rounds, done
 
 
