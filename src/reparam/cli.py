@@ -384,11 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reparam-report", help="output folder (default "
                    "./reparam-report)")
     p.add_argument("--size", choices=("tiny", "quick", "full", "paper"), default="full",
-                   help="full (default): the paper's settings except where listed in the "
-                   "report's departures (the timing sweep: fewer repetitions at large n), "
-                   "under 30 min on 2 cores; paper: every setting of the paper, about 3 hours "
-                   "on 2 cores; quick: the same figures with fewer iterations (under 3 min); "
-                   "tiny: seconds, for tests")
+                   help="full (default): under 30 min on 2 cores, the paper's settings "
+                   "except the departures listed in the report and results.json (the timing "
+                   "sweep: fewer repetitions at large n, exact solvers only at n = 4000); "
+                   "paper: every setting of the paper, about 3 hours on 2 cores; quick: the "
+                   "same figures with fewer iterations (under 3 min); tiny: seconds, for tests")
     p.add_argument("--quick", action="store_true", help="same as --size quick")
     p.add_argument("--tiny", action="store_true", help="same as --size tiny")
     p.add_argument("--only", action="append", metavar="NAME", choices=_EXPERIMENTS,
