@@ -254,7 +254,7 @@ def unfinished_note(runs: dict, T: int, tol: float = PAPER_RESIDUAL_TOL) -> str:
     flat = [k for k, p in exps.items() if not p < -FLAT]
     if flat:
         return text + (f"Flat over the last decade (exponent ≥ −{FLAT:g}): {', '.join(flat)} — "
-                       "a floor, not a slow decay.")
+                       "a plateau (not yet escaped, or a floor), not a slow decay.")
     return text + AT_T_REASON + " The exponents above show it still decreasing, not at a floor."
 
 
