@@ -173,6 +173,7 @@ def test_reproduce_cli_size_and_quick_alias(tmp_path, capsys):
 
     assert build_parser().parse_args(["reproduce", "--quick"]).quick
     assert build_parser().parse_args(["reproduce", "--size", "quick"]).size == "quick"
+    assert build_parser().parse_args(["reproduce", "--size", "paper"]).size == "paper"
     assert main(["reproduce", "--size", "tiny", "--only", "negative-perturbations", "--out",
                  str(tmp_path)]) == 0
     assert "negative-perturbations" in capsys.readouterr().out
@@ -242,3 +243,73 @@ def test_cli_only_names_are_the_experiment_names():
     from reparam.cli import _EXPERIMENTS
 
     assert _EXPERIMENTS == experiments.NAMES
+
+
+def test_paper_size_runs_full_unless_the_experiment_has_its_own():
+    from reparam.experiments._common import Outcome, timed
+
+    seen = []
+
+    def fake(size, seed):
+        seen.append(size)
+        return Outcome("x", "x", "x", "x", "supported", {}, None)
+
+    plain, own = timed(fake), timed(paper_size=True)(fake)
+    o = plain(size="paper")
+    assert seen == ["full"] and o.size == "paper" and o.cpu_seconds >= 0 and o.deviations == []
+    own(size="paper")
+    assert seen[-1] == "paper"
+    assert "paper" in experiments.SIZES
+
+
+def test_paper_timing_sizes_state_their_departures_from_the_paper():
+    from reparam.experiments.paper_timing import _SIZES, PAPER, deviations
+
+    points, T = _SIZES["paper"]
+    assert [p.n for p in points] == list(PAPER["ns"]) and T == PAPER["T"]
+    assert all(p.reps == PAPER["reps"] and p.iterative for p in points)
+    assert deviations(points, T) == []
+    points, T = _SIZES["full"]
+    # full keeps every n and T; each n with fewer repetitions or no iterative run is listed
+    assert [p.n for p in points] == list(PAPER["ns"]) and T == PAPER["T"]
+    listed = deviations(points, T)
+    for p in points:
+        if p.reps != PAPER["reps"]:
+            assert any(d.startswith(f"n = {p.n}: {p.reps} repetition") for d in listed)
+        if not p.iterative:
+            assert any(d.startswith(f"n = {p.n}: only the exact solvers") for d in listed)
+    assert len(listed) == sum((p.reps != PAPER["reps"]) + (not p.iterative) for p in points)
+
+
+def test_paper_timing_point_without_iterative_methods(monkeypatch, tmp_path):
+    from reparam.experiments import paper_timing
+
+    points = (paper_timing.Point(20, 2), paper_timing.Point(30, 1, iterative=False))
+    monkeypatch.setitem(paper_timing._SIZES, "tiny", (points, 300))
+    o = experiments.run("paper-timing", size="tiny")
+    t = o.table
+    assert t["n"] == [20, 30] and t["repetitions"] == [2, 1]
+    for method in rp.METHODS:
+        mean = t["time"][method]["mean"]
+        assert mean[0] is not None
+        assert (mean[1] is not None) == (method in paper_timing.EXACT)
+    assert o.verdict == "supported" and o.control["verdict"] == "not supported"
+    assert any("n = 30: only the exact solvers" in d for d in o.deviations)
+    write_report([o], tmp_path)
+    entry = json.loads((tmp_path / "results.json").read_text())["experiments"]["paper-timing"]
+    assert entry["deviations"] == o.deviations and entry["cpu_seconds"] >= 0
+
+
+def test_unfinished_note_tells_slow_decay_from_a_floor():
+    from reparam.experiments._common import PaperRun, unfinished_note
+
+    t = np.arange(1001.0)
+    slow = PaperRun(np.zeros(2), 1000, False, 1.0 / (1.0 + t))
+    flat = PaperRun(np.zeros(2), 1000, False, np.full(t.size, 1e-3))
+    done = PaperRun(np.zeros(2), 10, True, np.geomspace(1, 1e-7, 11))
+    assert unfinished_note({"a": done}, 1000) == ""
+    note = unfinished_note({"a": slow, "b": done}, 1000)
+    assert "1 of 2 runs" in note and "exponent -1.00" in note and "not at a floor" in note
+    note = unfinished_note({"a": slow, "b": flat}, 1000)
+    assert "a plateau (not yet escaped, or a floor), not a slow decay" in note
+    assert "b" in note.split("Flat")[1]

@@ -7,7 +7,9 @@ through the same criterion. The paper's experiments (section ``"paper"``: init-s
 step-decay, coordinates, large-scale, paper-sparsity, paper-timing) use its settings and data generation; ``seed=None`` is
 the paper's seed. Our own experiments (section ``"ours"``) state their own claims.
 ``size`` is ``"tiny"`` (seconds, for tests), ``"quick"`` (the same figures with fewer
-iterations) or ``"full"`` (the paper's settings). :func:`reparam.experiments.report.write_report` turns outcomes into an HTML report and
+iterations), ``"full"`` (under 30 minutes on 2 cores: the paper's settings, except the
+departures each outcome lists in ``deviations``) or ``"paper"`` (every setting of the paper,
+hours). :func:`reparam.experiments.report.write_report` turns outcomes into an HTML report and
 ``results.json``; ``reparam reproduce`` runs them from the command line. Needs the ``demo``
 extra (matplotlib): ``pip install 'reparam[demo]'``.
 """

@@ -16,7 +16,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ._common import Outcome, control_record, decide, log_samples, new_figure, paper_gd, timed
+from ._common import (
+    Outcome,
+    control_record,
+    decide,
+    log_samples,
+    new_figure,
+    paper_gd,
+    timed,
+    unfinished_note,
+)
 
 NAME = "large-scale"
 CLAIM = ("The paper: GD on x = u² runs matrix-free on a complex subsampled-FFT operator at "
@@ -109,6 +118,7 @@ def run(size: str = "quick", seed: int | None = None) -> Outcome:
     for a in ax:
         a.legend(fontsize=7)
     notes = ("Step convention: the paper's η = 0.2 is our riemannian-gd step η/2. The "
-             "operator is never formed: each step is one FFT and one inverse FFT of length n.")
+             "operator is never formed: each step is one FFT and one inverse FFT of length n. "
+             + unfinished_note({f"α = {a:g}": r for a, r in zip(alphas, runs)}, T))
     return Outcome(NAME, "Large scale, matrix-free (complex subsampled FFT)", CLAIM, criterion,
                    verdict, table, fig, notes=notes, margin=margin, control=control, seed=seed)

@@ -81,6 +81,10 @@ _SECTIONS = (("paper", "The paper's experiments, at its settings"),
 
 def _section(o: Outcome, png: bytes) -> str:
     notes = f"<p><b>Note.</b> {html.escape(o.notes)}</p>" if o.notes else ""
+    if o.deviations:
+        notes += ("<p><b>Departures from the paper's settings at this size</b> (size "
+                  "<code>paper</code> has none):</p><ul>"
+                  + "".join(f"<li>{html.escape(d)}</li>" for d in o.deviations) + "</ul>")
     c = o.control or {}
     control = (f"<p>Negative control, same criterion: {html.escape(c.get('name', ''))} → "
                f"{verdict_span(c.get('verdict', ''))} (margin {c.get('margin', float('nan')):.3g}; "
@@ -90,7 +94,8 @@ def _section(o: Outcome, png: bytes) -> str:
             f"<p>Verdict: {verdict_span(o.verdict)}, margin {o.margin:.3g}. Criterion: "
             f"{html.escape(o.criterion)}.</p>{control}"
             f"{notes}{img_tag(png, o.title)}"
-            f'<p class="meta">size {o.size}, seed {o.seed}, {o.seconds:.1f} s; every plotted '
+            f'<p class="meta">size {o.size}, seed {o.seed}, {o.seconds:.1f} s (CPU '
+            f"{o.cpu_seconds:.1f} s); every plotted "
             f"number is in results.json under \"experiments\" → \"{o.name}\".</p>")
 
 
@@ -109,7 +114,8 @@ def results_json(outcomes: list[Outcome], seed: int | None = None) -> dict:
             "title": o.title, "section": o.section, "claim": o.claim,
             "criterion": o.criterion, "verdict": o.verdict, "margin": jsonable(o.margin),
             "control": jsonable(o.control), "size": o.size, "seed": o.seed,
-            "seconds": o.seconds, "notes": o.notes, "table": jsonable(o.table)}
+            "seconds": o.seconds, "cpu_seconds": o.cpu_seconds, "notes": o.notes,
+            "deviations": list(o.deviations), "table": jsonable(o.table)}
             for o in outcomes},
     }
 
@@ -127,6 +133,7 @@ def write_report(outcomes: Iterable[Outcome], out_dir, *, title: str | None = No
     title = title or "reparam: the paper's experiments"
     sizes = sorted({o.size for o in outcomes})
     total = sum(o.seconds for o in outcomes)
+    cpu = sum(o.cpu_seconds for o in outcomes)
     summary = html_table(
         ["experiment", "section", "claim", "verdict", "control", "time [s]"],
         [[o.title, o.section, o.claim, verdict_span(o.verdict),
@@ -151,7 +158,7 @@ def write_report(outcomes: Iterable[Outcome], out_dir, *, title: str | None = No
             "limit is “inconclusive”; each criterion is also run on a negative control, which "
             "should come out “not supported”. Step sizes η are in the paper's convention "
             "(our riemannian-gd step = η/L).</p>"
-            + meta_line(f"Sizes: {', '.join(sizes)}; total {total:.0f} s.")
+            + meta_line(f"Sizes: {', '.join(sizes)}; total {total:.0f} s (CPU {cpu:.0f} s).")
             + summary + "".join(sections))
     index = out / "index.html"
     index.write_text(page(title, body), encoding="utf-8")
