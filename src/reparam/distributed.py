@@ -340,7 +340,10 @@ def _run(cl, A, B, Bd, from_memory: bool, bounds, path, method, options, report,
     from distributed import as_completed
 
     t0 = time.perf_counter()  # the rate counts solving, not starting a cluster
-    [A_ref] = cl.scatter([A], broadcast=True)  # once; every worker keeps a copy
+    # once; every worker keeps a copy. hash=False: a key of its own per call (a content hash
+    # would give two calls with the same A one key, and the release of the earlier call's
+    # reference could drop the data the later call's blocks depend on)
+    [A_ref] = cl.scatter([A], broadcast=True, hash=False)
     threads = sum(cl.nthreads().values()) or 1
     window = 2 * threads
     blocks = None if from_memory else Bd.rechunk({0: -1, 1: tuple(e - s for s, e in bounds)}
@@ -348,30 +351,39 @@ def _run(cl, A, B, Bd, from_memory: bool, bounds, path, method, options, report,
     m = A.shape[0]
     run_id = uuid.uuid4().hex
 
-    def submit(i):
+    def submit(i):  # a block of B in memory
         s, e = bounds[i]
-        if from_memory:
-            data = np.array(B[:, s:e])  # a copy: the task owns its block
-            with warnings.catch_warnings():
-                # Dask advises scattering large data; a scattered block would be lost with its
-                # worker, a block inside its task is sent again to another worker.
-                warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
-                return cl.submit(_solve_block, A_ref, data, m, s, e, method, options, path,
-                                 key=f"reparam-nnls-{run_id}-{i}")
-        import dask
-
-        return cl.compute(dask.delayed(_solve_block)(A_ref, blocks[i], m, s, e, method,
-                                                     options, path))
+        data = np.array(B[:, s:e])  # a copy: the task owns its block
+        with warnings.catch_warnings():
+            # Dask advises scattering large data; a scattered block would be lost with its
+            # worker, a block inside its task is sent again to another worker.
+            warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
+            return cl.submit(_solve_block, A_ref, data, m, s, e, method, options, path,
+                             key=f"reparam-nnls-{run_id}-{i}")
 
     futures = {}
-    pending = iter(range(len(bounds)))
     queue = as_completed(loop=cl.loop)
-    for i in pending:
-        f = submit(i)
-        futures[f] = i
-        queue.add(f)
-        if len(futures) >= window:
-            break
+    if from_memory:
+        pending = iter(range(len(bounds)))
+        for i in pending:
+            f = submit(i)
+            futures[f] = i
+            queue.add(f)
+            if len(futures) >= window:
+                break
+    else:
+        # A Dask input's blocks share keys of its graph (the source array, the rechunk):
+        # submitted as one graph, the scheduler counts their references; graphs submitted
+        # one by one and released as they finish could lose a shared key that another block
+        # still needs ("lost dependencies"). The scheduler bounds the memory of such input.
+        import dask
+
+        pending = iter(())
+        graphs = [dask.delayed(_solve_block)(A_ref, blocks[i], m, *bounds[i], method, options,
+                                             path) for i in range(len(bounds))]
+        for i, f in enumerate(cl.compute(graphs)):
+            futures[f] = i
+            queue.add(f)
     done = 0
     try:
         for f in queue:
