@@ -11,21 +11,27 @@ rich regimes in overparametrized models", COLT 2020): its limit tends to the min
 :func:`reparam.implicit_bias.l1_limit` with ``nonnegative=False`` (an LP solved by HiGHS).
 
 H.-H. Chou, H. Rauhut and R. Ward, "Robust implicit regularization via weight normalization",
-arXiv:2305.05448 (2023), write the weight vector in polar form — a magnitude and a unit
-direction — and run gradient flow / descent on both; they report that the sparse bias then
-persists at large initialization and that training converges faster.
-:class:`WeightNormalizedDifference` is that network here: the whole weight vector
-``w = (u, v) ∈ R^{2n}`` is ``r · w̃/‖w̃‖`` (weight normalization of Salimans & Kingma, NeurIPS
-2016: gradient descent on the magnitude and on an unnormalized direction ``w̃``, whose
-gradient is tangent to the sphere, so that gradient flow keeps ``‖w̃‖`` and moves ``w̃/‖w̃‖``
-on the unit sphere), with a learning-rate ratio ``ratio = η_r / η_w̃``.
+arXiv:2305.05448 (2023), write each weight vector in polar form — a magnitude and a unit
+direction — and run gradient flow / descent on both with a learning-rate ratio; they report
+that the sparse bias then persists at large initialization, magnified by a factor that
+depends on that ratio, and that training converges faster.
+:class:`WeightNormalizedDifference` is that network here: ``u = r_u d_u`` and ``v = r_v d_v``
+with ``‖d_u‖₂ = ‖d_v‖₂ = 1``, trained by :func:`train` (gradient descent on ``(r, d)`` with
+``η_d / η_r = ratio``, default :data:`RATIO`, the directions mapped back to the sphere after
+each step). At depth 2 its flow changes the plain network's invariant ``u_i v_i`` (the
+effective init scale) by ``d/dt log(u_i v_i) = 2(η_d r² − η_r) μ(t)`` with ``μ`` the same for
+every ``i`` (for ``r_u = r_v``): the effective scale shrinks, and the bias towards the
+minimum ℓ1 grows, while the magnitude ``r`` grows (``μ < 0``) and ``η_d r² > η_r``. From
+``u0 = v0 = 1`` on the problems here the magnitude does not grow (the start is lazy: the
+network fits ``b`` in about a hundred steps with its weights almost unchanged), and the
+normalized network ends where the plain one does.
 
 The claim checked (:func:`sweep`, the experiment ``diagonal-networks``): on a seeded
 underdetermined sparse problem, the plain network's ‖x∞‖₁ moves away from the minimum-ℓ1
 value as ``α`` grows to 1, while the weight-normalized one stays within ``TOL = 5%`` of it at
-``α = 1`` and converges in fewer iterations than the plain one there. Runs use a fixed step
-below each network's curvature at its start (so that they follow the flow the predicted limit
-describes) and stop on the certificate ``tol``; a run at ``max_iter`` counts as no evidence.
+``α = 1`` and converges in fewer iterations than the plain one there. Runs use steps below
+each network's curvature (so that they follow the flow the predicted limit describes) and
+stop on the certificate ``tol``; a run at ``max_iter`` counts as no evidence.
 
 Examples
 --------
@@ -33,9 +39,9 @@ Examples
 >>> from reparam.models import diagonal_networks as dn
 >>> A, b, x_true = dn.problem(m=8, n=20, sparsity=2, seed=0)
 >>> p = dn.WeightNormalizedDifference(depth=2)
->>> s, w = p.init(20, 0.5)
->>> u, v = p.weights((s, w))                     # the same weights as the plain network's
->>> bool(np.allclose(u, 0.5) and np.allclose(v, 0.5)), float(np.abs(p.forward((s, w))).max())
+>>> r, D = p.init(20, 0.5)
+>>> u, v = p.weights((r, D))                     # the same weights as the plain network's
+>>> bool(np.allclose(u, 0.5) and np.allclose(v, 0.5)), float(np.abs(p.forward((r, D))).max())
 (True, 0.0)
 >>> run = dn.train(A, b, "plain", init_scale=0.3, depth=2, max_iter=20_000)
 >>> run.converged, bool(np.allclose(A @ run.x, b, atol=1e-5))
@@ -54,7 +60,7 @@ from reparam.implicit_bias import l1_limit, limit
 from reparam.objectives import LeastSquares
 from reparam.parametrizations import Difference, Domain, Parametrization
 
-__all__ = ["TOL", "NetworkRun", "WeightNormalizedDifference", "problem", "sweep", "train"]
+__all__ = ["RATIO", "TOL", "NetworkRun", "WeightNormalizedDifference", "problem", "sweep", "train"]
 
 # The claim's tolerance, fixed before any run: the weight-normalized network's ‖x∞‖₁ at init
 # scale 1 within 5% of the minimum-ℓ1 value (the plain network at small α gets within ~1%).
@@ -64,6 +70,8 @@ TOL = 0.05
 # discrete path within ~0.5% of the flow's limit on the problems of the experiment.
 AGREE = 0.02
 _STEP_FRACTION = 0.5
+# The learning-rate ratio η_d / η_r (direction over magnitude) of the weight-normalized runs.
+RATIO = 10.0
 
 
 def _check_depth(depth) -> int:
@@ -84,95 +92,95 @@ def _check_positive(name: str, value) -> float:
 
 
 class WeightNormalizedDifference(Parametrization):
-    r"""``x = u^L − v^L`` with the weight vector ``(u, v) = r · w̃/‖w̃‖`` in polar form.
+    r"""``x = u^L − v^L`` with each layer vector in polar form: ``u = r_u d_u``, ``v = r_v d_v``.
 
-    Parameters are ``(s, w̃)``: ``s`` of shape (1,) with magnitude ``r = √ratio · s`` and
-    ``w̃`` of shape (2n,) (u's direction, then v's). Gradient descent with one step ``η`` on
-    ``(s, w̃)`` is gradient descent with step ``ratio·η`` on ``r`` and ``η`` on ``w̃``: the
-    learning-rate ratio of Chou, Rauhut & Ward (arXiv:2305.05448, 2023). The gradient in
-    ``w̃`` is ``(I − d dᵀ) ∇_d / ‖w̃‖`` with ``d = w̃/‖w̃‖``: tangent to the sphere, so gradient
-    flow keeps ``‖w̃‖`` and moves ``d`` on it (Salimans & Kingma 2016).
+    Parameters are ``(r, D)``: ``r = (r_u, r_v)`` of shape (2,), the magnitudes (Euclidean
+    norms) of the two layer vectors, and ``D`` of shape (2, n), their unit directions (rows
+    on the sphere). A trailing axis of ``k`` columns (``r`` of shape (2, k), ``D`` of shape
+    (2, n, k)) holds ``k`` networks at once. This is the weight normalization of Chou, Rauhut
+    & Ward (arXiv:2305.05448, 2023), after Salimans & Kingma (NeurIPS 2016): one magnitude
+    and one unit direction per weight vector, trained by gradient descent on both with a
+    learning-rate ratio ``ratio = η_d / η_r`` (direction over magnitude; see :func:`train`).
+
+    :meth:`vjp` returns the gradient in ``r`` and the Riemannian gradient in ``D`` (the
+    Euclidean one projected on the tangent space of the sphere), the direction the descent
+    of :func:`train` takes before it maps ``D``'s rows back to the sphere.
 
     Parameters
     ----------
     depth : int, default 2
         ``L ≥ 2``.
-    ratio : float, default 1
-        ``η_r / η_w̃ > 0``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> p = WeightNormalizedDifference(depth=3, ratio=4.0)
-    >>> s, w = p.init(3, 0.2)
-    >>> u, v = p.weights((s, w))
-    >>> np.round(u, 12), float(np.linalg.norm(w))
-    (array([0.2, 0.2, 0.2]), 1.0)
+    >>> p = WeightNormalizedDifference(depth=3)
+    >>> r, D = p.init(4, 0.2)                         # u0 = v0 = 0.2·1, x0 = 0
+    >>> u, v = p.weights((r, D))
+    >>> np.round(u, 12), float(np.linalg.norm(D[0])), float(r[0])
+    (array([0.2, 0.2, 0.2, 0.2]), 1.0, 0.4)
     """
 
     commuting = False
     signed = True
     domain = Domain(description="R^n (signed)")
 
-    def __init__(self, depth: int = 2, ratio: float = 1.0):
+    def __init__(self, depth: int = 2):
         self.depth = _check_depth(depth)
-        self.ratio = _check_positive("ratio", ratio)
 
     def __repr__(self) -> str:
-        return f"WeightNormalizedDifference(depth={self.depth}, ratio={self.ratio:g})"
+        return f"WeightNormalizedDifference(depth={self.depth})"
 
-    def _parts(self, params):
-        s, w = params
-        s = np.asarray(s, dtype=float)
-        w = np.asarray(w, dtype=float)
-        if s.shape != (1,) or w.ndim != 1 or w.size % 2:
-            raise ValueError(f"parameters must be (s of shape (1,), w of shape (2n,)); got "
-                             f"shapes {s.shape} and {w.shape}")
-        norm = float(np.linalg.norm(w))
-        if not norm > 0:
-            raise ValueError("the direction w has zero norm")
-        return np.sqrt(self.ratio) * s[0], w / norm, norm  # numpy floats: overflow gives inf
+    @staticmethod
+    def _parts(params):
+        r, D = params
+        r = np.asarray(r, dtype=float)
+        D = np.asarray(D, dtype=float)
+        if r.shape[:1] != (2,) or D.shape[:1] != (2,) or D.ndim != r.ndim + 1 \
+                or D.shape[2:] != r.shape[1:]:
+            raise ValueError(f"parameters must be (r of shape (2,), D of shape (2, n)), with "
+                             f"the same trailing columns; got shapes {r.shape} and {D.shape}")
+        return r, D
 
     def weights(self, params) -> tuple[np.ndarray, np.ndarray]:
-        """The network's weights ``(u, v) = r · d``."""
-        r, d, _ = self._parts(params)
-        n = d.size // 2
-        return r * d[:n], r * d[n:]
+        """The network's weights ``(u, v) = (r_u d_u, r_v d_v)``."""
+        r, D = self._parts(params)
+        return r[0] * D[0], r[1] * D[1]
 
     def forward(self, params):
-        r, d, _ = self._parts(params)
-        n, L = d.size // 2, self.depth
-        return r ** L * (d[:n] ** L - d[n:] ** L)
+        u, v = self.weights(params)
+        return u ** self.depth - v ** self.depth
 
     def vjp(self, params, g):
-        r, d, norm = self._parts(params)
-        n, L = d.size // 2, self.depth
+        r, D = self._parts(params)
+        L = self.depth
+        u, v = r[0] * D[0], r[1] * D[1]
         g = np.asarray(g, dtype=float)
-        y = d[:n] ** L - d[n:] ** L
-        grad_d = L * r ** L * np.concatenate([d[:n] ** (L - 1) * g, -d[n:] ** (L - 1) * g])
-        grad_w = (grad_d - np.dot(d, grad_d) * d) / norm
-        grad_s = np.sqrt(self.ratio) * L * r ** (L - 1) * np.dot(y, g)
-        return np.array([grad_s]), grad_w
+        G = np.stack([L * u ** (L - 1) * g, -L * v ** (L - 1) * g])  # ∇_u, ∇_v
+        grad_r = np.sum(D * G, axis=1)                                 # ⟨d, ∇_w⟩
+        grad_D = r[:, None] * (G - grad_r[:, None] * D)                # tangent part of r∇_w
+        return grad_r, grad_D
 
     def initial_u(self, x0=None, init_scale=None, n=None):
-        raise ValueError("WeightNormalizedDifference parameters are (s, w): use "
+        raise ValueError("WeightNormalizedDifference parameters are (r, D): use "
                          "init(n, init_scale)")
 
     def init(self, shape, init_scale, rng=None, kind: str = "identical"):
-        """``(u0, v0) = init_scale·1`` (as the plain network, ``x0 = 0``): ``d = 1/√(2n)``,
-        ``‖w̃‖ = 1``, ``r = init_scale·√(2n)``; ``kind="gaussian"``: |N(0, 1)| directions."""
-        n = int(np.atleast_1d(shape)[0])
-        if len(np.atleast_1d(shape)) != 1 or n < 1:
+        """``u0 = v0 = init_scale·1`` (the plain network's start, ``x0 = 0``): ``d = 1/√n``,
+        ``r = init_scale·√n``; ``kind="gaussian"``: |N(0, 1)| directions, the same ``r``."""
+        dims = np.atleast_1d(shape)
+        n = int(dims[0])
+        if len(dims) != 1 or n < 1:
             raise ValueError(f"WeightNormalizedDifference takes x of shape (n,); got {shape}")
         alpha = _check_positive("init_scale", init_scale)
         if kind == "identical":
-            w = np.full(2 * n, 1.0 / np.sqrt(2 * n))
+            D = np.full((2, n), 1.0 / np.sqrt(n))
         elif kind == "gaussian":
-            w = np.abs(np.random.default_rng(rng).standard_normal(2 * n))
-            w /= np.linalg.norm(w)
+            D = np.abs(np.random.default_rng(rng).standard_normal((2, n)))
+            D /= np.linalg.norm(D, axis=1, keepdims=True)
         else:
             raise ValueError(f"kind must be 'identical' or 'gaussian'; got {kind!r}")
-        return np.array([alpha * np.sqrt(2 * n) / np.sqrt(self.ratio)]), w
+        return np.full(2, alpha * np.sqrt(n)), D
 
 
 def problem(m: int = 20, n: int = 100, sparsity: int = 3, *, seed: int = 0):
@@ -204,30 +212,94 @@ class NetworkRun:
     step: float
     status: str
     l1_path: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    growth: float = float("nan")
 
 
 def _l1(params, x):
     return float(np.abs(x).sum())
 
 
-def _step(A, network: str, depth: int, init_scale: float, n: int) -> float:
-    """A fixed step below the inverse curvature of ``f(φ(params))`` at the start and along a
-    path with weights of size ≤ max(1, α): ``L²‖A‖² max(1, α)^{2L−2}`` for the plain network,
-    times ``max(1, 2n α²)`` for the weight-normalized one (its direction's Jacobian at
-    ``d = 1/√(2n)`` is ``L r^L d^{L−1} = L α^L √(2n)``, ``√(2n)/α`` times the plain one's)."""
+def _step(A, depth: int, init_scale: float) -> float:
+    """The plain network's fixed step: ``_STEP_FRACTION`` of the inverse curvature
+    ``L²‖A‖² max(1, α)^{2L−2}`` of ``f(u^L − v^L)`` along a path with weights ≤ max(1, α)."""
     curv = depth ** 2 * np.linalg.norm(A, 2) ** 2 * max(1.0, init_scale) ** (2 * depth - 2)
-    if network == "normalized":
-        curv *= max(1.0, 2 * n * init_scale ** 2)  # (a large ratio needs a smaller step)
     return _STEP_FRACTION / curv
 
 
-def train(A, b, network: str = "plain", *, init_scale: float, depth: int = 2,
-          ratio: float = 1.0, max_iter: int = 100_000, tol: float = 1e-7) -> NetworkRun:
-    """Gradient descent on the plain (``"plain"``) or weight-normalized (``"normalized"``)
-    network from ``u0 = v0 = init_scale·1``, through :func:`reparam.train`.
+def _descend_normalized(A, b, scales, depth: int, ratio: float, max_iter: int,
+                        tol: float) -> list[NetworkRun]:
+    r"""Gradient descent on the polar coordinates of :class:`WeightNormalizedDifference`, one
+    column per initial scale, each stopping on its own certificate.
 
-    Fixed step (see :func:`_step`), stop when the certificate ``‖Aᵀ(Ax − b)‖∞`` (scaled by the
-    column norms of A and ‖b‖) is ≤ ``tol``; ‖x_t‖₁ is recorded at every step.
+    One step: ``r ← r − η ∂_r f``, ``D ← normalize(D − ratio·η grad_D f)`` (the rows mapped back
+    to the sphere). Written here rather than through :func:`reparam.train` because the engine
+    takes one step for every parameter and cannot map the directions back to the sphere.
+
+    The common step ``η`` is recomputed at every iteration so that both coordinates move
+    ``x`` no faster than the plain network's fixed step does: in ``x``, the magnitude moves
+    at rate ``η`` and the direction at rate ``ratio·η·r²`` times the plain network's
+    ``L² u^{2L−2}``, so ``η = _STEP_FRACTION / (L²‖A‖² max(1, max_i(u_i^{2L−2} + v_i^{2L−2}))
+    · max(1, ratio·r_u², ratio·r_v²))``. Scaling both learning rates by the same factor keeps
+    their ratio, hence the path of the gradient flow the discrete steps follow.
+    """
+    from reparam.domains import Free
+
+    p = WeightNormalizedDifference(depth)
+    L = depth
+    n = A.shape[1]
+    k = len(scales)
+    alphas = np.asarray(scales, dtype=float)
+    r = np.tile(alphas * np.sqrt(n), (2, 1))                        # (2, k)
+    D = np.full((2, n, k), 1.0 / np.sqrt(n))
+    col_norms = np.linalg.norm(A, axis=0)
+    rhs = max(float(np.linalg.norm(b)), np.finfo(float).tiny)
+    lip = L * L * np.linalg.norm(A, 2) ** 2
+    active = np.ones(k, dtype=bool)
+    n_iter = np.zeros(k, dtype=int)
+    status = np.array(["MAX_ITER"] * k, dtype=object)
+    first_step = np.zeros(k)
+    paths = []
+    for it in range(max_iter + 1):
+        x = p.forward((r, D))                                       # (n, k)
+        paths.append(np.abs(x).sum(axis=0))
+        g = A.T @ (A @ x - b[:, None])
+        cert = Free().certificate(x, g, col_norms, rhs, axis=0)
+        bad = active & ~(np.isfinite(cert) & np.all(np.isfinite(r), axis=0))
+        status[bad] = "NUMERICAL_ERROR"
+        done = active & (cert <= tol)
+        status[done] = "CONVERGED"
+        active &= ~(done | bad)
+        if not active.any() or it == max_iter:
+            break
+        u, v = p.weights((r, D))
+        w = np.maximum(1.0, np.max(u ** (2 * L - 2) + v ** (2 * L - 2), axis=0))
+        eta = _STEP_FRACTION / (lip * w * np.maximum(1.0, ratio * np.max(r * r, axis=0)))
+        eta = np.where(active, eta, 0.0)
+        if it == 0:
+            first_step = eta.copy()
+        grad_r, grad_D = p.vjp((r, D), g)
+        r = r - eta * grad_r
+        D = D - (ratio * eta) * grad_D
+        D = D / np.linalg.norm(D, axis=1, keepdims=True)
+        n_iter += active
+    x = p.forward((r, D))
+    path = np.asarray(paths)
+    growth = np.sum(r * r, axis=0) / (2 * n * alphas ** 2)  # ‖(u∞, v∞)‖² / ‖(u0, v0)‖²
+    return [NetworkRun(x[:, j].copy(), float(np.abs(x[:, j]).sum()), int(n_iter[j]),
+                       status[j] == "CONVERGED", float(first_step[j]), str(status[j]),
+                       path[: n_iter[j] + 1, j].copy(), float(growth[j])) for j in range(k)]
+
+
+def train(A, b, network: str = "plain", *, init_scale: float, depth: int = 2,
+          ratio: float | None = None, max_iter: int = 100_000, tol: float = 1e-7) -> NetworkRun:
+    """Gradient descent on the plain (``"plain"``) or weight-normalized (``"normalized"``)
+    network from ``u0 = v0 = init_scale·1``.
+
+    The plain network runs through :func:`reparam.train` with a fixed step (see
+    :func:`_step`); the weight-normalized one by :func:`_descend_normalized` (gradient descent
+    on ``(r, D)`` with learning-rate ratio ``ratio``, default :data:`RATIO`). Both stop when the
+    certificate ``‖Aᵀ(Ax − b)‖∞`` (scaled by the column norms of A and ‖b‖) is ≤ ``tol``;
+    ‖x_t‖₁ is recorded at every step.
     """
     if network not in ("plain", "normalized"):
         raise ValueError(f"network must be 'plain' or 'normalized'; got {network!r}")
@@ -235,23 +307,21 @@ def train(A, b, network: str = "plain", *, init_scale: float, depth: int = 2,
     b = np.asarray(b, dtype=float)
     alpha = _check_positive("init_scale", init_scale)
     depth = _check_depth(depth)
+    ratio = RATIO if ratio is None else _check_positive("ratio", ratio)
+    if network == "normalized":
+        return _descend_normalized(A, b, [alpha], depth, ratio, max_iter, tol)[0]
     n = A.shape[1]
-    objective = LeastSquares(A, b)
-    step = _step(A, network, depth, alpha, n)
-    if network == "plain":
-        param = Difference(depth)
-        params0 = param.initial_u(init_scale=alpha, n=n)
-    else:
-        param = WeightNormalizedDifference(depth, ratio)
-        params0 = param.init(n, alpha)
-    res = rp.train(objective, param, init_scale=alpha, params0=params0, step=step,
+    step = _step(A, depth, alpha)
+    param = Difference(depth)
+    params0 = param.initial_u(init_scale=alpha, n=n)
+    res = rp.train(LeastSquares(A, b), param, init_scale=alpha, params0=params0, step=step,
                    max_iter=max_iter, tol=tol, record=(_l1,))
     return NetworkRun(np.asarray(res.x), float(np.abs(res.x).sum()), int(res.n_iter),
                       res.status is rp.Status.CONVERGED, step, res.status.name,
                       np.asarray(res.history["_l1"]))
 
 
-def sweep(A, b, init_scales, *, depth: int = 2, ratio: float = 1.0,
+def sweep(A, b, init_scales, *, depth: int = 2, ratio: float | None = None,
           max_iter: int = 100_000, tol: float = 1e-7) -> dict:
     """Both networks over ``init_scales`` with the plain network's predicted limit.
 
@@ -259,30 +329,35 @@ def sweep(A, b, init_scales, *, depth: int = 2, ratio: float = 1.0,
     ``l1_predicted`` (‖x‖₁ of :func:`reparam.implicit_bias.limit` for ``Difference(depth)``),
     ``l1_normalized``, ``iterations_plain``, ``iterations_normalized``, ``converged_plain``,
     ``converged_normalized``, ``deviation_plain`` (‖x_plain − x_predicted‖∞ / ‖x_predicted‖∞),
-    and the recorded ‖x_t‖₁ paths at the largest scale (``path_plain``, ``path_normalized``).
+    ``magnitude_growth`` (‖(u∞, v∞)‖² / ‖(u0, v0)‖² of the normalized network), and the
+    recorded ‖x_t‖₁ paths at the largest scale (``path_plain``, ``path_normalized``).
     """
     scales = [_check_positive("init_scales", float(a)) for a in np.atleast_1d(init_scales)]
+    A = np.asarray(A, dtype=float)
+    b = np.asarray(b, dtype=float)
+    depth = _check_depth(depth)
+    ratio = RATIO if ratio is None else _check_positive("ratio", ratio)
     bp = l1_limit(A, b, nonnegative=False)
     table: dict = {"init_scale": scales, "depth": int(depth), "ratio": float(ratio),
                    "min_l1": float(bp.objective)}
     for key in ("l1_plain", "l1_predicted", "l1_normalized", "iterations_plain",
                 "iterations_normalized", "converged_plain", "converged_normalized",
-                "deviation_plain"):
+                "deviation_plain", "magnitude_growth"):
         table[key] = []
-    for alpha in scales:
+    normalized = _descend_normalized(A, b, scales, depth, ratio, max_iter, tol)
+    for alpha, wn in zip(scales, normalized):
         plain = train(A, b, "plain", init_scale=alpha, depth=depth, max_iter=max_iter, tol=tol)
-        normalized = train(A, b, "normalized", init_scale=alpha, depth=depth, ratio=ratio,
-                           max_iter=max_iter, tol=tol)
         x_lim = limit(A, b, Difference(depth), init_scale=alpha).x
         table["l1_plain"].append(plain.l1)
         table["l1_predicted"].append(float(np.abs(x_lim).sum()))
-        table["l1_normalized"].append(normalized.l1)
+        table["l1_normalized"].append(wn.l1)
         table["iterations_plain"].append(plain.n_iter)
-        table["iterations_normalized"].append(normalized.n_iter)
+        table["iterations_normalized"].append(wn.n_iter)
         table["converged_plain"].append(plain.converged)
-        table["converged_normalized"].append(normalized.converged)
+        table["converged_normalized"].append(wn.converged)
         table["deviation_plain"].append(
             float(np.max(np.abs(plain.x - x_lim)) / max(np.max(np.abs(x_lim)), 1e-300)))
+        table["magnitude_growth"].append(wn.growth)
     table["path_plain"] = plain.l1_path
-    table["path_normalized"] = normalized.l1_path
+    table["path_normalized"] = normalized[-1].l1_path
     return table
