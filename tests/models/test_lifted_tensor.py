@@ -112,6 +112,16 @@ def test_plain_gd_is_stuck_in_a_fraction_of_random_starts(inst, starts):
     np.testing.assert_allclose(starts.plain_values[starts.plain_stuck], 0.75, atol=1e-8)
 
 
+def test_starts_below_the_local_recovery_level_are_not_stuck(inst, starts):
+    # Zhang, Sojoudi & Lavaei's local result: a descent method started at f(x0) ≤ (1 − δ)² f(0)
+    # that converges to a second-order point recovers M*; the spurious value ¾ f(0) is above
+    level = (1 - inst.delta) ** 2
+    assert 0.75 > level
+    below = starts.plain_start_values <= level
+    assert below.any()  # the check is not empty
+    assert starts.plain_recovered[below].all()
+
+
 def test_lifted_gd_recovers_from_random_starts(starts):
     assert starts.unfinished == 0
     assert np.mean(starts.lifted_gaussian) >= T.LIFTED_GLOBAL_MIN

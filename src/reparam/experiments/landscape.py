@@ -25,7 +25,7 @@ CLAIM = ("Ge, Jin & Zheng 2017: under RIP, matrix sensing has no spurious local 
          "close to 1.")
 
 # starts, (dim, rank) of the RIP instance, (m, n) of least squares, (dim, rank, m) low-rank
-_SIZES = {"tiny": (10, (6, 1), (20, 80), (6, 1, 12)),
+_SIZES = {"tiny": (20, (6, 1), (20, 80), (6, 1, 12)),
           "quick": (50, (8, 2), (50, 200), (10, 2, 30)),
           "full": (50, (20, 3), (200, 800), (20, 2, 100))}
 LARGE_STEP = 1.9

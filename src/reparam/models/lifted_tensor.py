@@ -342,18 +342,19 @@ def _lifted_from(inst, lifted_obj, order, w0, step, max_iter) -> LiftedRun:
 class Starts:
     """What :func:`random_starts` found, one entry per start.
 
-    ``plain_values``: ``f(x_T) / f(0)`` of plain gradient descent; ``plain_stuck``: it ended at
-    a stationary point with ``f / f(0) > VALUE_TOL``; ``lifted_gaussian`` and
-    ``lifted_power``: the order-``l`` run recovered ``M*`` (:attr:`LiftedRun.recovered`) from a
-    Gaussian symmetric tensor and from the plain start lifted, ``x₀^{⊗l}``; ``plain_recovered``:
-    the plain run judged by that same criterion (it is the order-1 lifted run from ``x₀``, the
-    control); ``unfinished``: runs of any kind stopped at ``max_iter`` before a stationary
-    point.
+    ``plain_values``: ``f(x_T) / f(0)`` of plain gradient descent (``plain_start_values``: the
+    same at its start ``x₀``); ``plain_stuck``: it ended at a stationary point with
+    ``f / f(0) > VALUE_TOL``; ``lifted_gaussian`` and ``lifted_power``: the order-``l`` run
+    recovered ``M*`` (:attr:`LiftedRun.recovered`) from a Gaussian symmetric tensor and from the
+    plain start lifted, ``x₀^{⊗l}``; ``plain_recovered``: the plain run judged by that same
+    criterion (it is the order-1 lifted run from ``x₀``, the control); ``unfinished``: runs of
+    any kind stopped at ``max_iter`` before a stationary point.
     """
 
     plain_values: np.ndarray
     plain_stuck: np.ndarray
     plain_recovered: np.ndarray
+    plain_start_values: np.ndarray
     lifted_gaussian: np.ndarray
     lifted_power: np.ndarray
     unfinished: int
@@ -392,12 +393,14 @@ def random_starts(inst: Instance, order: int = 3, *, starts: int = STARTS, seed=
     plain_obj = inst.objective
     f0 = 0.5 * plain_obj.rhs_norm ** 2
     values, stuck, plain_ok = np.zeros(starts), np.zeros(starts, bool), np.zeros(starts, bool)
+    start_values = np.zeros(starts)
     gauss, power = [], []
     unfinished = 0
     dim_sym = comb(n + order - 1, order)
     for i in range(starts):
         x0 = plain_rng.standard_normal(n) / np.sqrt(n)
         g_l = lifted_rng.standard_normal(n ** order)
+        start_values[i] = inst.value(x0) / f0
         x, done, res = _descend(plain_obj, x0, step, max_iter)
         values[i] = inst.value(x) / f0
         stuck[i] = done and values[i] > VALUE_TOL
@@ -410,5 +413,5 @@ def random_starts(inst: Instance, order: int = 3, *, starts: int = STARTS, seed=
             run = _lifted_from(inst, lifted_obj, order, w0, step, max_iter)
             out.append(run.recovered)
             unfinished += not run.finished
-    return Starts(values, stuck, plain_ok, np.array(gauss, bool), np.array(power, bool),
-                  unfinished, int(order), inst.delta)
+    return Starts(values, stuck, plain_ok, start_values, np.array(gauss, bool),
+                  np.array(power, bool), unfinished, int(order), inst.delta)
