@@ -116,7 +116,7 @@ def run(size: str = "quick", seed: int | None = None) -> Outcome:
         if stuck_starts.any() else float("nan"),
         "plain_values": out.plain_values, "unfinished": out.unfinished,
         "small_init": {"rank1_fraction": small.rank1_fraction, "error": small.error,
-                       "iterations": small.result.n_iter}}
+                       "iterations": small.n_iter}}
     if size == "full":
         sweep = {}
         for delta in _SWEEP:
@@ -131,8 +131,9 @@ def run(size: str = "quick", seed: int | None = None) -> Outcome:
              "transcribed from Zhang, Sojoudi & Lavaei. At δ = 1/2 exactly x_s is a degenerate "
              "second-order critical point (Hessian eigenvalues "
              f"{np.round(sharp_table['spurious_check']['hessian'], 6).tolist()}), not a local "
-             "minimum, hence the runs at δ = 0.55. Steps 0.1 / max(1, ‖start‖²). The lifted "
-             "runs from x0^⊗3 start from exactly the plain starts that trap plain GD; "
+             "minimum, hence the runs at δ = 0.55. Steps 0.1 / max(1, ‖w‖²), ‖w‖ refreshed "
+             "each time ‖w‖² halves. The lifted runs from x0^⊗3 start from exactly the plain "
+             "starts that trap plain GD; "
              "'lifted_recovered_where_plain_stuck' is their recovery fraction.")
     fig = _figure(out, starts)
     return Outcome(NAME, "Lifted tensor matrix sensing", CLAIM, criterion, verdict, table, fig,

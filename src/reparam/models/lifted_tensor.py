@@ -268,8 +268,9 @@ def rank1_part(w, n: int, order: int) -> tuple[float, np.ndarray]:
 class LiftedRun:
     """A lifted gradient-descent run: ``x_read`` (so that ``x_read x_readᵀ`` is the matrix read
     off), ``rank1_fraction``, ``error`` (relative to ``M*``), ``value`` of the original ``f`` at
-    ``x_read``, the engine's ``result`` and whether it ``finished`` (reached a stationary point
-    before ``max_iter``)."""
+    ``x_read``, the engine's ``result`` (of the last phase of the step, see ``_descend``),
+    whether it ``finished`` (reached a stationary point before ``max_iter``) and ``n_iter``, its
+    iterations in all."""
 
     x_read: np.ndarray
     rank1_fraction: float
@@ -277,6 +278,7 @@ class LiftedRun:
     value: float
     result: object
     finished: bool = True
+    n_iter: int = 0
 
     @property
     def recovered(self) -> bool:
@@ -292,18 +294,36 @@ _STATIONARY = 1e-9
 
 def _descend(obj, w0, step, max_iter):
     """Gradient descent on ``f(w wᵀ)`` from ``w0`` until the parameter gradient is below
-    :data:`_STATIONARY`; returns ``(w, finished, result)``. The step is divided by
-    ``max(1, ‖w0‖²)``: the curvature in ``w`` grows like ``‖w‖²``."""
-    def stationary(state) -> bool:
-        if state.k % 10:  # the parameter gradient costs another gradient: look now and then
-            return False
-        return bool(np.linalg.norm(obj.grad(state.x) @ state.params) * 2.0 <= _STATIONARY)
+    :data:`_STATIONARY`; returns ``(w, finished, result, n_iter)``.
 
-    w0 = np.asarray(w0, dtype=float)
-    res = rp.train(obj, SymmetricProduct(1), init_scale=1.0, params0=w0[:, None].copy(),
-                   step=step / max(1.0, float(w0 @ w0)), max_iter=max_iter, tol=0.0,
-                   callback=stationary)
-    return res.params[:, 0], res.status is rp.Status.INTERRUPTED, res
+    The curvature in ``w`` grows like ``‖w‖²``, so the step is ``step / max(1, ‖w‖²)`` with
+    ``‖w‖`` the norm where the current phase began; a phase that started outside the unit ball
+    ends once ``‖w‖²`` has halved (or fallen to 1), and the next one continues from there with
+    the larger step. Without the refresh a far start (``‖w₀‖² ≈ 60`` for a lifted start
+    ``x₀^{⊗3}`` with ``‖x₀‖ ≈ 2``) would crawl to the minimum with its first, tiny step.
+    """
+    w = np.asarray(w0, dtype=float).copy()
+    n_iter = 0
+    while True:
+        scale = max(1.0, float(w @ w))
+        shrunk = []
+
+        def stop(state, scale=scale, shrunk=shrunk) -> bool:
+            if state.k % 10:  # the parameter gradient costs another gradient: look now and then
+                return False
+            p = state.params
+            if scale > 1.0 and float(np.vdot(p, p)) <= max(1.0, scale / 2.0):
+                shrunk.append(True)
+                return True
+            return bool(np.linalg.norm(obj.grad(state.x) @ p) * 2.0 <= _STATIONARY)
+
+        res = rp.train(obj, SymmetricProduct(1), init_scale=1.0, params0=w[:, None],
+                       step=step / scale, max_iter=max_iter - n_iter, tol=0.0, callback=stop)
+        n_iter += int(res.n_iter)
+        w = np.asarray(res.params)[:, 0].copy()
+        if not shrunk or n_iter >= max_iter:
+            break
+    return w, bool(res.status is rp.Status.INTERRUPTED and not shrunk), res, n_iter
 
 
 def _read_off(inst, w, order):
@@ -333,9 +353,9 @@ def lifted_run(inst: Instance, order: int = 3, *, init_scale: float = 1e-3, step
 
 
 def _lifted_from(inst, lifted_obj, order, w0, step, max_iter) -> LiftedRun:
-    w, finished, res = _descend(lifted_obj, w0, step, max_iter)
+    w, finished, res, n_iter = _descend(lifted_obj, w0, step, max_iter)
     x_read, fraction, error = _read_off(inst, w, order)
-    return LiftedRun(x_read, fraction, error, inst.value(x_read), res, finished)
+    return LiftedRun(x_read, fraction, error, inst.value(x_read), res, finished, n_iter)
 
 
 @dataclass
@@ -379,8 +399,9 @@ def random_starts(inst: Instance, order: int = 3, *, starts: int = STARTS, seed=
     starts at ``x₀ = G/√n``, the lifted one at ``P_sym(G_l)/√dim Sym`` (``P_sym`` the orthogonal
     projection on the symmetric tensors, of dimension ``C(n + l − 1, l)``) and at ``x₀^{⊗l}``:
     every start has ``E‖·‖² = 1``, the squared norm of the truth ``z = e₁`` and of ``z^{⊗l}``.
-    Each run is gradient descent with step ``step / max(1, ‖start‖²)`` to a stationary point
-    (parameter gradient ≤ 1e-9) or ``max_iter``. ``lifted=False`` runs the plain starts only
+    Each run is gradient descent with step ``step / max(1, ‖w‖²)`` (``‖w‖`` refreshed each
+    time the squared norm halves) to a stationary point (parameter gradient ≤ 1e-9) or
+    ``max_iter`` iterations. ``lifted=False`` runs the plain starts only
     (the lifted entries are then empty).
     """
     if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
@@ -401,10 +422,10 @@ def random_starts(inst: Instance, order: int = 3, *, starts: int = STARTS, seed=
         x0 = plain_rng.standard_normal(n) / np.sqrt(n)
         g_l = lifted_rng.standard_normal(n ** order)
         start_values[i] = inst.value(x0) / f0
-        x, done, res = _descend(plain_obj, x0, step, max_iter)
+        x, done, res, n_iter = _descend(plain_obj, x0, step, max_iter)
         values[i] = inst.value(x) / f0
         stuck[i] = done and values[i] > VALUE_TOL
-        plain_ok[i] = LiftedRun(*_read_off(inst, x, 1), values[i], res, done).recovered
+        plain_ok[i] = LiftedRun(*_read_off(inst, x, 1), values[i], res, done, n_iter).recovered
         unfinished += not done
         if not lifted:
             continue
