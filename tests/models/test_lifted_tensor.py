@@ -5,6 +5,7 @@ minimum from random starts where plain gradient descent gets stuck."""
 from __future__ import annotations
 
 from functools import reduce
+from itertools import permutations
 
 import numpy as np
 import pytest
@@ -78,6 +79,32 @@ def test_run_instance_has_a_strict_spurious_local_minimum(inst):
             ei, ej = np.eye(2)[i] * h, np.eye(2)[j] * h
             fd[i, j] = (_f(inst, x + ei + ej) - _f(inst, x + ei - ej) - _f(inst, x - ei + ej)
                         + _f(inst, x - ei - ej)) / (4 * h * h)
+    np.testing.assert_allclose(np.linalg.eigvalsh(fd), check["hessian"], atol=1e-6)
+
+
+def test_lifting_turns_the_spurious_minimum_into_a_strict_saddle(inst):
+    # at x_s^{⊗3}: gradient zero, and the Hessian on symmetric tensors has a negative
+    # eigenvalue; checked against central differences of f_3(w) = f_lifted(w wᵀ)
+    check = T.critical_point_check(inst, order=3)
+    assert check["grad_norm"] < 1e-12
+    assert check["hessian_min"] < -1.0  # −1.20: far from rounding
+    assert check["value"] > 0.3
+    lifted = T.lift(inst, 3)
+    w = reduce(np.kron, [inst.spurious] * 3)
+
+    def f3(v):
+        return lifted.value(np.outer(v, v))
+
+    # an orthonormal basis of the symmetric 2 × 2 × 2 tensors (dimension 4): the range of the
+    # average over the permutations of the three factors
+    E = np.eye(8).reshape(8, 2, 2, 2)
+    sym = sum(E.transpose((0, *(1 + q for q in p))) for p in permutations(range(3)))
+    sym = sym.reshape(8, 8) / 6
+    lam, vec = np.linalg.eigh(sym)
+    B = vec[:, lam > 0.5].T  # (4, 8)
+    h = 1e-4
+    fd = np.array([[(f3(w + h * (a + b)) - f3(w + h * (a - b)) - f3(w - h * (a - b))
+                     + f3(w - h * (a + b))) / (4 * h * h) for b in B] for a in B])
     np.testing.assert_allclose(np.linalg.eigvalsh(fd), check["hessian"], atol=1e-6)
 
 

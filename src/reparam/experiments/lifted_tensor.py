@@ -8,8 +8,9 @@ degenerate second-order critical point, so the runs use ``δ = 0.55`` (a strict 
 minimum). From the same seeded random starts, plain factorized gradient descent and order-3
 lifted gradient descent; the criterion (thresholds fixed in the model's docstring): plain
 stuck in at least 10% of the starts, lifted recovering ``M*`` in at least 90% (from Gaussian
-symmetric tensors and from the plain starts lifted), and from a small initialization the lifted
-run ends at a rank-1 tensor. Control: order 1 (no lifting), the plain runs judged by the lifted
+symmetric tensors and from the plain starts lifted), the lifted Hessian at ``x_s^{⊗3}`` has a
+negative eigenvalue on symmetric tensors, and from a small initialization the lifted run ends at
+a rank-1 tensor. Control: order 1 (no lifting), the plain runs judged by the lifted
 criterion. Every run stops at a stationary point (parameter gradient ≤ 1e-9); one that hits its
 iteration limit first makes the verdict inconclusive.
 """
@@ -77,20 +78,24 @@ def run(size: str = "quick", seed: int | None = None) -> Outcome:
     sharp = T.spurious_instance(T.SHARP_DELTA)
     inst_table, sharp_table = _instance_table(inst), _instance_table(sharp)
     check = inst_table["spurious_check"]
+    lifted_check = T.critical_point_check(inst, order=_ORDER)
     out = T.random_starts(inst, _ORDER, starts=starts, seed=seed)
     small = T.lifted_run(inst, order=_ORDER, seed=seed)
     # fractions minus their thresholds, the rank-1 fraction minus its threshold, and the
     # small-init error relative to its tolerance (1 − error / tol)
+    # and the negative curvature of the lifted Hessian at x_s^⊗l (positive when a strict saddle)
     margin = min(_margin(out.lifted_fraction, out), small.rank1_fraction - T.RANK1_TOL,
-                 1.0 - small.error / T.RECOVERY_TOL)
+                 1.0 - small.error / T.RECOVERY_TOL, -lifted_check["hessian_min"])
     verdict = decide(margin, complete=out.unfinished == 0 and small.finished)
     criterion = (
         f"instance δ = {inst.delta:g} (measured RIP over all symmetric 2 × 2: "
         f"{inst_table['measured_rip']:.4f}; Gram eigenvalues "
         f"{np.round(inst_table['gram_eigenvalues'], 4).tolist()}), at x_s = (0, 1/√2) "
         f"‖∇f‖ = {check['grad_norm']:.1e}, λ_min(∇²f) = {check['hessian_min']:.3f} > 0, "
-        f"f(x_s)/f(0) = 3/4; {starts} random starts (x0 = G/√2, w0 = P_sym(G_l)/2 and "
-        f"x0^⊗{_ORDER}, seed {seed}): plain GD stuck in {out.stuck_fraction:.2f} "
+        f"f(x_s)/f(0) = 3/4; lifted, at x_s^⊗{_ORDER} λ_min(∇²f_{_ORDER}) on symmetric "
+        f"tensors = {lifted_check['hessian_min']:.3f} < 0 (strict saddle); {starts} random "
+        f"starts (x0 = G/√2, w0 = P_sym(G_l)/2 and x0^⊗{_ORDER}, seed {seed}): plain GD "
+        f"stuck in {out.stuck_fraction:.2f} "
         f"(must be ≥ {T.PLAIN_STUCK_MIN}), order-{_ORDER} lifted GD recovers M* (error ≤ "
         f"{T.RECOVERY_TOL:g}, rank-1 fraction ≥ {T.RANK1_TOL}) in "
         f"{np.mean(out.lifted_gaussian):.2f} (Gaussian w0) and "
@@ -107,6 +112,7 @@ def run(size: str = "quick", seed: int | None = None) -> Outcome:
     stuck_starts = out.plain_stuck
     table = {
         "instance": inst_table, "sharp_instance": sharp_table, "starts": starts,
+        "lifted_spurious_check": lifted_check,
         "order": _ORDER, "thresholds": {"lifted_global_min": T.LIFTED_GLOBAL_MIN,
                                         "plain_stuck_min": T.PLAIN_STUCK_MIN},
         "plain_stuck": out.stuck_fraction, "plain_recovered": control_fraction,

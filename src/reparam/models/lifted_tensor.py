@@ -14,7 +14,7 @@ ends near a rank-1 tensor ``λ u^{⊗l}`` from which ``x x̂ᵀ = |λ|^{2/l} u u
 The instance. Zhang, Sojoudi & Lavaei ("Sharp restricted isometry bounds for the inexistence
 of spurious local minima in nonconvex matrix recovery", JMLR 20(114), 2019) prove that for a
 rank-1 ground truth an RIP constant ``δ < 1/2`` excludes spurious second-order critical points,
-and that ``1/2`` is sharp: there is a ``δ = 1/2`` instance with ``n = 2`` that has one.
+and that ``1/2`` is sharp: at ``δ = 1/2`` a counterexample exists.
 :func:`spurious_instance` builds that kind of instance, a family in ``δ ∈ [1/2, 1)`` (our
 construction from the sharpness argument, checked numerically by the tests; the operator is not
 transcribed from the paper, and ``f`` depends on ``𝒜`` only through its Gram operator, so any
@@ -207,17 +207,39 @@ def rip_constant(ops) -> tuple[float, np.ndarray]:
     return float(np.max(np.abs(lam - 1.0))), lam
 
 
-def critical_point_check(inst: Instance, x=None) -> dict:
+def critical_point_check(inst: Instance, x=None, order: int = 1) -> dict:
     """Gradient norm, Hessian eigenvalues (``hessian``, ``hessian_min``) and value of ``f`` at
     ``x`` (default: the instance's spurious point), in closed form: ``∇f = 2 S x`` and
-    ``∇²f = 2 S + 4 Σ_i (A_i x)(A_i x)ᵀ`` with ``S = Σ_i r_i A_i``, ``r = 𝒜(x xᵀ) − y``."""
+    ``∇²f = 2 S + 4 Σ_i (A_i x)(A_i x)ᵀ`` with ``S = Σ_i r_i A_i``, ``r = 𝒜(x xᵀ) − y``.
+
+    With ``order = l > 1`` the same for the lifted ``f_l`` at ``x^{⊗l}`` (``x`` of length
+    ``n``), the Hessian restricted to the symmetric tensors — the space gradient descent on
+    ``f_l`` moves in. A negative ``hessian_min`` there makes ``x^{⊗l}`` a strict saddle of the
+    lifted problem, the conversion Ma, Lavaei & Sojoudi (2023) prove.
+
+    Examples
+    --------
+    >>> from reparam.models.lifted_tensor import critical_point_check, spurious_instance
+    >>> inst = spurious_instance()
+    >>> plain, lifted = critical_point_check(inst), critical_point_check(inst, order=3)
+    >>> bool(plain["hessian_min"] > 0 > lifted["hessian_min"] and lifted["grad_norm"] < 1e-12)
+    True
+    """
     x = inst.spurious if x is None else np.asarray(x, dtype=float)
-    obj = inst.objective
-    S = obj.grad(np.outer(x, x))
-    Ax = inst.ops @ x  # (m, n)
-    hess = np.linalg.eigvalsh(2.0 * S + 4.0 * Ax.T @ Ax)
-    return {"grad_norm": float(np.linalg.norm(2.0 * S @ x)), "hessian": hess,
-            "hessian_min": float(hess[0]), "value": inst.value(x)}
+    obj = inst.objective if order == 1 else lift(inst, order)
+    n = x.size
+    w = reduce(np.kron, [x] * order)
+    S = obj.grad(np.outer(w, w))
+    Aw = np.stack([obj.adjoint(e) for e in np.eye(obj.y.size)]) @ w  # rows A_i w: (m, n^l)
+    hess = 2.0 * S + 4.0 * Aw.T @ Aw
+    if order > 1:  # an orthonormal basis of the symmetric tensors: the range of P_sym
+        P = np.stack([_symmetrize(e, n, order) for e in np.eye(w.size)])
+        lam, vec = np.linalg.eigh(P)
+        basis = vec[:, lam > 0.5]
+        hess = basis.T @ hess @ basis
+    hess = np.linalg.eigvalsh(hess)
+    return {"grad_norm": float(np.linalg.norm(2.0 * S @ w)), "hessian": hess,
+            "hessian_min": float(hess[0]), "value": obj.value(np.outer(w, w))}
 
 
 def lift(inst: Instance, order: int) -> MatrixSensing:
