@@ -20,22 +20,25 @@ def test_spurious_instance_traps_some_starts():
     c = ls.check_starts(ls.random_starts(ls.spurious_instance(), 1, starts=20, seed=1))
     assert c.at_limit == 0  # the trapped runs stopped at a stationary point
     assert 0 < c.reached < 1
-    assert c.worst == pytest.approx(0.75, abs=1e-8)  # f = 3/8 at (0, ±1/√2), f(0) = 1/2
+    assert c.worst == pytest.approx(0.75, abs=1e-8)  # f(0, ±1/√2) = ¾ f(0)
     assert c.margin < 0
 
 
 def test_spurious_point_is_a_strict_local_minimum():
-    # f(u) = ½[(u1² − 1)² + u2⁴ + (u1² − 1)u2² + 4u1²u2²]: compare with the instance, and
-    # check the Hessian at (0, 1/√2) by central differences (error O(h²) = 1e-8).
+    # f(u) = (1 − δ)[(u1² − 1)² + u2⁴ + (u1² − 1)u2² + 2η u1²u2²], η = (1 + δ)/(2(1 − δ)),
+    # δ = 0.55: compare with the instance, and check the Hessian at (0, 1/√2),
+    # 2(1 − δ) diag(η − 3/2, 2) = diag(0.2, 1.8), by central differences (error O(h²) = 1e-8).
     f = ls.spurious_instance()
+    delta = 0.55
+    eta = (1 + delta) / (2 * (1 - delta))
 
     def value(u):
         return f.value(np.outer(u, u))
 
     rng = np.random.default_rng(0)
     for u in rng.standard_normal((5, 2)):
-        closed = 0.5 * ((u[0] ** 2 - 1) ** 2 + u[1] ** 4 + (u[0] ** 2 - 1) * u[1] ** 2
-                        + 4 * u[0] ** 2 * u[1] ** 2)
+        closed = (1 - delta) * ((u[0] ** 2 - 1) ** 2 + u[1] ** 4 + (u[0] ** 2 - 1) * u[1] ** 2
+                                + 2 * eta * u[0] ** 2 * u[1] ** 2)
         assert value(u) == pytest.approx(closed, rel=1e-12)
     u, h = np.array([0.0, np.sqrt(0.5)]), 1e-4
     hess = np.empty((2, 2))
@@ -44,7 +47,7 @@ def test_spurious_point_is_a_strict_local_minimum():
             ei, ej = np.eye(2)[i] * h, np.eye(2)[j] * h
             hess[i, j] = (value(u + ei + ej) - value(u + ei - ej) - value(u - ei + ej)
                           + value(u - ei - ej)) / (4 * h * h)
-    np.testing.assert_allclose(hess, np.diag([0.5, 2.0]), atol=1e-6)
+    np.testing.assert_allclose(hess, np.diag([0.2, 1.8]), atol=1e-6)
 
 
 def test_least_squares_path_is_short_and_a_large_step_is_not():

@@ -9,8 +9,9 @@ measurement operator with the restricted isometry property, every local minimum 
 every saddle has a direction of negative curvature, so gradient descent from a random start
 reaches the global value. Checked: from :data:`STARTS` (= 50) random starts on a Gaussian
 instance, every run ends with ``f(U_T) / f(0) ≤`` :data:`VALUE_TOL` (= 1e-8; the global value
-is 0). The control, through the same check, is an instance without RIP that has a spurious
-local minimum (:func:`spurious_instance`): some starts end there.
+is 0). The control, through the same check, is an instance whose RIP constant 0.55 is just
+above the sharp bound 1/2 and that has a spurious local minimum (:func:`spurious_instance`,
+the instance of :mod:`reparam.models.lifted_tensor`): some starts end there.
 
 **The short path** (Oymak & Soltanolkotabi, "Overparameterized nonlinear learning: gradient
 descent takes the shortest path?", ICML 2019). For an overparametrized problem with a
@@ -47,7 +48,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 import reparam as rp
 from reparam.objectives import LeastSquares, MatrixSensing
@@ -107,17 +107,20 @@ def sensing_instance(dim: int = 10, rank: int = 2, measurements: int | None = No
     return MatrixSensing(ops, np.einsum("ijk,jk->i", ops, truth))
 
 
-def spurious_instance() -> MatrixSensing:
-    r"""A 2 × 2 rank-one sensing instance with a spurious local minimum (no RIP below 1/2).
+def spurious_instance(delta: float | None = None) -> MatrixSensing:
+    r"""A 2 × 2 rank-one sensing instance with RIP constant ``delta`` (default 0.55) and a
+    spurious local minimum.
 
-    In the coordinates ``v(M) = (M₁₁, M₂₂, √2 M₁₂)`` of symmetric 2 × 2 matrices the
-    measurements are ``A(M) = H^{1/2} v(M)`` with ``H = [[1, ½, 0], [½, 1, 0], [0, 0, 2]]``
-    (eigenvalues ½, 3/2, 2: the RIP constant is (2 − ½)/(2 + ½) = 0.6), and ``X* = e₁e₁ᵀ``.
-    With ``u = (u₁, u₂)``, ``f(u) = ½[(u₁² − 1)² + u₂⁴ + (u₁² − 1) u₂² + 4 u₁² u₂²]``: at
-    ``u = (0, ±1/√2)`` the gradient vanishes, the curvature is ``−2 + 5 u₂² = ½`` along ``u₁``
-    and ``4 · ½ = 2`` along ``u₂`` — a strict local minimum with ``f = 3/8``, while the global
-    value is 0 (at ``±e₁``). The same kind of instance as Zhang, Sojoudi & Lavaei (JMLR 2019),
-    who show RIP 1/2 is the sharp threshold.
+    The family of the sharp RIP bound 1/2 of Zhang, Sojoudi & Lavaei (JMLR 2019), built in
+    :func:`reparam.models.lifted_tensor.spurious_instance`: ``X* = e₁e₁ᵀ``, and in the
+    coordinates ``v(M) = (M₁₁, M₂₂, √2 M₁₂)`` of symmetric 2 × 2 matrices
+    ``‖A(M)‖² = v(M)ᵀ H v(M)`` with ``H = 2(1 − δ)[[1, ½, 0], [½, 1, 0], [0, 0, η]]``,
+    ``η = (1 + δ)/(2(1 − δ))`` (eigenvalues ``1 − δ``, ``3(1 − δ)``, ``1 + δ``). With
+    ``u = (u₁, u₂)``, ``f(u) = (1 − δ)[(u₁² − 1)² + u₂⁴ + (u₁² − 1) u₂² + 2η u₁² u₂²]``: at
+    ``u = (0, ±1/√2)`` the gradient vanishes and the Hessian is ``2(1 − δ) diag(η − 3/2, 2)``
+    (positive definite for ``δ > 1/2``) — a strict local minimum with ``f = ¾ f(0)``, while
+    the global value is 0 (at ``±e₁``). The default is the lifted-tensor model's
+    :data:`~reparam.models.lifted_tensor.RUN_DELTA`.
 
     Examples
     --------
@@ -126,15 +129,12 @@ def spurious_instance() -> MatrixSensing:
     >>> f = spurious_instance()
     >>> u = np.array([[0.0], [np.sqrt(0.5)]])
     >>> round(f.value(u @ u.T), 12), bool(np.abs(f.grad(u @ u.T) @ u).max() < 1e-12)
-    (0.375, True)
+    (0.3375, True)
     """
-    H = np.array([[1.0, 0.5, 0.0], [0.5, 1.0, 0.0], [0.0, 0.0, 2.0]])
-    root = np.real(scipy.linalg.sqrtm(H))
-    basis = np.array([[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 1.0]],
-                      [[0.0, 1.0], [1.0, 0.0]] / np.sqrt(2.0)])
-    ops = np.einsum("ij,jkl->ikl", root, basis)
-    truth = np.array([[1.0, 0.0], [0.0, 0.0]])
-    return MatrixSensing(ops, np.einsum("ijk,jk->i", ops, truth))
+    from . import lifted_tensor
+
+    return lifted_tensor.spurious_instance(
+        lifted_tensor.RUN_DELTA if delta is None else delta).objective
 
 
 @dataclass
