@@ -73,6 +73,43 @@ def test_small_systems_match_scipy(m, n, seed, dtype):
     _check_single(A, b, res)
 
 
+@pytest.mark.parametrize("m, n", [(7, 5), (80, 40)])  # Lawson-Hanson and pivoting
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_small_system_reports_the_returned_x(m, n, dtype):
+    # The report (computed when first read) describes the x returned, float32 or not.
+    rng = np.random.default_rng(13)
+    A = rng.standard_normal((m, n)).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    res = rp.nnls(A, b)
+    A64, x64 = A.astype(float), res.x.astype(float)
+    g = A64.T @ (A64 @ x64 - b.astype(float))
+    assert res.x.dtype == dtype and res.status is rp.Status.CONVERGED
+    assert res.kkt == pytest.approx(rp.kkt_residual(A, b, res.x), rel=1e-6, abs=1e-14)
+    assert res.objective == pytest.approx(_objective(A, b, res.x), rel=1e-12)
+    # |x^T g| sums n terms of size |x_i g_i|: equal to that sum's rounding
+    assert res.complementarity == pytest.approx(abs(x64 @ g), abs=1e-12 * np.abs(x64) @ np.abs(g))
+    rounded = "x rounded to float32 has kkt"
+    assert (rounded in res.message) == (dtype == np.float32)
+    if dtype == np.float32:
+        assert res.message.endswith(f"{rounded} {res.kkt:.2e}")
+        assert res.kkt > 1e-10  # the rounding shows; the status judged the float64 answer
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_small_system_with_a_non_finite_answer_is_not_converged(monkeypatch, bad):
+    # A certificate that is NaN or inf fails the tolerance test: never CONVERGED.
+    def broken(A, b, cap):
+        x = np.zeros(A.shape[1])
+        x[0] = bad
+        return x, 0.0, 1
+
+    monkeypatch.setattr(_nnls, "_raw_lawson_hanson", broken)
+    rng = np.random.default_rng(14)
+    res = rp.nnls(rng.standard_normal((7, 5)), rng.standard_normal(7))
+    assert res.status is rp.Status.STALLED and not res.kkt <= 1e-10
+
+
 def test_pivoting_runs_from_forty_unknowns_and_says_so():
     rng = np.random.default_rng(7)
     A, b = rng.standard_normal((80, 40)), rng.standard_normal(80)
@@ -125,6 +162,24 @@ def test_bpp_small_matches_scipy_on_the_gram_pair():
     x, rounds = small.bpp_small(G, c, np.sqrt(np.diag(G)), float(np.linalg.norm(b)), 100)
     assert rounds >= 1
     np.testing.assert_allclose(x, scipy.optimize.nnls(A, b)[0], atol=1e-12)
+
+
+def test_bpp_small_backup_rule_finds_the_answer(monkeypatch):
+    # No full exchange without progress: every stalled round flips one variable (Júdice-Pires).
+    # Seeds 9 and 11 take more rounds that way, so the backup rule ran there.
+    extra = 0
+    for seed in (9, 11):
+        rng = np.random.default_rng(seed)
+        A, b = rng.standard_normal((70, 45)), rng.standard_normal(70)
+        G, c = A.T @ A, A.T @ b
+        args = (G, c, np.sqrt(np.diag(G)), float(np.linalg.norm(b)), 500)
+        _, rounds = small.bpp_small(*args)
+        with monkeypatch.context() as patch:
+            patch.setattr(small, "_FULL_EXCHANGES", 0)
+            x, backup_rounds = small.bpp_small(*args)
+        np.testing.assert_allclose(x, scipy.optimize.nnls(A, b)[0], atol=1e-12)
+        extra += backup_rounds - rounds
+    assert extra > 0
 
 
 def test_short_certificate_is_the_certificate():
