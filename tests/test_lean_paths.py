@@ -10,6 +10,7 @@ import pytest
 import scipy.optimize
 
 import reparam as rp
+import reparam.solvers.active_set as active_set_module
 from reparam import _nnls
 from reparam.domains import orthant_kkt, orthant_kkt_short
 from reparam.solvers.active_set import small
@@ -108,6 +109,62 @@ def test_small_system_with_a_non_finite_answer_is_not_converged(monkeypatch, bad
     rng = np.random.default_rng(14)
     res = rp.nnls(rng.standard_normal((7, 5)), rng.standard_normal(7))
     assert res.status is rp.Status.STALLED and not res.kkt <= 1e-10
+
+
+@pytest.mark.parametrize("m, n", [(100, 65), (89, 70), (160, 80), (300, 255)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_larger_systems_run_the_kernel_here(monkeypatch, m, n, dtype):
+    # 64 < n <= 255 with m >= n: the exact kernel on the Gram pair, certified here.
+    def general(*args, **kwargs):
+        raise AssertionError("the general path ran")
+
+    monkeypatch.setattr(_nnls, "_general", general)
+    rng = np.random.default_rng(n)
+    A = rng.standard_normal((m, n)).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    res = rp.nnls(A, b)
+    assert res.x.dtype == dtype and "block principal pivoting" in res.message
+    _check_single(A, b, res)
+
+
+@pytest.mark.parametrize("m, n", [(300, 256), (70, 80)])  # above the bound; wide
+def test_larger_systems_outside_the_bound_take_the_general_path(monkeypatch, m, n):
+    general, shapes = _nnls._general, []
+
+    def spy(A, b, *args):
+        shapes.append(A.shape)
+        return general(A, b, *args)
+
+    monkeypatch.setattr(_nnls, "_general", spy)
+    rng = np.random.default_rng(n)
+    A, b = rng.standard_normal((m, n)), rng.standard_normal(m)
+    res = rp.nnls(A, b)
+    assert shapes == [(m, n)]
+    _check_single(A, b, res)
+
+
+@pytest.mark.parametrize("failure", ["not converged", "rejected by the certificate"])
+def test_larger_system_the_kernel_fails_goes_to_the_general_path(monkeypatch, failure):
+    # An answer on the Gram pair that the kernel does not finish or the certificate rejects
+    # is not returned: the general path (equilibrated kernel) solves the problem again.
+    kernel, calls = active_set_module.active_set_nnls, []
+
+    def spoiled(A, b, **kwargs):
+        out = kernel(A, b, **kwargs)
+        calls.append(kwargs.get("gram") is not None)
+        if kwargs.get("gram") is not None:
+            if failure == "not converged":
+                out.converged = False
+            else:
+                out.x = out.x + 1e-3
+        return out
+
+    monkeypatch.setattr(active_set_module, "active_set_nnls", spoiled)
+    rng = np.random.default_rng(15)
+    A, b = rng.standard_normal((120, 90)), rng.standard_normal(120)
+    res = rp.nnls(A, b)
+    assert calls == [True, False]
+    _check_single(A, b, res)
 
 
 def test_pivoting_runs_from_forty_unknowns_and_says_so():

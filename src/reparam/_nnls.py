@@ -14,7 +14,7 @@ from ._linalg import is_foreign
 from ._result import CTRL_C, Result, Status, certify, raise_if_ctrl_c
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .domains import orthant_kkt_positive
-from .solvers import METHOD_NAMES, METHODS
+from .solvers import METHOD_NAMES, METHODS, active_set
 from .solvers._exact import zero_result
 from .solvers.active_set.small import bpp_columns, bpp_small, gram_is_safe
 from .solvers.auto import choose
@@ -128,6 +128,13 @@ _LEAN_LO, _LEAN_HI = 1e-200, 1e200
 # Lawson-Hanson, which makes one Householder pass over A per variable that enters
 # (measured: equal at 80 x 40, twice as fast at 120 x 60; scipy is faster below).
 _LEAN_GRAM_N = 40
+# Beyond _LEAN_N unknowns, m >= n problems up to this many run the exact kernel on their Gram
+# pair here, without the general path's validation, equilibration and certification (which
+# cost twice scipy's whole call at 100 x 80 and 160 x 80); an answer that the kernel or the
+# certificate does not accept goes to the general path, which equilibrates the columns first.
+# Below the size from which the kernel first probes A for ill-conditioned columns (256, a
+# probe that needs A, not its Gram pair).
+_LEAN_GRAM_MAX = 255
 # Many right-hand sides: block pivoting on all columns at once for at most this many unknowns
 # (a round costs O(n^3) flops per column in vectorized numpy, O(n) calls per chunk).
 _MANY_N = 32
@@ -165,7 +172,7 @@ def _lean(A, b, options: dict) -> Result | None:
     if b.ndim != 1:
         return None
     m, n = A.shape
-    if not (0 < n <= _LEAN_N and 0 < m == b.shape[0]):
+    if not (0 < n and 0 < m == b.shape[0] and (n <= _LEAN_N or n <= min(m, _LEAN_GRAM_MAX))):
         return None
     da, db = A.dtype, b.dtype
     if da not in _LEAN_DTYPES or db not in _LEAN_DTYPES:
@@ -187,7 +194,7 @@ def _lean(A, b, options: dict) -> Result | None:
         sq = np.add.reduce(A64 * A64)  # cheaper than einsum's parsing at this size
     # NaN fails every comparison, so non-finite input also goes to the general path (which
     # raises the error that names it).
-    sq_list = sq.tolist()  # n <= 64: Python's min and max beat two numpy reductions
+    sq_list = sq.tolist()  # n <= 255: Python's min and max beat two numpy reductions
     lo, hi = min(sq_list), max(sq_list)
     if not (_LEAN_LO < bb < _LEAN_HI and _LEAN_LO < lo and hi < _LEAN_HI):
         return None
@@ -203,12 +210,22 @@ def _lean(A, b, options: dict) -> Result | None:
             # without equilibrating G. A numerically singular passive block (duplicated or
             # dependent columns) or an answer that the certificate rejects goes on to
             # Lawson-Hanson, which does not mind them.
-            x, n_iter = bpp_small(G, A64.T.dot(b64), c, norm, max_iter)
-            message = f"block principal pivoting on the Gram matrix: {n_iter} rounds"
-            if x is not None:
+            if n > _LEAN_N:  # the exact kernel on this Gram pair, without the general path
+                out = active_set.active_set_nnls(A64, b64, max_iter=max_iter,
+                                                 gram=(G, A64.T.dot(b64)))
+                if not np.all(out.converged):
+                    return None
+                x, n_iter, message = out.x, out.n_iter, out.message
                 kkt, r, g = _certify_small(A64, b64, x, c, norm)
                 if not kkt <= tol:
-                    x = None
+                    return None  # the general path equilibrates the columns first
+            else:
+                x, n_iter = bpp_small(G, A64.T.dot(b64), c, norm, max_iter)
+                message = f"block principal pivoting on the Gram matrix: {n_iter} rounds"
+                if x is not None:
+                    kkt, r, g = _certify_small(A64, b64, x, c, norm)
+                    if not kkt <= tol:
+                        x = None
         if x is None:
             x, status, message = _lean_lawson_hanson(A64, b64, c, hi > 1e8 * lo, max_iter)
             n_iter = 0
