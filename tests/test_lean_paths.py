@@ -96,6 +96,18 @@ def test_small_system_reports_the_returned_x(m, n, dtype):
         assert res.kkt > 1e-10  # the rounding shows; the status judged the float64 answer
 
 
+@pytest.mark.parametrize("m, n", [(200, 100), (700, 100)])  # 2e4 and 7e4 entries of A
+def test_float32_report_is_deferred_only_for_small_a(m, n):
+    # The deferred report of a float32 x holds A in float64: only while A is small.
+    rng = np.random.default_rng(16)
+    A = rng.standard_normal((m, n)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    res = rp.nnls(A, b)
+    assert ("_report" in vars(res)) == (m * n <= _nnls._DEFER_ENTRIES)
+    _check_single(A, b, res)
+    assert "x rounded to float32 has kkt" in res.message and "_report" not in vars(res)
+
+
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_small_system_with_a_non_finite_answer_is_not_converged(monkeypatch, bad):

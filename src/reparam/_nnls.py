@@ -135,6 +135,9 @@ _LEAN_GRAM_N = 40
 # Below the size from which the kernel first probes A for ill-conditioned columns (256, a
 # probe that needs A, not its Gram pair).
 _LEAN_GRAM_MAX = 255
+# A float32 result computes the report of its rounded x when first read (it needs A in
+# float64) only up to this many entries of A; beyond, at once, where it costs little.
+_DEFER_ENTRIES = 2**16
 # Many right-hand sides: block pivoting on all columns at once for at most this many unknowns
 # (a round costs O(n^3) flops per column in vectorized numpy, O(n) calls per chunk).
 _MANY_N = 32
@@ -163,8 +166,9 @@ def _lawson_hanson(A, b, cap):
 
 
 def _lean(A, b, options: dict) -> Result | None:
-    """``method='active-set'`` for a small dense problem or for many right-hand sides with
-    few unknowns; None when the general path must run."""
+    """``method='active-set'`` for a small dense problem (``n <= 64``, or ``m >= n`` with
+    ``n <= 255``) or for many right-hand sides with few unknowns; None when the general path
+    must run."""
     if type(A) is not np.ndarray or type(b) is not np.ndarray or A.ndim != 2:
         return None
     if b.ndim == 2:
@@ -206,11 +210,12 @@ def _lean(A, b, options: dict) -> Result | None:
     status, n_iter, x = Status.CONVERGED, 0, None
     try:
         if gram:
-            # Per-variable tolerances in the units of A^T b make the pivoting scale-free
-            # without equilibrating G. A numerically singular passive block (duplicated or
-            # dependent columns) or an answer that the certificate rejects goes on to
-            # Lawson-Hanson, which does not mind them.
-            if n > _LEAN_N:  # the exact kernel on this Gram pair, without the general path
+            # Up to _LEAN_N unknowns, per-variable tolerances in the units of A^T b make the
+            # pivoting scale-free without equilibrating G; a numerically singular passive
+            # block (duplicated or dependent columns) or an answer that the certificate
+            # rejects goes on to Lawson-Hanson, which does not mind them. Beyond, the exact
+            # kernel runs on this Gram pair, and the general path takes what it leaves.
+            if n > _LEAN_N:
                 out = active_set.active_set_nnls(A64, b64, max_iter=max_iter,
                                                  gram=(G, A64.T.dot(b64)))
                 if not np.all(out.converged):
@@ -245,6 +250,8 @@ def _lean(A, b, options: dict) -> Result | None:
         x = x.astype(_F32)
         fields = {}
         report = partial(_report_rounded, A64, b64, x, c, norm, message)
+        if m * n > _DEFER_ENTRIES:  # no float64 copy of a large A kept alive by the result
+            fields, report = report(), None
     else:
         fields = {"message": message, "kkt": kkt}
         report = partial(_report, x, r, g)

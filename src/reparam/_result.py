@@ -84,12 +84,14 @@ class Result:
         them, when one of them is first read (or the result copied or pickled).
 
         For the small problems where computing them costs as much as the solve; a read gives
-        the same values as if they had been computed at once. The other fields take their
-        defaults when missing.
+        the same values as if they had been computed at once. ``report=None``: every field is
+        given. The other fields take their defaults when missing.
         """
         res = object.__new__(cls)
         res.__dict__ = {"method": "", "history": None, "time": 0.0, "info": {}, "params": None,
-                        **fields, "_report": report}
+                        **fields}
+        if report is not None:
+            res.__dict__["_report"] = report
         return res
 
     def __getattr__(self, name: str) -> Any:
