@@ -60,22 +60,27 @@ def bpp_small(G, c, col_norms, b_norm, max_iter):
     best, budget = n + 1, _FULL_EXCHANGES
     for rounds in range(1, max_iter + 1):
         idx = passive.nonzero()[0]
-        x = np.zeros(n)
         if idx.size:
             # take() is cheaper than fancy indexing; the transpose of the (symmetric) block is
-            # Fortran-ordered, so LAPACK factors it in place instead of copying it first.
-            G_FF = G.take(idx, 0).take(idx, 1).T
-            _, xF, info = _dposv(G_FF, c.take(idx), 1, 1, 1)
+            # Fortran-ordered, so LAPACK factors it in place instead of copying it first. The
+            # rows G_F. give the gradient y = G x - c without scattering x_F into x.
+            rows = G.take(idx, 0)
+            _, xF, info = _dposv(rows.take(idx, 1).T, c.take(idx), 1, 1, 1)
             if info:
                 return None, rounds
-            x[idx] = xF
-        y = G.dot(x)
-        y -= c
-        infeasible = np.where(passive, x * d, y) < neg_tol
+            y = xF.dot(rows)
+            y -= c
+            y[idx] = xF * d.take(idx)  # the passive entries are tested on G_ii x_i
+        else:
+            y = -c
+        infeasible = y < neg_tol
         flips = infeasible.nonzero()[0]
         count = flips.size
         if not count:
-            return np.maximum(x, 0.0, out=x), rounds
+            x = np.zeros(n)
+            if idx.size:
+                x[idx] = np.maximum(xF, 0.0)
+            return x, rounds
         if count < best:
             best, budget = count, _FULL_EXCHANGES
             passive ^= infeasible
