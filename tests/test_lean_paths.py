@@ -10,6 +10,7 @@ import pytest
 import scipy.optimize
 
 import reparam as rp
+import reparam.solvers.active_set as active_set_module
 from reparam import _nnls
 from reparam.domains import orthant_kkt, orthant_kkt_short
 from reparam.solvers.active_set import small
@@ -73,6 +74,111 @@ def test_small_systems_match_scipy(m, n, seed, dtype):
     _check_single(A, b, res)
 
 
+@pytest.mark.parametrize("m, n", [(7, 5), (80, 40)])  # Lawson-Hanson and pivoting
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_small_system_reports_the_returned_x(m, n, dtype):
+    # The report (computed when first read) describes the x returned, float32 or not.
+    rng = np.random.default_rng(13)
+    A = rng.standard_normal((m, n)).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    res = rp.nnls(A, b)
+    A64, x64 = A.astype(float), res.x.astype(float)
+    g = A64.T @ (A64 @ x64 - b.astype(float))
+    assert res.x.dtype == dtype and res.status is rp.Status.CONVERGED
+    assert res.kkt == pytest.approx(rp.kkt_residual(A, b, res.x), rel=1e-6, abs=1e-14)
+    assert res.objective == pytest.approx(_objective(A, b, res.x), rel=1e-12)
+    # |x^T g| sums n terms of size |x_i g_i|: equal to that sum's rounding
+    assert res.complementarity == pytest.approx(abs(x64 @ g), abs=1e-12 * np.abs(x64) @ np.abs(g))
+    rounded = "x rounded to float32 has kkt"
+    assert (rounded in res.message) == (dtype == np.float32)
+    if dtype == np.float32:
+        assert res.message.endswith(f"{rounded} {res.kkt:.2e}")
+        assert res.kkt > 1e-10  # the rounding shows; the status judged the float64 answer
+
+
+@pytest.mark.parametrize("m, n", [(200, 100), (700, 100)])  # 2e4 and 7e4 entries of A
+def test_float32_report_is_deferred_only_for_small_a(m, n):
+    # The deferred report of a float32 x holds A in float64: only while A is small.
+    rng = np.random.default_rng(16)
+    A = rng.standard_normal((m, n)).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    res = rp.nnls(A, b)
+    assert ("_report" in vars(res)) == (m * n <= _nnls._DEFER_ENTRIES)
+    _check_single(A, b, res)
+    assert "x rounded to float32 has kkt" in res.message and "_report" not in vars(res)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_small_system_with_a_non_finite_answer_is_not_converged(monkeypatch, bad):
+    # A certificate that is NaN or inf fails the tolerance test: never CONVERGED.
+    def broken(A, b, cap):
+        x = np.zeros(A.shape[1])
+        x[0] = bad
+        return x, 0.0, 1
+
+    monkeypatch.setattr(_nnls, "_raw_lawson_hanson", broken)
+    rng = np.random.default_rng(14)
+    res = rp.nnls(rng.standard_normal((7, 5)), rng.standard_normal(7))
+    assert res.status is rp.Status.STALLED and not res.kkt <= 1e-10
+
+
+@pytest.mark.parametrize("m, n", [(100, 65), (89, 70), (160, 80), (300, 255)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_larger_systems_run_the_kernel_here(monkeypatch, m, n, dtype):
+    # 64 < n <= 255 with m >= n: the exact kernel on the Gram pair, certified here.
+    def general(*args, **kwargs):
+        raise AssertionError("the general path ran")
+
+    monkeypatch.setattr(_nnls, "_general", general)
+    rng = np.random.default_rng(n)
+    A = rng.standard_normal((m, n)).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    res = rp.nnls(A, b)
+    assert res.x.dtype == dtype and "block principal pivoting" in res.message
+    _check_single(A, b, res)
+
+
+@pytest.mark.parametrize("m, n", [(300, 256), (70, 80)])  # above the bound; wide
+def test_larger_systems_outside_the_bound_take_the_general_path(monkeypatch, m, n):
+    general, shapes = _nnls._general, []
+
+    def spy(A, b, *args):
+        shapes.append(A.shape)
+        return general(A, b, *args)
+
+    monkeypatch.setattr(_nnls, "_general", spy)
+    rng = np.random.default_rng(n)
+    A, b = rng.standard_normal((m, n)), rng.standard_normal(m)
+    res = rp.nnls(A, b)
+    assert shapes == [(m, n)]
+    _check_single(A, b, res)
+
+
+@pytest.mark.parametrize("failure", ["not converged", "rejected by the certificate"])
+def test_larger_system_the_kernel_fails_goes_to_the_general_path(monkeypatch, failure):
+    # An answer on the Gram pair that the kernel does not finish or the certificate rejects
+    # is not returned: the general path (equilibrated kernel) solves the problem again.
+    kernel, calls = active_set_module.active_set_nnls, []
+
+    def spoiled(A, b, **kwargs):
+        out = kernel(A, b, **kwargs)
+        calls.append(kwargs.get("gram") is not None)
+        if kwargs.get("gram") is not None:
+            if failure == "not converged":
+                out.converged = False
+            else:
+                out.x = out.x + 1e-3
+        return out
+
+    monkeypatch.setattr(active_set_module, "active_set_nnls", spoiled)
+    rng = np.random.default_rng(15)
+    A, b = rng.standard_normal((120, 90)), rng.standard_normal(120)
+    res = rp.nnls(A, b)
+    assert calls == [True, False]
+    _check_single(A, b, res)
+
+
 def test_pivoting_runs_from_forty_unknowns_and_says_so():
     rng = np.random.default_rng(7)
     A, b = rng.standard_normal((80, 40)), rng.standard_normal(80)
@@ -125,6 +231,24 @@ def test_bpp_small_matches_scipy_on_the_gram_pair():
     x, rounds = small.bpp_small(G, c, np.sqrt(np.diag(G)), float(np.linalg.norm(b)), 100)
     assert rounds >= 1
     np.testing.assert_allclose(x, scipy.optimize.nnls(A, b)[0], atol=1e-12)
+
+
+def test_bpp_small_backup_rule_finds_the_answer(monkeypatch):
+    # No full exchange without progress: every stalled round flips one variable (Júdice-Pires).
+    # Seeds 9 and 11 take more rounds that way, so the backup rule ran there.
+    extra = 0
+    for seed in (9, 11):
+        rng = np.random.default_rng(seed)
+        A, b = rng.standard_normal((70, 45)), rng.standard_normal(70)
+        G, c = A.T @ A, A.T @ b
+        args = (G, c, np.sqrt(np.diag(G)), float(np.linalg.norm(b)), 500)
+        _, rounds = small.bpp_small(*args)
+        with monkeypatch.context() as patch:
+            patch.setattr(small, "_FULL_EXCHANGES", 0)
+            x, backup_rounds = small.bpp_small(*args)
+        np.testing.assert_allclose(x, scipy.optimize.nnls(A, b)[0], atol=1e-12)
+        extra += backup_rounds - rounds
+    assert extra > 0
 
 
 def test_short_certificate_is_the_certificate():

@@ -66,3 +66,50 @@ def test_warnings_of_the_callback_are_not_muted():
 
     with pytest.warns(RuntimeWarning, match="overflow"):
         rp.nnls(A, b, method="reparam-gd", callback=callback)
+
+
+# ---------------------------------------------------------------------------------------------
+# Result.deferred: report fields computed on first read
+
+
+def _deferred(calls):
+    def report():
+        calls.append(1)
+        return {"kkt": 1e-3, "objective": 2.0, "complementarity": 0.5, "message": "late"}
+
+    return rp.Result.deferred(report, x=np.ones(2), status=rp.Status.CONVERGED, n_iter=3,
+                              method="active-set")
+
+
+def test_deferred_fields_are_computed_once_on_first_read():
+    calls = []
+    res = _deferred(calls)
+    assert calls == [] and res.success and res.n_iter == 3 and res.info == {}
+    assert res.history is None and res.params is None and res.time == 0.0
+    assert res.kkt == 1e-3 and calls == [1]
+    assert (res.objective, res.complementarity, res.message) == (2.0, 0.5, "late")
+    assert calls == [1]
+    with pytest.raises(AttributeError, match="no attribute 'kkt_'"):
+        res.kkt_  # noqa: B018 - a missing attribute is still an AttributeError
+
+
+def test_deferred_field_set_before_reading_keeps_its_value():
+    calls = []
+    res = _deferred(calls)
+    res.message = "set by the caller"
+    assert res.objective == 2.0 and res.message == "set by the caller" and calls == [1]
+
+
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy", "replace"])
+def test_deferred_result_copies_carry_the_computed_fields(how):
+    import copy
+    import dataclasses
+    import pickle
+
+    res = _deferred([])
+    out = {"pickle": lambda r: pickle.loads(pickle.dumps(r)), "copy": copy.copy,
+           "deepcopy": copy.deepcopy,
+           "replace": lambda r: dataclasses.replace(r, n_iter=4)}[how](res)
+    assert "_report" not in vars(out)
+    assert (out.kkt, out.objective, out.complementarity, out.message) == (1e-3, 2.0, 0.5, "late")
+    assert type(out) is rp.Result and np.array_equal(out.x, res.x)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,8 @@ import scipy.optimize
 from ._linalg import is_foreign
 from ._result import CTRL_C, Result, Status, certify, raise_if_ctrl_c
 from ._validation import Problem, validate_options, validate_problem, validate_x0
-from .domains import orthant_kkt_positive, orthant_kkt_short
-from .solvers import METHOD_NAMES, METHODS
+from .domains import orthant_kkt_positive
+from .solvers import METHOD_NAMES, METHODS, active_set
 from .solvers._exact import zero_result
 from .solvers.active_set.small import bpp_columns, bpp_small, gram_is_safe
 from .solvers.auto import choose
@@ -76,12 +77,13 @@ def nnls(A, b, method: str = "auto", *, x0=None, **options: Any) -> Result:
     """
     if not isinstance(method, str) or method not in METHOD_NAMES:
         raise ValueError(f"method must be one of {', '.join(METHOD_NAMES)}; got {method!r}")
-    if is_foreign(A) or is_foreign(b) or is_foreign(x0):  # PyTorch, CuPy, JAX, ... arrays
-        return raise_if_ctrl_c(solve_arrays(A, b, method, x0, options))
-    if x0 is None and (method == "auto" or method == "active-set"):
+    if (x0 is None and (method == "auto" or method == "active-set")
+            and type(A) is np.ndarray and type(b) is np.ndarray):
         res = _lean(A, b, options)
         if res is not None:
             return raise_if_ctrl_c(res)
+    elif is_foreign(A) or is_foreign(b) or is_foreign(x0):  # PyTorch, CuPy, JAX, ... arrays
+        return raise_if_ctrl_c(solve_arrays(A, b, method, x0, options))
     return raise_if_ctrl_c(_general(A, b, method, x0, options))
 
 
@@ -126,11 +128,19 @@ _LEAN_LO, _LEAN_HI = 1e-200, 1e200
 # Lawson-Hanson, which makes one Householder pass over A per variable that enters
 # (measured: equal at 80 x 40, twice as fast at 120 x 60; scipy is faster below).
 _LEAN_GRAM_N = 40
+# Beyond _LEAN_N unknowns, m >= n problems up to this many run the exact kernel on their Gram
+# pair here, without the general path's validation, equilibration and certification (which
+# cost twice scipy's whole call at 100 x 80 and 160 x 80); an answer that the kernel or the
+# certificate does not accept goes to the general path, which equilibrates the columns first.
+# Below the size from which the kernel first probes A for ill-conditioned columns (256, a
+# probe that needs A, not its Gram pair).
+_LEAN_GRAM_MAX = 255
+# A float32 result computes the report of its rounded x when first read (it needs A in
+# float64) only up to this many entries of A; beyond, at once, where it costs little.
+_DEFER_ENTRIES = 2**16
 # Many right-hand sides: block pivoting on all columns at once for at most this many unknowns
 # (a round costs O(n^3) flops per column in vectorized numpy, O(n) calls per chunk).
 _MANY_N = 32
-# Up to this many unknowns the certificate's maximum is taken by a loop in Python.
-_SHORT_N = 16
 # Columns per chunk: the residual block (m * chunk float64) stays near 16 MiB, with at most
 # 16 384 columns, so that the later pivoting rounds, on the few columns still moving, still
 # amortize their per-call costs.
@@ -156,8 +166,9 @@ def _lawson_hanson(A, b, cap):
 
 
 def _lean(A, b, options: dict) -> Result | None:
-    """``method='active-set'`` for a small dense problem or for many right-hand sides with
-    few unknowns; None when the general path must run."""
+    """``method='active-set'`` for a small dense problem (``n <= 64``, or ``m >= n`` with
+    ``n <= 255``) or for many right-hand sides with few unknowns; None when the general path
+    must run."""
     if type(A) is not np.ndarray or type(b) is not np.ndarray or A.ndim != 2:
         return None
     if b.ndim == 2:
@@ -165,7 +176,7 @@ def _lean(A, b, options: dict) -> Result | None:
     if b.ndim != 1:
         return None
     m, n = A.shape
-    if not (0 < n <= _LEAN_N and 0 < m == b.shape[0]):
+    if not (0 < n and 0 < m == b.shape[0] and (n <= _LEAN_N or n <= min(m, _LEAN_GRAM_MAX))):
         return None
     da, db = A.dtype, b.dtype
     if da not in _LEAN_DTYPES or db not in _LEAN_DTYPES:
@@ -176,16 +187,18 @@ def _lean(A, b, options: dict) -> Result | None:
     t0 = time.perf_counter()
     A64 = A if da is _F64 else A.astype(_F64)
     b64 = b if db is _F64 else b.astype(_F64)
-    bb = float(b64 @ b64)
+    # ndarray.dot rather than the @ operator: at this size the matmul ufunc's dispatch costs
+    # more than the product.
+    bb = float(b64.dot(b64))
     gram = m >= n >= _LEAN_GRAM_N
     if gram:
-        G = A64.T @ A64
-        sq = np.diagonal(G)
+        G = A64.T.dot(A64)
+        sq = G.diagonal()
     else:
         sq = np.add.reduce(A64 * A64)  # cheaper than einsum's parsing at this size
     # NaN fails every comparison, so non-finite input also goes to the general path (which
     # raises the error that names it).
-    sq_list = sq.tolist()  # n <= 64: Python's min and max beat two numpy reductions
+    sq_list = sq.tolist()  # n <= 255: Python's min and max beat two numpy reductions
     lo, hi = min(sq_list), max(sq_list)
     if not (_LEAN_LO < bb < _LEAN_HI and _LEAN_LO < lo and hi < _LEAN_HI):
         return None
@@ -197,40 +210,55 @@ def _lean(A, b, options: dict) -> Result | None:
     status, n_iter, x = Status.CONVERGED, 0, None
     try:
         if gram:
-            # Per-variable tolerances in the units of A^T b make the pivoting scale-free
-            # without equilibrating G. A numerically singular passive block (duplicated or
-            # dependent columns) or an answer that the certificate rejects goes on to
-            # Lawson-Hanson, which does not mind them.
-            x, n_iter = bpp_small(G, A64.T @ b64, c, norm, max_iter)
-            message = f"block principal pivoting on the Gram matrix: {n_iter} rounds"
-            if x is not None:
-                X, R, G, kkts = _certify_small(A64, b64, x, c, norm, f32)
-                if (kkts[0] if f32 else kkts) > tol:
-                    x = None
+            # Up to _LEAN_N unknowns, per-variable tolerances in the units of A^T b make the
+            # pivoting scale-free without equilibrating G; a numerically singular passive
+            # block (duplicated or dependent columns) or an answer that the certificate
+            # rejects goes on to Lawson-Hanson, which does not mind them. Beyond, the exact
+            # kernel runs on this Gram pair, and the general path takes what it leaves.
+            if n > _LEAN_N:
+                out = active_set.active_set_nnls(A64, b64, max_iter=max_iter,
+                                                 gram=(G, A64.T.dot(b64)))
+                if not np.all(out.converged):
+                    return None
+                x, n_iter, message = out.x, out.n_iter, out.message
+                kkt, r, g = _certify_small(A64, b64, x, c, norm)
+                if not kkt <= tol:
+                    return None  # the general path equilibrates the columns first
+            else:
+                x, n_iter = bpp_small(G, A64.T.dot(b64), c, norm, max_iter)
+                message = f"block principal pivoting on the Gram matrix: {n_iter} rounds"
+                if x is not None:
+                    kkt, r, g = _certify_small(A64, b64, x, c, norm)
+                    if not kkt <= tol:
+                        x = None
         if x is None:
             x, status, message = _lean_lawson_hanson(A64, b64, c, hi > 1e8 * lo, max_iter)
             n_iter = 0
-            X, R, G, kkts = _certify_small(A64, b64, x, c, norm, f32)
+            kkt, r, g = _certify_small(A64, b64, x, c, norm)
     except KeyboardInterrupt:  # as in the exact kernel: a partial state is no answer
         x = np.zeros(n)
         status = Status.INTERRUPTED
         message = "interrupted (Ctrl-C) inside the exact kernel; returning x = 0"
-        X, R, G, kkts = _certify_small(A64, b64, x, c, norm, f32)
-    kkt = kkts[0] if f32 else kkts
-    if status is Status.CONVERGED and kkt > tol:
+        kkt, r, g = _certify_small(A64, b64, x, c, norm)
+    if status is Status.CONVERGED and not kkt <= tol:
         status = Status.STALLED
         message += (f"; the answer's kkt exceeds tol={tol:.0e} ({kkt:.2e}): the problem is "
                     "ill-conditioned at this precision")
+    # The report (objective, complementarity; for float32 output, the certificate of x
+    # rounded to float32) is computed when first read: at 7 x 5 it costs as much as the solve.
     if f32:
-        xr, r, g, kkt = X[1], R[1], G[1], kkts[1]
-        x = xr.astype(_F32)
-        message += f"; x rounded to float32 has kkt {kkt:.2e}"
+        x = x.astype(_F32)
+        fields = {}
+        report = partial(_report_rounded, A64, b64, x, c, norm, message)
+        if m * n > _DEFER_ENTRIES:  # no float64 copy of a large A kept alive by the result
+            fields, report = report(), None
     else:
-        xr, r, g = x, R, G
-    return Result(x=x, status=status, message=message, n_iter=n_iter,
-                  objective=0.5 * float(r @ r), kkt=kkt, complementarity=abs(float(xr @ g)),
-                  method="active-set", time=time.perf_counter() - t0,
-                  info={CTRL_C: True} if status is Status.INTERRUPTED else {})
+        fields = {"message": message, "kkt": kkt}
+        report = partial(_report, x, r, g)
+    return Result.deferred(report, x=x, status=status, n_iter=n_iter, method="active-set",
+                           time=time.perf_counter() - t0,
+                           info={CTRL_C: True} if status is Status.INTERRUPTED else {},
+                           **fields)
 
 
 def _lean_lawson_hanson(A64, b64, c, spread: bool, max_iter: int):
@@ -252,22 +280,29 @@ def _lean_lawson_hanson(A64, b64, c, spread: bool, max_iter: int):
         "scipy.optimize.nnls (Lawson-Hanson), the fastest at this size")
 
 
-def _certify_small(A64, b64, x, c, norm, f32: bool):
-    """``(X, R, G, kkt)`` of one small answer: for float32 output, two rows, the solver's
-    float64 ``x`` (its kkt decides the status) and ``x`` rounded to float32 (the one
-    returned); else ``X = x``. ``R = X A^T - b``, ``G = R A`` (the gradients); ``kkt`` is
-    :func:`~reparam.domains.orthant_kkt` of each row, a float or a list of two."""
-    X = np.array((x, x.astype(_F32))) if f32 else x
-    R = X @ A64.T
-    R -= b64
-    G = R @ A64
-    if c.size <= _SHORT_N:  # a loop over a few floats costs less than six numpy calls
-        cl = c.tolist()
-        if f32:
-            return X, R, G, [orthant_kkt_short(xs, gs, cl, norm)
-                             for xs, gs in zip(X.tolist(), G.tolist())]
-        return X, R, G, orthant_kkt_short(X.tolist(), G.tolist(), cl, norm)
-    return X, R, G, orthant_kkt_positive(X.T, G.T, c[:, None] if f32 else c, norm).tolist()
+def _certify_small(A64, b64, x, c, norm):
+    """``(kkt, r, g)`` of one small answer ``x`` (float64): its certificate
+    (:func:`~reparam.domains.orthant_kkt`, as a float), residual ``A x - b`` and gradient
+    ``A^T r``, in a few numpy calls (ndarray.dot rather than @, whose dispatch costs more
+    than the product at this size)."""
+    r = A64.dot(x)
+    r -= b64
+    g = r.dot(A64)
+    t = np.minimum(x * c, g / c)
+    return float(np.maximum.reduce(np.abs(t, out=t))) / norm, r, g
+
+
+def _report(x, r, g) -> dict:
+    """The objective and complementarity of a small answer from its residual and gradient."""
+    return {"objective": 0.5 * float(r.dot(r)), "complementarity": abs(float(x.dot(g)))}
+
+
+def _report_rounded(A64, b64, x32, c, norm, message: str) -> dict:
+    """The report of the float32 ``x32`` returned: its own certificate, measured in float64."""
+    x = x32.astype(_F64)
+    kkt, r, g = _certify_small(A64, b64, x, c, norm)
+    return {"kkt": kkt, "message": f"{message}; x rounded to float32 has kkt {kkt:.2e}",
+            **_report(x, r, g)}
 
 
 def _lean_options(options: dict) -> dict | None:

@@ -17,6 +17,9 @@ _TINY = np.finfo(np.float64).tiny
 # Key of ``Result.info`` set to True by a solver that stopped on Ctrl-C (KeyboardInterrupt).
 CTRL_C = "ctrl_c"
 
+# The fields that Result.deferred may compute on first read.
+_DEFERRED = frozenset({"message", "objective", "kkt", "complementarity"})
+
 
 class Status(enum.Enum):
     """How a solve ended. Only ``CONVERGED`` means the tolerance was met."""
@@ -73,6 +76,43 @@ class Result:
     time: float = 0.0
     info: dict = field(default_factory=dict)
     params: Any = None
+
+    @classmethod
+    def deferred(cls, report, **fields: Any) -> Result:
+        """A result whose report fields (``message``, ``objective``, ``kkt``,
+        ``complementarity``) missing from ``fields`` are computed by ``report()``, a dict of
+        them, when one of them is first read (or the result copied or pickled).
+
+        For the small problems where computing them costs as much as the solve; a read gives
+        the same values as if they had been computed at once. ``report=None``: every field is
+        given. The other fields take their defaults when missing.
+        """
+        res = object.__new__(cls)
+        res.__dict__ = {"method": "", "history": None, "time": 0.0, "info": {}, "params": None,
+                        **fields}
+        if report is not None:
+            res.__dict__["_report"] = report
+        return res
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for a missing attribute: a deferred field of Result.deferred.
+        if name in _DEFERRED and "_report" in self.__dict__:
+            self._resolve()
+            if name in self.__dict__:
+                return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict:
+        self._resolve()  # copies and pickles carry the computed fields
+        return self.__dict__
+
+    def _resolve(self) -> None:
+        fields = self.__dict__
+        report = fields.get("_report")
+        if report is not None:
+            for key, value in report().items():
+                fields.setdefault(key, value)  # a field set meanwhile keeps its value
+            fields.pop("_report", None)
 
     @property
     def success(self) -> bool:

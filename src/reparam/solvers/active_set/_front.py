@@ -100,8 +100,8 @@ def _rescale(A, b, gram):
     Exact in binary floating point, so x is unscaled without rounding. Only done when the
     magnitudes are extreme, to avoid copying A in the common case.
     """
-    amax = float(np.max(np.abs(A))) if A.size else 1.0
-    bmax = float(np.max(np.abs(b))) if b.size else 1.0
+    amax = float(max(A.max(), -A.min())) if A.size else 1.0  # max |A_ij| without a copy
+    bmax = float(max(b.max(), -b.min())) if b.size else 1.0
     ea = np.frexp(amax)[1] if amax > 0 else 0
     eb = np.frexp(bmax)[1] if bmax > 0 else 0
     if abs(ea) <= 200 and abs(eb) <= 200:

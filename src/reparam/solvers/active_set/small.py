@@ -54,24 +54,33 @@ def bpp_small(G, c, col_norms, b_norm, max_iter):
     singular or ``max_iter`` rounds did not finish; the caller certifies ``x`` on ``A``.
     """
     n = c.size
-    d = np.diagonal(G)
-    tol = (_TOL * b_norm) * col_norms
+    d = G.diagonal()
+    neg_tol = (-_TOL * b_norm) * col_norms
     passive = c > 0
     best, budget = n + 1, _FULL_EXCHANGES
     for rounds in range(1, max_iter + 1):
         idx = passive.nonzero()[0]
-        x = np.zeros(n)
         if idx.size:
-            _, xF, info = _dposv(G[idx[:, None], idx], c[idx], 1, 1, 1)
+            # take() is cheaper than fancy indexing; the transpose of the (symmetric) block is
+            # Fortran-ordered, so LAPACK factors it in place instead of copying it first. The
+            # rows G_F. give the gradient y = G x - c without scattering x_F into x.
+            rows = G.take(idx, 0)
+            _, xF, info = _dposv(rows.take(idx, 1).T, c.take(idx), 1, 1, 1)
             if info:
                 return None, rounds
-            x[idx] = xF
-        y = G @ x
-        y -= c
-        infeasible = np.where(passive, x * d, y) < -tol
-        count = np.count_nonzero(infeasible)
+            y = xF.dot(rows)
+            y -= c
+            y[idx] = xF * d.take(idx)  # the passive entries are tested on G_ii x_i
+        else:
+            y = -c
+        infeasible = y < neg_tol
+        flips = infeasible.nonzero()[0]
+        count = flips.size
         if not count:
-            return np.maximum(x, 0.0, out=x), rounds
+            x = np.zeros(n)
+            if idx.size:
+                x[idx] = np.maximum(xF, 0.0)
+            return x, rounds
         if count < best:
             best, budget = count, _FULL_EXCHANGES
             passive ^= infeasible
@@ -79,7 +88,7 @@ def bpp_small(G, c, col_norms, b_norm, max_iter):
             budget -= 1
             passive ^= infeasible
         else:  # Júdice–Pires backup rule: flip the infeasible variable of largest index
-            j = infeasible.nonzero()[0][-1]
+            j = flips[-1]
             passive[j] = not passive[j]
     return None, max_iter
 
