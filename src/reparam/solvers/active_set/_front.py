@@ -25,6 +25,7 @@ from .many_rhs import (
 )
 from .outcome import CERTIFIED, ITERATION_CAP, ActiveSetOutput, Attempt, Exit, Path, Reason
 from .small import all_columns_bpp
+from .working_set import _working_set
 
 # Below this many unknowns the compiled scipy.optimize.nnls beats any Python-level loop.
 _TINY_N = 64
@@ -37,6 +38,11 @@ _SMALL_WIDE = 60_000
 # with batched masked Cholesky solves (``small.all_columns_bpp``); measured 1.5-3x faster than
 # the grouped and stacked solves at n = 16-20, where most passive sets differ.
 _VECTOR_N = 32
+# Rounds the working set gets on an m >= n problem to let a whole block of columns enter: the
+# Gaussian problems of the benchmark (400 x 200 to 1500 x 1500) do so by the third round, a
+# Gaussian blur (neighbouring columns nearly parallel) never, and its columns then enter a
+# few per round, 5x slower in all than the Gram path, to which it hands over.
+_WS_PATIENCE = 6
 # From this many unknowns on, m >= n problems get a cheap ill-conditioning probe first.
 _PROBE_N = 256
 _PROBE_COLUMNS = 64
@@ -125,7 +131,20 @@ def _solve_single(A, b, x0, max_iter, gram):
     if x0 is None and gram is None and (n <= _TINY_N or (m < n and m * n < _SMALL_WIDE)):
         return _scipy_only(A, b, n, m, max_iter)
     block = None
-    if gram is None and m >= n and n >= _PROBE_N and _looks_ill_conditioned(A):
+    dependent = (gram is None and m >= n and n >= _PROBE_N and _looks_ill_conditioned(A))
+    if gram is None and not dependent:
+        # m >= n problems, which can afford the Gram matrix, go on to it when the columns
+        # enter only a few at a time.
+        patience = None if m < n else _WS_PATIENCE
+        x, it, ok, stop = _working_set(A, b, passive0, 3 * max_iter, patience=patience)
+        trail.append(Attempt(Path.WORKING_SET, it, stop))
+        if ok:
+            return _output(x, it, True, "working set (Lawson-Hanson on the columns, Cholesky "
+                           f"updates): {it} rounds", trail)
+        notes.append(f"the working set stopped after {it} rounds ({stop})")
+        if stop.reason.ill_conditioned:
+            block = 1
+    if dependent:
         block = 1  # neighbouring columns are nearly parallel: blocks would be rejected
         skipped = Exit(Reason.DEPENDENT_SAMPLE, "a sample of columns is numerically dependent, "
                        "so the Gram path was skipped")
