@@ -100,7 +100,7 @@ def test_duplicated_columns():
     check_optimal(A, b, x, unique=False)
 
 
-@pytest.mark.parametrize("shape", [(100, 700), (300, 150)])
+@pytest.mark.parametrize("shape", [(100, 700), (400, 300)])
 def test_badly_scaled_columns_through_the_public_entry(shape):
     # Column norms spread over 1e-8 .. 1e8: the exact method equilibrates the columns, so the
     # working set runs and gives the answer of the unscaled problem, scaled back.
@@ -169,15 +169,19 @@ def test_dispatch_wide_both_sides_of_the_scipy_threshold():
         assert kkt(A, b, out.x) <= 1e-10
 
 
-def test_dispatch_m_ge_n_both_sides_of_the_scipy_threshold():
-    # Up to _TINY_N unknowns scipy runs; above, the working set; a Gram pair given by the
-    # caller keeps block pivoting.
-    for n, expected in ((front._TINY_N, "scipy"), (front._TINY_N + 1, "working-set")):
-        A, b = gaussian(2 * n, n, n)
+def test_dispatch_m_ge_n_both_sides_of_the_thresholds():
+    # m >= n: the working set runs first from _PROBE_N unknowns on and up to _WS_TALL n rows;
+    # below or beyond, block pivoting on the Gram matrix; a Gram pair given by the caller
+    # keeps block pivoting too.
+    n0, tall = front._PROBE_N, front._WS_TALL
+    for m, n, expected in ((n0 + 20, n0 - 1, "block-pivoting"), (n0 + 20, n0, "working-set"),
+                           (tall * n0, n0, "working-set"),
+                           (tall * n0 + 1, n0, "block-pivoting")):
+        A, b = gaussian(m, n, m + n)
         out = active_set_nnls(A, b)
         assert out.path == expected and out.converged
         assert kkt(A, b, out.x) <= 1e-10
-    A, b = gaussian(200, 100, 12)
+    A, b = gaussian(300, 300, 12)
     out = active_set_nnls(A, b, gram=(A.T @ A, A.T @ b))
     assert out.path == "block-pivoting"
 

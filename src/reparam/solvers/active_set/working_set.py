@@ -246,9 +246,8 @@ def _upper_remove(U, drop):
     """
     for k in np.flatnonzero(drop)[::-1]:
         s = U.shape[1]
-        Un = np.empty((s - 1, s - 1), order="F")
+        Un = np.zeros((s - 1, s - 1), order="F")  # calloc: the zero block costs no pass
         Un[:k, :k] = U[:k, :k]
-        Un[k:, :k] = 0.0
         if k < s - 1:
             Un[:k, k:] = U[:k, k + 1:]
             t = s - k
