@@ -34,10 +34,13 @@ from .outcome import CERTIFIED, ITERATION_CAP, Exit, Reason
 _WS_DEPENDENT = 1e-12
 # Most columns entering in one round; the block doubles from _WS_FIRST while whole blocks
 # enter and stay, and shrinks by 4 when a round makes no progress (down to single entries, the
-# classical algorithm). Measured on Gaussian problems from 400 x 200 to 1500 x 1500 and wide
-# ones to 100 x 5000: 64 took 1.3-1.8x less time than 16 from 1000 x 500 on and about as long
-# below; wide 500 x 1000 was the exception (16 about 1.2x faster).
+# classical algorithm). Measured on Gaussian m >= n problems from 400 x 200 to 1500 x 1500: 64
+# took 1.3-1.8x less time than 16 from 1000 x 500 on and about as long below. On wide ones
+# (200 x 2000, 100 x 5000, interpolation 200 x 500) 16, 32 and 64 were within the noise,
+# except at 500 x 1000, near the phase transition where b leaves the cone of the columns and
+# many columns that enter leave again: 16 was 1.2-1.5x faster than 64 there.
 _WS_BLOCK = 64
+_WS_BLOCK_WIDE = 16
 _WS_FIRST = 8
 _WS_GROW = 1.0
 
@@ -62,7 +65,7 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
     passive = np.zeros(n, dtype=bool)
     blocked = np.zeros(n, dtype=bool)
     if block is None:
-        block = _WS_BLOCK
+        block = _WS_BLOCK_WIDE if m < n else _WS_BLOCK
     block = max(1, min(block, m, n))
     width = min(block, _WS_FIRST)
     refreshed = False
