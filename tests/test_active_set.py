@@ -86,12 +86,12 @@ def test_lawson_hanson_path_is_optimal(m, n, seed):
     assert kkt(A, b, x) <= 1e-10
 
 
-def test_wide_default_path_is_lawson_hanson():
+def test_wide_default_path_is_the_working_set():
     rng = np.random.default_rng(2)
     A = rng.standard_normal((120, 700))  # m n above the size handed to scipy
     b = rng.standard_normal(120)
     out = active_set_nnls(A, b)
-    assert "Lawson-Hanson with QR updates" in out.message
+    assert out.message.startswith("working set") and out.path == "working-set"
     assert out.converged and kkt(A, b, out.x) <= 1e-10
 
 
@@ -487,7 +487,7 @@ def test_path_field_names_the_kernel():
     tall = active_set_nnls(rng.standard_normal((120, 80)), rng.standard_normal(120))
     wide = active_set_nnls(rng.standard_normal((120, 700)), rng.standard_normal(120))
     small = active_set_nnls(rng.standard_normal((30, 10)), rng.standard_normal(30))
-    assert tall.path == "block-pivoting" and wide.path == "lawson-hanson-qr"
+    assert tall.path == "block-pivoting" and wide.path == "working-set"
     assert small.path == "scipy" and "scipy" in small.message
 
 
@@ -499,11 +499,14 @@ def test_trail_records_each_path_and_why_it_was_left():
     assert tall.trail[-1].n_iter == tall.n_iter
     small = active_set_nnls(rng.standard_normal((30, 10)), rng.standard_normal(30))
     assert [(a.path, a.exit.reason) for a in small.trail] == [(Path.SCIPY, Reason.FINISHED)]
-    # Blur: block pivoting's passive sets turn singular, Lawson-Hanson on the Gram matrix
-    # finishes; the first exit is an ill-conditioned Gram block, and the message says so.
+    # Blur: columns enter the working set a few at a time, so it hands over to the Gram
+    # path; block pivoting's passive sets turn singular, Lawson-Hanson on the Gram matrix
+    # finishes; each exit is in the message.
     A, b, _ = problems.blur(300, sigma=4.0, seed=21)
     blur = active_set_nnls(A, b)
-    first, last = blur.trail[0], blur.trail[-1]
+    patient, first, last = blur.trail[0], blur.trail[1], blur.trail[-1]
+    assert patient.path is Path.WORKING_SET and patient.exit.reason is Reason.ROUND_BUDGET
+    assert patient.exit.text in blur.message
     assert first.path is Path.BLOCK_PIVOTING and first.exit.reason.ill_conditioned
     assert first.exit.text and first.exit.text in blur.message
     assert last.path is Path.LAWSON_HANSON_GRAM and last.exit.certified

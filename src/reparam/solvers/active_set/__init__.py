@@ -3,9 +3,20 @@
 ``active_set_nnls(A, b)`` solves ``min ||A x - b||_2  s.t.  x >= 0`` exactly (up to rounding),
 for one right-hand side or many, and returns a small record that says which path ran.
 
-Four paths, tried in order until one certifies its answer with the KKT residual
+Five paths, tried in order until one certifies its answer with the KKT residual
 ``||min(x, g)||_inf / ||A^T b||_inf`` (``g = A^T (A x - b)``):
 
+0. **A working set of columns** (one right-hand side, no Gram pair given): Lawson & Hanson's
+   algorithm (below, 3.) run as column generation. Each round prices all n columns with one
+   gradient ``A^T (b - A_F x_F)``, lets the most violating ones enter in a block (growing from
+   8 to 64 while whole blocks enter and stay) and solves the least-squares problem on the
+   passive set F exactly, with the Cholesky factor of ``A_F^T A_F`` extended when columns
+   enter and downdated by Givens rotations when they leave. It never forms the n x n Gram
+   matrix: its work is the rounds' products with A plus ``m |F|^2`` for the final set, which
+   on wide problems is all an exact answer needs and on the Gaussian m >= n problems of the
+   benchmark from 1000 x 500 to 1500 x 1500 costs less than ``A^T A`` alone. Where the columns enter only a few per round
+   (a Gaussian blur), an m >= n problem hands over to 1. after a few rounds, and an
+   ill-conditioned working set hands over to 3.
 1. **Block principal pivoting on the Gram matrix** (when ``m >= n`` or a Gram pair is given):
    Kim & Park, "Fast nonnegative matrix factorization: an active-set-like method and
    comparisons", SIAM J. Sci. Comput. 33 (2011), Algorithm 2 (one right-hand side) and
@@ -40,12 +51,14 @@ Four paths, tried in order until one certifies its answer with the KKT residual
 Which path runs first (one right-hand side): problems with n <= 64, and wide ones with
 m n < 60 000, go straight to ``scipy.optimize.nnls``, whose compiled loop is faster there
 (measured); m >= n problems whose random sample of 64 columns is numerically dependent
-(first-kind integral equations such as Shaw's) skip the Gram path, which could only fail. A
-warm start ``x0`` or a ``gram`` pair always keeps the work in this module. Many right-hand
+(first-kind integral equations such as Shaw's) skip the working set and the Gram path, which
+could only fail; other wide problems, and m >= n ones with at least 256 unknowns and at most
+2 n rows, start with the working set, the rest with block pivoting. A warm start ``x0`` or a ``gram`` pair always keeps the work in this module. Many right-hand
 sides start from the sign pattern of the unconstrained solution, refined by the inexact rounds
 when there are at least 64 columns and 32 unknowns.
 
-Layout: ``_front`` orders the paths (and scales the data); ``block_pivoting`` holds 1. for one
+Layout: ``_front`` orders the paths (and scales the data); ``working_set`` holds 0.,
+``block_pivoting`` 1. for one
 right-hand side, ``many_rhs`` the machinery for many, ``small`` the variants with few numpy
 calls (also used by the small-problem paths of :func:`reparam.nnls`), ``lawson_hanson_gram`` 2.,
 ``lawson_hanson_qr`` 3.; ``outcome`` the record of which path ran and why each earlier one

@@ -20,11 +20,18 @@ def _step_to_boundary(x, F, z, neg, passive):
     """Lawson & Hanson's interpolation step: move x_F toward the unconstrained point z as far
     as feasibility allows, zero the variables that reach the boundary (at least the first
     blocker, so each inner iteration drops one), and take them out of the passive set.
-    Updates ``x`` and ``passive`` in place; returns the boolean mask of dropped positions."""
+    Updates ``x`` and ``passive`` in place; returns the boolean mask of dropped positions.
+
+    Only variables headed for the boundary (``z_i <= 0``) leave: when a block of variables
+    has just entered at zero and one of them blocks at once (a step of zero), the others of
+    the block, whose z_i are positive, stay to move up on the next step instead of leaving
+    with it."""
     xF = x[F]
-    ratio = xF[neg] / (xF[neg] - z[neg])
+    # z_i <= 0 <= x_i; a variable at zero headed nowhere (z_i = 0) blocks at once.
+    den = xF[neg] - z[neg]
+    ratio = np.divide(xF[neg], den, out=np.zeros_like(den), where=den > 0)
     xF = xF + float(np.min(ratio)) * (z - xF)
-    drop = xF <= 0
+    drop = (xF <= 0) & neg
     drop[np.flatnonzero(neg)[np.argmin(ratio)]] = True
     x[F] = np.where(drop, 0.0, xF)
     passive[F[drop]] = False

@@ -25,18 +25,30 @@ from .many_rhs import (
 )
 from .outcome import CERTIFIED, ITERATION_CAP, ActiveSetOutput, Attempt, Exit, Path, Reason
 from .small import all_columns_bpp
+from .working_set import _working_set
 
 # Below this many unknowns the compiled scipy.optimize.nnls beats any Python-level loop.
 _TINY_N = 64
-# Wide problems with fewer entries than this also go to scipy.optimize.nnls: measured 2-3x
-# faster than the QR path at 100 x 300 and 150 x 300 (per-iteration Python overhead), while
-# from 200 x 500 on the QR path is 0.8-1.0x on Gaussian right-hand sides and 7x when the
-# solution is sparse (interpolation).
+# Wide problems with fewer entries than this also go to scipy.optimize.nnls: on Gaussian
+# right-hand sides (a solution with about m entries) it measured 1.7-2.5x faster than the
+# working set at 100 x 300 and 150 x 300 and as fast at 100 x 500 (per-round Python overhead),
+# while the working set is 1.3-2.7x faster from 60 x 700 and 50 x 1000 on, and 4-20x when the
+# solution is sparse (interpolation, from 100 x 300 on).
 _SMALL_WIDE = 60_000
 # Many right-hand sides with at most this many unknowns: block pivoting on all columns at once
 # with batched masked Cholesky solves (``small.all_columns_bpp``); measured 1.5-3x faster than
 # the grouped and stacked solves at n = 16-20, where most passive sets differ.
 _VECTOR_N = 32
+# Rounds the working set gets on an m >= n problem to let a whole block of columns enter: the
+# Gaussian problems of the benchmark (400 x 200 to 1500 x 1500) do so by the third round, a
+# Gaussian blur (neighbouring columns nearly parallel) never, and its columns then enter a
+# few per round, 5x slower in all than the Gram path, to which it hands over.
+_WS_PATIENCE = 6
+# m >= n problems go to the working set first only when near square: measured (CPU time,
+# one thread) 0.82-0.87x the time of the Gram path from 1000 x 500 to 1500 x 1500, equal at
+# 400 x 200, and 1.45x at 5000 x 200, where A^T A is cheap and every entering block pays
+# products of length m.
+_WS_TALL = 2
 # From this many unknowns on, m >= n problems get a cheap ill-conditioning probe first.
 _PROBE_N = 256
 _PROBE_COLUMNS = 64
@@ -125,7 +137,20 @@ def _solve_single(A, b, x0, max_iter, gram):
     if x0 is None and gram is None and (n <= _TINY_N or (m < n and m * n < _SMALL_WIDE)):
         return _scipy_only(A, b, n, m, max_iter)
     block = None
-    if gram is None and m >= n and n >= _PROBE_N and _looks_ill_conditioned(A):
+    dependent = (gram is None and m >= n and n >= _PROBE_N and _looks_ill_conditioned(A))
+    if gram is None and not dependent and (m < n or (n >= _PROBE_N and m <= _WS_TALL * n)):
+        # m >= n problems, which can afford the Gram matrix, go on to it when the columns
+        # enter only a few at a time.
+        patience = None if m < n else _WS_PATIENCE
+        x, it, ok, stop = _working_set(A, b, passive0, 3 * max_iter, patience=patience)
+        trail.append(Attempt(Path.WORKING_SET, it, stop))
+        if ok:
+            return _output(x, it, True, "working set (Lawson-Hanson on the columns, Cholesky "
+                           f"updates): {it} rounds", trail)
+        notes.append(f"the working set stopped after {it} rounds ({stop})")
+        if stop.reason.ill_conditioned:
+            block = 1
+    if dependent:
         block = 1  # neighbouring columns are nearly parallel: blocks would be rejected
         skipped = Exit(Reason.DEPENDENT_SAMPLE, "a sample of columns is numerically dependent, "
                        "so the Gram path was skipped")

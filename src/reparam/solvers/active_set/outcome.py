@@ -19,6 +19,7 @@ __all__ = ["ActiveSetOutput", "Attempt", "Exit", "Path", "Reason"]
 class Path(str, Enum):
     """A path of the active-set solver (its value is the name used in ``ActiveSetOutput.path``)."""
 
+    WORKING_SET = "working-set"
     BLOCK_PIVOTING = "block-pivoting"
     LAWSON_HANSON_GRAM = "lawson-hanson-gram"
     LAWSON_HANSON_QR = "lawson-hanson-qr"
@@ -37,6 +38,7 @@ class Reason(Enum):
     FINISHED = "finished"  # scipy.optimize.nnls ran to its own stopping rule
     DEPENDENT_SAMPLE = "dependent sample"  # skipped: a column sample is numerically dependent
     COLUMNS_LEFT = "columns left"  # many right-hand sides: some columns not certified
+    ROUND_BUDGET = "round budget"  # handed over after the rounds it was given
 
     @property
     def ill_conditioned(self) -> bool:
@@ -80,7 +82,7 @@ class ActiveSetOutput:
     n_iter : pivoting / outer iterations, an int or one per column
     converged : bool or one per column
     message : which path produced x and why an earlier one was left
-    path : the kernel that produced x: "block-pivoting", "lawson-hanson-gram",
+    path : the kernel that produced x: "working-set", "block-pivoting", "lawson-hanson-gram",
         "lawson-hanson-qr", "scipy", or for many right-hand sides "block-pivoting" possibly
         followed by "+columns" when some columns were finished one at a time
     trail : the paths tried, in order, each with its :class:`Exit` (the last produced x)
