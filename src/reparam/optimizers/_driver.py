@@ -352,71 +352,76 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
         tiles.clear()
         return keep
 
-    def settle(batch, k0):
-        """The decisions of iterations ``k0 + 1 ..`` (the states in ``batch``), as if taken one
-        iteration at a time; returns the live columns' objectives and certificates at the last
-        iteration, and the last iteration that counts (where the last column left, if all did).
-        """
-        nonlocal detail, best_f, best_cert
-        w, m = len(batch), cols.size
+    def measure(batch):
+        """The objectives and certificates of the states in ``batch``, one after the other
+        (NumPy floats; run under ``np.errstate(all="ignore")``)."""
+        w = len(batch)
         if w == 1:
             xs, gs, cw = batch[0].x, batch[0].g, cols
-        else:
+        else:  # the window's iterates side by side: one certificate call
             xs = np.concatenate([s.x for s in batch], axis=-1)
             gs = np.concatenate([s.g for s in batch], axis=-1)
             cw = tiles.get(w)
             if cw is None:
                 cw = tiles[w] = np.tile(cols, w)
-        with np.errstate(all="ignore"):
-            c = certify(xs, gs, cw)
-            if xp is not np:
-                f, c = to_host(batch[0].f), to_host(c)
-            elif w == 1:
-                f = batch[0].f
-            else:
-                f = np.concatenate([s.f for s in batch])
-            f = np.asarray(f, dtype=float).reshape(w, m)
-            c = np.asarray(c, dtype=float).reshape(w, m)
-            fin = np.isfinite(f) & np.isfinite(c)
-            met = c <= tol
-            event = met | ~fin
-            messages = {}
-            for i, s in enumerate(batch):
-                stalled = getattr(s, "stalled", None)
-                if isinstance(stalled, Stalled):
-                    event[i] |= stalled.mask
-                    messages[i] = stalled.message
-                elif stalled:
-                    event[i] = True
-                    messages[i] = stalled
-            hit = _ANY(event, axis=0)
-            if recorders and _ANY(fin[0]):  # stepwise: record the finite columns
-                ok = fin[0]
-                full_f[cols[ok]], full_cert[cols[ok]] = f[0, ok], c[0, ok]
-                now = batch[0] if _ALL(ok) else _take(batch[0], ok)
-                for name, fn in recorders:
-                    hist[name].append(fn(now, full_f.copy(), full_cert.copy()))
-            # each column's last iteration in the window (its first event, else the window's
-            # end) and the best iterate up to it: the lowest objective, then the lowest
-            # certificate, then the earliest, where it improves on the best so far
-            last = np.where(hit, event.argmax(axis=0), w - 1)
-            rows = np.arange(w)[:, None]
-            valid = (rows < last) | ((rows == last) & fin)
-            f_low = _MIN(np.where(valid, f, np.inf), axis=0)
-            tie = valid & (f == f_low)
-            c_low = _MIN(np.where(tie, c, np.inf), axis=0)
-            pick = (tie & (c == c_low)).argmax(axis=0)
-            take = (f_low < best_f) | ((f_low == best_f) & (c_low < best_cert))
-            j = np.arange(m)
-            conv = hit & met[last, j] & fin[last, j]
-            pick = np.where(conv, last, pick)  # a column that meets tol keeps that iterate
-            take |= conv
-            if _ANY(take):
-                best_f = np.where(take, f[pick, j], best_f)
-                best_cert = np.where(take, c[pick, j], best_cert)
-                for i in np.unique(pick[take]):
-                    mask = take & (pick == i)
-                    best.update(mask, bool(_ALL(mask)), batch[i])
+        c = certify(xs, gs, cw)
+        if xp is not np:
+            return to_host(batch[0].f), to_host(c)
+        f = batch[0].f if w == 1 else np.concatenate([s.f for s in batch])
+        return np.asarray(f, dtype=float), np.asarray(c, dtype=float)
+
+    def settle(batch, k0, f, c):
+        """The decisions of iterations ``k0 + 1 ..`` (the states in ``batch``, their
+        objectives ``f`` and certificates ``c`` from :func:`measure`), as if taken one
+        iteration at a time; returns the live columns' objectives and certificates at the last
+        iteration, and the last iteration that counts (where the last column left, if all did).
+        """
+        nonlocal detail, best_f, best_cert
+        w, m = len(batch), cols.size
+        if w == 1 and not getattr(batch[0], "stalled", None) and math.isfinite(f @ c) and \
+                _MIN(c) > tol:  # the common iteration: nobody stops
+            return improve(batch[0], f, c), c, k0 + 1
+        f, c = f.reshape(w, m), c.reshape(w, m)
+        fin = np.isfinite(f) & np.isfinite(c)
+        met = c <= tol
+        event = met | ~fin
+        messages = {}
+        for i, s in enumerate(batch):
+            stalled = getattr(s, "stalled", None)
+            if isinstance(stalled, Stalled):
+                event[i] |= stalled.mask
+                messages[i] = stalled.message
+            elif stalled:
+                event[i] = True
+                messages[i] = stalled
+        hit = _ANY(event, axis=0)
+        if recorders and _ANY(fin[0]):  # stepwise: record the finite columns
+            ok = fin[0]
+            full_f[cols[ok]], full_cert[cols[ok]] = f[0, ok], c[0, ok]
+            now = batch[0] if _ALL(ok) else _take(batch[0], ok)
+            for name, fn in recorders:
+                hist[name].append(fn(now, full_f.copy(), full_cert.copy()))
+        # each column's last iteration in the window (its first event, else the window's
+        # end) and the best iterate up to it: the lowest objective, then the lowest
+        # certificate, then the earliest, where it improves on the best so far
+        last = np.where(hit, event.argmax(axis=0), w - 1)
+        rows = np.arange(w)[:, None]
+        valid = (rows < last) | ((rows == last) & fin)
+        f_low = _MIN(np.where(valid, f, np.inf), axis=0)
+        tie = valid & (f == f_low)
+        c_low = _MIN(np.where(tie, c, np.inf), axis=0)
+        pick = (tie & (c == c_low)).argmax(axis=0)
+        take = (f_low < best_f) | ((f_low == best_f) & (c_low < best_cert))
+        j = np.arange(m)
+        conv = hit & met[last, j] & fin[last, j]
+        pick = np.where(conv, last, pick)  # a column that meets tol keeps that iterate
+        take |= conv
+        if _ANY(take):
+            best_f = np.where(take, f[pick, j], best_f)
+            best_cert = np.where(take, c[pick, j], best_cert)
+            for i in np.unique(pick[take]):
+                mask = take & (pick == i)
+                best.update(mask, bool(_ALL(mask)), batch[i])
         if not _ANY(hit):
             return f[-1], c[-1], k0 + w
         bad = hit & ~fin[last, j]
@@ -436,6 +441,29 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
         end = k0 + int(np.max(last[hit])) + 1 if _ALL(hit) else k0 + w
         keep = finish(groups, hit)
         return f[-1, keep], c[-1, keep], end
+
+    def improve(state, f, c):
+        """One iteration in which no column stops (every ``f`` and ``c`` finite, none met
+        ``tol``, none stalled): record it and keep the better iterates; returns ``f``."""
+        nonlocal best_f, best_cert
+        if recorders:
+            full_f[cols], full_cert[cols] = f, c
+            for name, fn in recorders:
+                hist[name].append(fn(state, full_f.copy(), full_cert.copy()))
+        take = f < best_f  # a lower objective, or as low and better certified
+        every = _ALL(take)
+        if not every:
+            tie = f == best_f
+            if _ANY(tie):
+                take |= tie & (c < best_cert)
+            every = _ALL(take)
+        best.update(take, every, state)
+        if every:
+            best_f, best_cert = f, c
+        elif _ANY(take):
+            best_f = np.where(take, f, best_f)
+            best_cert = np.where(take, c, best_cert)
+        return f
 
     pending: list = []
     done = cert <= tol
@@ -458,8 +486,9 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
                     if w > 1 and (getattr(state, "stalled", None) or
                                   not math.isfinite(_SUM(state.f))):
                         break
+                f, cert = measure(pending)
             batch, pending = pending, []
-            f, cert, k = settle(batch, k0)
+            f, cert, k = settle(batch, k0, f, cert)
             if not cols.size:
                 break
             if callback is not None and callback(
@@ -472,7 +501,9 @@ def _loop_columns(task, optimizer, state, cert, certify, tol, max_iter, callback
     except KeyboardInterrupt:
         if pending and cols.size:  # the iterations done before the interrupt count
             batch, pending = pending, []
-            settle(batch, k0)
+            with np.errstate(all="ignore"):
+                f, cert = measure(batch)
+            settle(batch, k0, f, cert)
         detail = _CtrlC(f"interrupted (Ctrl-C) at iteration {k}")
         if cols.size:
             every = np.ones(cols.size, dtype=bool)
