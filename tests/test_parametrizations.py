@@ -193,3 +193,19 @@ def test_power_roundtrip_property(values, depth):
     p = Power(depth)
     np.testing.assert_allclose(p.inverse_mirror_map(p.mirror_map(x)), x, rtol=1e-10)
     np.testing.assert_allclose(p.forward(p.initial_u(x0=x)), x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_power_curvature_of_a_block_is_that_of_each_column(depth):
+    # a block reduces its columns in one call; each column's bound must be the single one,
+    # bit for bit (the block's steps equal its columns' single runs)
+    rng = np.random.default_rng(depth)
+    u = rng.uniform(0.01, 2.0, (40, 6))
+    g = rng.standard_normal((40, 6)) * np.geomspace(1e-3, 1e3, 6)
+    p = Power(depth)
+    block = p.curvature(u, g, 3.7, columns=True)
+    assert block.shape == (6,)
+    for j in range(6):
+        assert block[j] == p.curvature(u[:, j], g[:, j], 3.7)
+    # not a block: one bound over every entry, at least each column's
+    assert p.curvature(u, g, 3.7) >= max(block)
