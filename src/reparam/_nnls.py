@@ -11,7 +11,15 @@ import numpy as np
 import scipy.optimize
 
 from ._linalg import is_foreign
-from ._result import CTRL_C, Result, Status, certify, raise_if_ctrl_c
+from ._result import (
+    CTRL_C,
+    Result,
+    Status,
+    certify,
+    demote_unmet,
+    raise_if_ctrl_c,
+    settle_history,
+)
 from ._validation import Problem, validate_options, validate_problem, validate_x0
 from .domains import orthant_kkt_positive
 from .solvers import METHOD_NAMES, METHODS, active_set
@@ -462,14 +470,7 @@ def _finish(problem: Problem, res: Result, opts: dict) -> Result:
     if not np.all(c > 0):  # x_i on a zero column changes nothing; the answer is x_i = 0
         x64[c == 0] = 0.0
     kkt, objective, complementarity = certify(problem.op, problem.b, x64, c, problem.b_norm)
-    missed = (np.asarray(res.status) == Status.CONVERGED) & (np.asarray(kkt) > tol)
-    if np.any(missed):
-        status = np.where(missed, Status.STALLED, res.status)
-        res.status = status.item() if status.ndim == 0 else status.astype(object)
-        res.message += (
-            f"; the answer's kkt exceeds tol={tol:.0e} (max {np.max(kkt):.2e}): the problem "
-            "is ill-conditioned at this precision"
-        )
+    demote_unmet(res, kkt, tol)
     x = x64.astype(problem.out_dtype)
     if problem.out_dtype != np.float64:
         kkt, objective, complementarity = certify(problem.op, problem.b, x, c, problem.b_norm)
@@ -477,8 +478,5 @@ def _finish(problem: Problem, res: Result, opts: dict) -> Result:
     if not problem.batched:
         kkt, objective, complementarity = float(kkt), float(objective), float(complementarity)
     res.x, res.kkt, res.objective, res.complementarity = x, kkt, objective, complementarity
-    if res.history is not None:
-        res.history = {key: np.asarray(v) for key, v in res.history.items()}
-    elif opts.get("record"):
-        res.history = {"objective": np.atleast_1d(objective), "kkt": np.atleast_1d(kkt)}
+    settle_history(res, opts.get("record"), objective, kkt)
     return res

@@ -317,6 +317,33 @@ def vector_norm(b: np.ndarray) -> np.ndarray | float:
     return np.ldexp(np.sqrt(np.einsum("i...,i...->...", bs, bs)), q)
 
 
+def demote_unmet(res: Result, kkt, tol: float) -> None:
+    """Report ``CONVERGED`` only where the measured ``kkt`` meets ``tol``.
+
+    A column (or single answer) that a solver called converged but whose certificate, measured
+    on the final float64 answer, exceeds ``tol`` (rounding on an ill-conditioned problem) is
+    reported as ``STALLED``, and the message says so. Shared by the final certification of
+    every path, whatever the array library of the problem.
+    """
+    missed = (np.asarray(res.status) == Status.CONVERGED) & (np.asarray(kkt) > tol)
+    if np.any(missed):
+        status = np.where(missed, Status.STALLED, res.status)
+        res.status = status.item() if status.ndim == 0 else status.astype(object)
+        res.message += (
+            f"; the answer's kkt exceeds tol={tol:.0e} (max {np.max(kkt):.2e}): the problem "
+            "is ill-conditioned at this precision"
+        )
+
+
+def settle_history(res: Result, record: bool, objective, kkt) -> None:
+    """Recorded histories as NumPy arrays; a method without iterations of its own records its
+    final point when ``record`` is set."""
+    if res.history is not None:
+        res.history = {key: np.asarray(v) for key, v in res.history.items()}
+    elif record:
+        res.history = {"objective": np.atleast_1d(objective), "kkt": np.atleast_1d(kkt)}
+
+
 def certify(op, b: np.ndarray, x: np.ndarray, col_norms: np.ndarray | None = None,
             b_norm=None):
     """``(kkt, objective, complementarity)`` of ``x`` in float64, per column for 2-D ``b``.

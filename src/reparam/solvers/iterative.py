@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from .._linalg import device, namespace, on_cpu, take_columns, to_host, to_numpy
-from .._result import CTRL_C, Result, Status
+from .._result import CTRL_C, Result, Status, demote_unmet, settle_history
 from .._validation import Problem, validate_options
 from ..domains import Orthant, orthant_kkt, orthant_kkt_positive
 from ..objectives import LeastSquares
@@ -299,19 +299,11 @@ def _finish_arrays(objective, res: Result, opts: dict, out32: bool) -> Result:
     if bool(xp.any(zero)):
         x = xp.where(zero if x.ndim == 1 else zero[:, None], xp.zeros_like(x), x)
     kkt, f, compl = _certify_arrays(objective, x)
-    missed = (np.asarray(res.status) == Status.CONVERGED) & (np.asarray(kkt) > tol)
-    if np.any(missed):
-        status = np.where(missed, Status.STALLED, res.status)
-        res.status = status.item() if status.ndim == 0 else status.astype(object)
-        res.message += (f"; the answer's kkt exceeds tol={tol:.0e} (max {np.max(kkt):.2e}): "
-                        "the problem is ill-conditioned at this precision")
+    demote_unmet(res, kkt, tol)
     if out32:
         x = xp.astype(x, xp.float32)
         kkt, f, compl = _certify_arrays(objective, xp.astype(x, xp.float64))
         res.message += f"; x rounded to float32 has kkt {np.max(kkt):.2e}"
     res.x, res.kkt, res.objective, res.complementarity = x, kkt, f, compl
-    if res.history is not None:
-        res.history = {key: np.asarray(v) for key, v in res.history.items()}
-    elif opts.get("record"):
-        res.history = {"objective": np.atleast_1d(f), "kkt": np.atleast_1d(kkt)}
+    settle_history(res, opts.get("record"), f, kkt)
     return res
