@@ -15,7 +15,7 @@ from ._validation import Problem, validate_options, validate_problem, validate_x
 from .domains import orthant_kkt_positive, orthant_kkt_short
 from .solvers import METHOD_NAMES, METHODS
 from .solvers._exact import zero_result
-from .solvers.active_set.small import bpp_columns, bpp_small, gram_is_safe
+from .solvers.active_set.small import bpp_columns, bpp_small, compiled_kernel, gram_is_safe
 from .solvers.auto import choose
 from .solvers.iterative import expand_sweep, solve, solve_arrays, solve_columns
 
@@ -341,8 +341,11 @@ def _lean_many(A, B, options: dict) -> Result | None:
     tol = opts["tol"]
     status = np.full(k, Status.CONVERGED, dtype=object)
     rounds = int(n_iter.max())
-    message = (f"block principal pivoting on all {k} columns at once (masked Cholesky "
-               f"factorizations over the stacked columns): at most {rounds} rounds")
+    kernel = ("compiled, a small Cholesky factorization per column and round"
+              if compiled_kernel(n)
+              else "masked Cholesky factorizations over the stacked columns")
+    message = (f"block principal pivoting on all {k} columns at once ({kernel}): at most "
+               f"{rounds} rounds")
     redo = np.flatnonzero(~done | ~(kkt64 <= tol))
     info = {}
     if redo.size:
