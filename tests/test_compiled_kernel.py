@@ -76,11 +76,20 @@ def test_compiled_equals_numpy(m, n, seed):
 def test_compiled_matches_scipy_per_column(monkeypatch, dual):
     if not dual:  # the primal solves only (no G^{-1})
         monkeypatch.setattr(small, "_DUAL_COND", 0.0)
+    calls, kernel = [], small._bppc.bpp_columns
+
+    class Spy:  # records whether the kernel was given G^{-1}
+        @staticmethod
+        def bpp_columns(*args):
+            calls.append(args[8] is not None)
+            return kernel(*args)
+
+    monkeypatch.setattr(small, "_bppc", Spy)
     A, B = _nmf_like(80, 24, 150, 7)
     B = np.hstack([B, _degenerate_B(A, 8)])
     G, C, L, s = _gram_pair(A, B)
     X, _, done = small.bpp_columns(G, C, L, 200)
-    assert done.all()
+    assert done.all() and calls == [dual]
     X *= s[:, None]
     for j in range(B.shape[1]):
         x_sp = scipy.optimize.nnls(A, B[:, j])[0]
@@ -141,7 +150,7 @@ def test_compiled_rejects_bad_buffers():
     with pytest.raises(ValueError, match="G"):
         kernel(np.eye(4), C, P0, X, rounds, done, 5, 1e-13, None, None)
     with pytest.raises(ValueError, match="C"):
-        kernel(np.eye(65), np.ones((65, 2)), P0, X, rounds, done, 5, 1e-13, None, None)
+        kernel(np.eye(257), np.ones((257, 2)), P0, X, rounds, done, 5, 1e-13, None, None)
     with pytest.raises(TypeError, match="float64"):
         kernel(G, C.astype(np.float32), P0, X, rounds, done, 5, 1e-13, None, None)
     with pytest.raises(TypeError):  # G^{-1} without the unconstrained solutions

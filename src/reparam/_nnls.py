@@ -136,6 +136,9 @@ _SHORT_N = 16
 # amortize their per-call costs.
 _MANY_ENTRIES = 2**21
 _MANY_CHUNK = 16_384
+# With the compiled kernel a chunk costs few calls, so the residual block is kept at 4 MiB, in
+# cache while it is certified (measured at 200 x 20: 20% faster than 16 MiB, and than 2 MiB).
+_MANY_ENTRIES_COMPILED = 2**19
 
 try:  # scipy's compiled Lawson-Hanson without its wrapper's checks (done here already)
     from scipy.optimize._slsqplib import nnls as _raw_lawson_hanson
@@ -313,7 +316,8 @@ def _lean_many(A, B, options: dict) -> Result | None:
     X = np.empty((n, k), dtype=_F32 if f32 else _F64)
     kkt, objective, complementarity = np.empty(k), np.empty(k), np.empty(k)
     kkt64, n_iter, done = np.empty(k), np.zeros(k, dtype=np.intp), np.zeros(k, dtype=bool)
-    chunk = min(_MANY_CHUNK, max(256, _MANY_ENTRIES // m))
+    entries = _MANY_ENTRIES_COMPILED if compiled_kernel(n) else _MANY_ENTRIES
+    chunk = min(_MANY_CHUNK, max(256, entries // m))
     for lo in range(0, k, chunk):
         hi = min(k, lo + chunk)
         Bc = B[:, lo:hi] if db is _F64 else B[:, lo:hi].astype(_F64)

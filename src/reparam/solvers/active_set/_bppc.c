@@ -1,7 +1,7 @@
 /* Block principal pivoting for many right-hand sides with few unknowns, one column at a time
  * in compiled code: the inner loop of ``reparam.solvers.active_set.small.bpp_columns``.
  *
- * For a shared, well-conditioned Gram matrix G = A^T A (n <= 64 unknowns) and the columns c of
+ * For a shared, well-conditioned Gram matrix G = A^T A (n <= 256 unknowns) and the columns c of
  * C = A^T B, each column's NNLS problem  min 0.5 x^T G x - c^T x  s.t.  x >= 0  is solved by
  * block principal pivoting: Kim & Park, "Fast nonnegative matrix factorization: an
  * active-set-like method and comparisons", SIAM J. Sci. Comput. 33 (2011), Algorithms 2-3,
@@ -29,7 +29,7 @@
 #include <math.h>
 #include <string.h>
 
-#define MAXN 64
+#define MAXN 256
 #define FULL_EXCHANGES 3
 
 /* A dot product with four partial sums: the factorization's inner loops are short, and with a
@@ -48,56 +48,70 @@ static inline double dot(const double *a, const double *b, int len)
     return (s0 + s1) + (s2 + s3);
 }
 
-/* A Cholesky factor grown row by row for an ordered index list of a symmetric positive
- * definite matrix M (G for the passive variables, G^{-1} for the active ones), with the
- * forward substitution of one right-hand side alongside. Rows 0..r of a Cholesky factor
- * depend only on the first r + 1 indices, so the rows of a leading part of the list that did
- * not change since the previous round are kept. */
+/* A Cholesky factor M[list, list] = L L^T of a symmetric positive definite matrix M (G for
+ * the passive variables, G^{-1} for the active ones) for an ordered index list, with the
+ * forward substitution of one right-hand side alongside. Row r of L (and entry r of the
+ * forward substitution) depends only on the first r + 1 indices of the list, so the rows of a
+ * leading part of the list that did not change since the previous round are kept and only
+ * the others are computed. L is stored by columns (column t in cols[t * n + t..]), so that
+ * the updates of the left-looking factorization (Golub & Van Loan, Matrix Computations,
+ * Alg. 4.2.1) and of the forward substitution run along contiguous memory, without a
+ * dependency between consecutive updates: the compiler vectorizes them. */
 typedef struct {
-    double *rows;           /* row r in rows[r * MAXN + 0..r] */
-    double inv[MAXN];       /* 1 / rows[r][r] */
-    double z[MAXN];         /* forward substitution */
+    double *cols;           /* L[r][t] in cols[t * n + r], r >= t */
+    double inv[MAXN];       /* 1 / L[r][r] */
+    double z[MAXN];         /* forward substitution L^{-1} rhs[list] */
     int idx[MAXN];
     int valid;              /* rows 0..valid-1 match idx */
 } factor_t;
 
-/* Factor M[list, list] (M: n x n row-major) and solve M[list, list] v = rhs[list]; v in out.
- * Returns 0, or -1 when a pivot is not safely positive (the factor is then invalidated). */
+/* Factor M[list, list] (M: n x n row-major) and solve M[list, list] v = rhs[list]; v in out
+ * (len entries). Returns 0, or -1 when a pivot is not safely positive (the rows from there on
+ * are then invalid). */
 static int factor_solve(factor_t *f, const double *M, int n, const int *list, int len,
                         const double *rhs, double *out)
 {
     int keep = 0;
     while (keep < f->valid && keep < len && f->idx[keep] == list[keep]) keep++;
     for (int r = keep; r < len; r++) {
-        const int gi = list[r];
-        const double *Mrow = M + (size_t)gi * n;
-        double *Fr = f->rows + r * MAXN;
-        f->idx[r] = gi;
-        double d = Mrow[gi];
-        for (int s = 0; s < r; s++) {
-            const double v = (Mrow[f->idx[s]] - dot(Fr, f->rows + s * MAXN, s)) * f->inv[s];
-            Fr[s] = v;
-            d -= v * v;
+        f->idx[r] = list[r];
+        out[r] = rhs[list[r]];  /* the forward substitution's work vector */
+    }
+    for (int t = 0; t < len; t++) {
+        const int r0 = t > keep ? t : keep;
+        double *col = f->cols + (size_t)t * n;
+        const double *Mt = M + (size_t)list[t] * n;
+        for (int r = r0; r < len; r++) col[r] = Mt[list[r]];
+        for (int s = 0; s < t; s++) {
+            const double *cs = f->cols + (size_t)s * n;
+            const double lts = cs[t];
+            for (int r = r0; r < len; r++) col[r] -= cs[r] * lts;
         }
-        /* M is positive definite and well-conditioned (checked by the caller), so a pivot
-         * this small means rounding has won: the caller leaves the column to another path. */
-        if (!(d > 1e-14 * Mrow[gi])) {
-            f->valid = r;
-            return -1;
+        if (t >= keep) {
+            const double d = col[t];
+            /* M is positive definite and well-conditioned (checked by the caller), so a pivot
+             * this small means rounding has won: the caller leaves the column to another
+             * path. */
+            if (!(d > 1e-14 * Mt[list[t]])) {
+                f->valid = t;
+                return -1;
+            }
+            col[t] = sqrt(d);
+            f->inv[t] = 1.0 / col[t];
+            f->z[t] = out[t] * f->inv[t];
         }
-        Fr[r] = sqrt(d);
-        f->inv[r] = 1.0 / Fr[r];
-        f->z[r] = (rhs[gi] - dot(Fr, f->z, r)) * f->inv[r];
+        const double it = f->inv[t], zt = f->z[t];
+        const int r1 = t + 1 > keep ? t + 1 : keep;
+        for (int r = r1; r < len; r++) {
+            col[r] *= it;
+            out[r] -= col[r] * zt;
+        }
     }
     f->valid = len;
-    /* back substitution with the factor's transpose, by rows (contiguous, no dependency
-     * chain between the updates) */
-    memcpy(out, f->z, (size_t)len * sizeof(double));
+    /* back substitution with L^T: a dot product with column r of L */
     for (int r = len - 1; r >= 0; r--) {
-        const double *Fr = f->rows + r * MAXN;
-        const double v = out[r] * f->inv[r];
-        out[r] = v;
-        for (int t = 0; t < r; t++) out[t] -= Fr[t] * v;
+        const double *col = f->cols + (size_t)r * n;
+        out[r] = (f->z[r] - dot(col + r + 1, out + r + 1, len - r - 1)) * f->inv[r];
     }
     return 0;
 }
@@ -125,7 +139,7 @@ static int solve_column(work_t *wk, const double *c, const double *xls,
 {
     const int n = wk->n;
     const double *G = wk->G, *H = wk->H;
-    double v[MAXN], neg[MAXN];
+    double v[MAXN], neg[MAXN], y[MAXN];
     int plist[MAXN], dlist[MAXN];
     unsigned char passive[MAXN], infeasible[MAXN];
     double cmax = 0.0;
@@ -165,9 +179,21 @@ static int solve_column(work_t *wk, const double *c, const double *xls,
                 x[plist[r]] = v[r];
                 infeasible[plist[r]] = v[r] < -tol;
             }
-            for (int r = 0; r < q; r++) {  /* the gradient y_i = (G x - c)_i, i active */
-                const int i = dlist[r];
-                infeasible[i] = dot(G + (size_t)i * n, x, n) - c[i] < -tol;
+            /* the gradient y = G x - c on the active variables: by rows of G (contiguous
+             * updates) when F is the smaller set, else one dot product per active row */
+            if (p < q) {
+                for (int i = 0; i < n; i++) y[i] = -c[i];
+                for (int r = 0; r < p; r++) {
+                    const double *Grow = G + (size_t)plist[r] * n;
+                    const double xr = v[r];
+                    for (int i = 0; i < n; i++) y[i] += Grow[i] * xr;
+                }
+                for (int r = 0; r < q; r++) infeasible[dlist[r]] = y[dlist[r]] < -tol;
+            } else {
+                for (int r = 0; r < q; r++) {
+                    const int i = dlist[r];
+                    infeasible[i] = dot(G + (size_t)i * n, x, n) - c[i] < -tol;
+                }
             }
         }
         for (int i = 0; i < n; i++) {
@@ -215,7 +241,7 @@ static int solve_column(work_t *wk, const double *c, const double *xls,
 PyDoc_STRVAR(bpp_columns_doc,
 "bpp_columns(G, C, P0, X, rounds, done, max_iter, tol, H, Xls)\n--\n\n"
 "Block principal pivoting on every column of C (n x k float64) for the Gram matrix G\n"
-"(n x n float64, n <= 64), from the passive sets P0 (n x k, one byte per entry, nonzero for\n"
+"(n x n float64, n <= 256), from the passive sets P0 (n x k, one byte per entry, nonzero for\n"
 "passive). H: None, or G^{-1} (n x n) to allow the dual solves, with Xls = G^{-1} C (n x k).\n"
 "Writes X (n x k float64), rounds (k, Py_ssize_t) and done (k, one byte). A variable is\n"
 "infeasible when below -tol * max|c| (c: its column of C). Releases the GIL while it runs.");
@@ -267,7 +293,7 @@ static PyObject *py_bpp_columns(PyObject *self, PyObject *args)
     }
     if (max_iter < 0) max_iter = 0;
     /* G, H and the two factors' rows */
-    mem = PyMem_Malloc((size_t)(2 * n * n + 2 * MAXN * MAXN) * sizeof(double));
+    mem = PyMem_Malloc((size_t)(4 * n * n) * sizeof(double));
     if (mem == NULL) {
         PyErr_NoMemory();
         goto out;
@@ -278,8 +304,8 @@ static PyObject *py_bpp_columns(PyObject *self, PyObject *args)
     wk.H = dual ? mem + n * n : NULL;
     wk.tol_factor = tol;
     wk.max_iter = max_iter;
-    wk.primal.rows = mem + 2 * n * n;
-    wk.dual.rows = wk.primal.rows + MAXN * MAXN;
+    wk.primal.cols = mem + 2 * n * n;
+    wk.dual.cols = wk.primal.cols + n * n;
     for (Py_ssize_t i = 0; i < n; i++)
         for (Py_ssize_t j = 0; j < n; j++) {
             mem[i * n + j] = *(double *)AT(bG, i, j);

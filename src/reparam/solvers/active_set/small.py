@@ -33,14 +33,14 @@ from scipy.linalg import lapack
 
 from ._common import _ACCEPT, _CHOL_PIVOT, _FULL_EXCHANGES, _TINY, _TOL, exchange_columns
 
-_dpotrf, _dpotrs, _dposv = lapack.dpotrf, lapack.dpotrs, lapack.dposv
+_dpotrf, _dpotrs, _dposv, _dpocon = lapack.dpotrf, lapack.dpotrs, lapack.dposv, lapack.dpocon
 
 try:  # built by setuptools at install; optional, so a failed build leaves the numpy version
     from . import _bppc
 except ImportError:  # pragma: no cover - no compiler at install time
     _bppc = None
 # The compiled kernel's limit on unknowns (its work arrays live on the stack).
-_COMPILED_N = 64
+_COMPILED_N = 256
 # The compiled kernel's dual solves (a factorization of size |D| of G^{-1}'s active block
 # instead of one of size |F| of G's passive block; Portugal, Júdice & Vicente 1994 use the
 # same complementary pair): from this many unknowns, and only for a Gram matrix whose
@@ -49,11 +49,13 @@ _COMPILED_N = 64
 # certified on A either way.
 _DUAL_N = 8
 _DUAL_COND = 1e4
+# ... and only when the starting passive sets hold more than this share of the variables.
+_DUAL_SHARE = 0.4
 
 
 def compiled_kernel(n: int = 1) -> bool:
     """Whether :func:`bpp_columns` runs compiled for ``n`` unknowns: the extension was built,
-    ``n <= 64`` and the environment variable ``REPARAM_NO_EXTENSION`` is unset, empty or
+    ``n <= 256`` and the environment variable ``REPARAM_NO_EXTENSION`` is unset, empty or
     ``"0"`` (read at every call, so tests can switch it)."""
     return (_bppc is not None and n <= _COMPILED_N
             and os.environ.get("REPARAM_NO_EXTENSION", "") in ("", "0"))
@@ -163,11 +165,17 @@ def bpp_columns(G, C, L, max_iter, P0=None):
         return bpp_columns_numpy(G, C, L, max_iter, P0)
     # The start for all columns at once by LAPACK, as the numpy version does.
     X_ls, H = None, None
-    if P0 is None or n >= _DUAL_N:
+    if P0 is None:
         X_ls = _dpotrs(L, C, 1)[0]
-    P = X_ls > 0 if P0 is None else np.asarray(P0, dtype=bool)
-    if n >= _DUAL_N and _well_conditioned(L):
+        P = X_ls > 0
+    else:
+        P = np.asarray(P0, dtype=bool)
+    # The dual solves pay off where passive sets are large; they need G^{-1} and G^{-1} C.
+    if (n >= _DUAL_N and np.count_nonzero(P) > _DUAL_SHARE * P.size
+            and _well_conditioned(G, L)):
         H = _dpotrs(L, np.eye(n), 1)[0]
+        if X_ls is None:
+            X_ls = _dpotrs(L, C, 1)[0]
     X = np.empty((n, k))
     rounds = np.empty(k, dtype=np.intp)
     done = np.empty(k, dtype=bool)
@@ -176,13 +184,13 @@ def bpp_columns(G, C, L, max_iter, P0=None):
     return X, rounds, done
 
 
-def _well_conditioned(L) -> bool:
+def _well_conditioned(G, L) -> bool:
     """Whether ``G = L L^T`` is conditioned well enough for the dual solves (through
     ``G^{-1}``, whose rounding error grows with cond(G) as the primal one does with
-    cond(G_FF)): cond(G) at most :data:`_DUAL_COND`, computed from the singular values of
-    ``L`` (n <= 64: microseconds)."""
-    sv = np.linalg.svd(np.tril(L), compute_uv=False)
-    return bool(sv[-1] > 0 and (sv[0] / sv[-1]) ** 2 <= _DUAL_COND)
+    cond(G_FF)): LAPACK's estimate of cond_1(G) (``dpocon``, O(n^2) from the factor) at most
+    :data:`_DUAL_COND`."""
+    rcond, info = _dpocon(L, float(np.max(np.sum(np.abs(G), axis=0))), "L")
+    return info == 0 and rcond * _DUAL_COND >= 1.0
 
 
 def bpp_columns_numpy(G, C, L, max_iter, P0=None):
