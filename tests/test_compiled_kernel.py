@@ -16,7 +16,16 @@ import scipy.optimize
 import reparam as rp
 from reparam.solvers.active_set import small
 
-compiled = pytest.mark.skipif(small._bppc is None, reason="the extension was not built")
+
+@pytest.fixture
+def _kernel_on(monkeypatch):
+    """The tests of the compiled kernel run it whatever REPARAM_NO_EXTENSION says outside."""
+    monkeypatch.delenv("REPARAM_NO_EXTENSION", raising=False)
+
+
+def compiled(test):
+    skip = pytest.mark.skipif(small._bppc is None, reason="the extension was not built")
+    return skip(pytest.mark.usefixtures("_kernel_on")(test))
 
 
 def _nmf_like(m, n, k, seed, density=0.5, noise=0.1):
