@@ -116,6 +116,26 @@ static int factor_solve(factor_t *f, const double *M, int n, const int *list, in
     return 0;
 }
 
+/* The list of the variables i with passive[i] == want, in the order of the factor's valid
+ * rows first, then the others by index: a variable that joins is appended, so the factor keeps
+ * every row before the first variable that left (a sorted list would lose the rows from the
+ * first change on, a variable joining included). */
+static void reorder(const factor_t *f, const unsigned char *passive, int want, int n, int *list)
+{
+    unsigned char seen[MAXN];
+    int len = 0;
+    for (int i = 0; i < n; i++) seen[i] = 0;
+    for (int r = 0; r < f->valid; r++) {
+        const int i = f->idx[r];
+        if (passive[i] == want) {
+            list[len++] = i;
+            seen[i] = 1;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (passive[i] == want && !seen[i]) list[len++] = i;
+}
+
 typedef struct {
     int n;
     const double *G;     /* n x n, row-major */
@@ -161,6 +181,7 @@ static int solve_column(work_t *wk, const double *c, const double *xls,
         }
         int count = 0, last = -1;
         if (H != NULL && q < p) {
+            reorder(&wk->dual, passive, 0, n, dlist);
             if (factor_solve(&wk->dual, H, n, dlist, q, neg, v) < 0) break;
             memcpy(x, xls, (size_t)n * sizeof(double));
             for (int r = 0; r < q; r++) {
@@ -173,6 +194,7 @@ static int solve_column(work_t *wk, const double *c, const double *xls,
             for (int r = 0; r < q; r++) infeasible[dlist[r]] = v[r] < -tol;
             for (int r = 0; r < p; r++) infeasible[plist[r]] = x[plist[r]] < -tol;
         } else {
+            reorder(&wk->primal, passive, 1, n, plist);
             if (factor_solve(&wk->primal, G, n, plist, p, c, v) < 0) break;
             memset(x, 0, (size_t)n * sizeof(double));
             for (int r = 0; r < p; r++) {
