@@ -301,13 +301,16 @@ def _lean_many(A, B, options: dict) -> Result | None:
         return None
     t0 = time.perf_counter()
     A64 = A if da is _F64 else A.astype(_F64)
-    sq = np.add.reduce(A64 * A64)
+    G = A64.T @ A64
+    sq = np.diagonal(G)  # the squared column norms (non-finite entries fail the test below)
     if not (_LEAN_LO < float(sq.min()) and float(sq.max()) < _LEAN_HI):
         return None
     c = np.sqrt(sq)
-    s = np.ldexp(1.0, -np.frexp(c)[1])  # equilibration by powers of two, undone exactly
-    As = A64 * s
-    Gs = As.T @ As
+    # Equilibration by powers of two, undone exactly: scaling G and A^T B afterwards gives
+    # the same numbers as scaling A first, without a pass over A.
+    s = np.ldexp(1.0, -np.frexp(c)[1])
+    Gs = G * s
+    Gs *= s[:, None]
     L = gram_is_safe(Gs)
     if L is None:  # zero, duplicated or dependent columns: the general path handles them
         return None
@@ -325,7 +328,9 @@ def _lean_many(A, B, options: dict) -> Result | None:
         if not float(bn2.max()) < _LEAN_HI or not float(bn2.min()) >= 0.0:
             return None  # non-finite or huge entries: the general path checks and scales
         try:
-            Y, n_iter[lo:hi], done[lo:hi] = bpp_columns(Gs, As.T @ Bc, L, max_iter)
+            Cs = A64.T @ Bc
+            Cs *= s[:, None]
+            Y, n_iter[lo:hi], done[lo:hi] = bpp_columns(Gs, Cs, L, max_iter)
         except KeyboardInterrupt:
             return _lean_many_interrupted(A64, B, c, f32, t0)
         tiny = np.flatnonzero(bn2 < _LEAN_LO)
