@@ -13,13 +13,12 @@
  * unconstrained solution G^{-1} c, computed for all columns at once by LAPACK, or a warm
  * start).
  *
- * Each round solves G_FF x_F = c_F by a Cholesky factorization (row-oriented, Golub & Van Loan,
- * Matrix Computations, sec. 4.2) computed in place in a small work array; the rows of the
- * factor (and of the forward substitution) for the leading passive variables that did not
- * change since the previous round are kept, since row r of a Cholesky factor depends only on
- * rows 0..r. The rules and tolerances are those of the numpy implementation
- * (``small._bpp_columns_numpy``), so both return the same passive sets up to rounding; the
- * callers certify every answer on A in float64 either way.
+ * Each round solves G_FF x_F = c_F by a Cholesky factorization in a small work array (or, when
+ * the active set is the smaller one, the complementary system in G^{-1}; see solve_column),
+ * keeping the rows of the factor for the leading variables of the list that did not change
+ * since the previous round (see factor_t). The rules and tolerances are those of the numpy
+ * implementation (``small.bpp_columns_numpy``), so both return the same passive sets up to
+ * rounding; the callers certify every answer on A in float64 either way.
  *
  * The interface uses the buffer protocol only (no numpy headers): arrays of float64 with any
  * strides, the passive sets as one byte per entry, the round counts as Py_ssize_t.
