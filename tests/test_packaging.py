@@ -27,7 +27,7 @@ BUILD = textwrap.dedent(
 def test_metadata_builds_without_warnings_with_an_spdx_licence(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(ROOT / name, project / name)
     shutil.copytree(ROOT / "src", project / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

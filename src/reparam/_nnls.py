@@ -24,7 +24,7 @@ from ._validation import Problem, validate_options, validate_problem, validate_x
 from .domains import orthant_kkt_positive
 from .solvers import METHOD_NAMES, METHODS, active_set
 from .solvers._exact import zero_result
-from .solvers.active_set.small import bpp_columns, bpp_small, gram_is_safe
+from .solvers.active_set.small import bpp_columns, bpp_small, compiled_kernel, gram_is_safe
 from .solvers.auto import choose
 from .solvers.iterative import expand_sweep, solve, solve_arrays, solve_columns
 
@@ -154,6 +154,9 @@ _MANY_N = 32
 # amortize their per-call costs.
 _MANY_ENTRIES = 2**21
 _MANY_CHUNK = 16_384
+# With the compiled kernel a chunk costs few calls, so the residual block is kept at 4 MiB, in
+# cache while it is certified (measured at 200 x 20: 20% faster than 16 MiB, and than 2 MiB).
+_MANY_ENTRIES_COMPILED = 2**19
 
 try:  # scipy's compiled Lawson-Hanson without its wrapper's checks (done here already)
     from scipy.optimize._slsqplib import nnls as _raw_lawson_hanson
@@ -341,13 +344,16 @@ def _lean_many(A, B, options: dict) -> Result | None:
         return None
     t0 = time.perf_counter()
     A64 = A if da is _F64 else A.astype(_F64)
-    sq = np.add.reduce(A64 * A64)
+    G = A64.T @ A64
+    sq = np.diagonal(G)  # the squared column norms (non-finite entries fail the test below)
     if not (_LEAN_LO < float(sq.min()) and float(sq.max()) < _LEAN_HI):
         return None
     c = np.sqrt(sq)
-    s = np.ldexp(1.0, -np.frexp(c)[1])  # equilibration by powers of two, undone exactly
-    As = A64 * s
-    Gs = As.T @ As
+    # Equilibration by powers of two, undone exactly: scaling G and A^T B afterwards gives
+    # the same numbers as scaling A first, without a pass over A.
+    s = np.ldexp(1.0, -np.frexp(c)[1])
+    Gs = G * s
+    Gs *= s[:, None]
     L = gram_is_safe(Gs)
     if L is None:  # zero, duplicated or dependent columns: the general path handles them
         return None
@@ -356,7 +362,8 @@ def _lean_many(A, B, options: dict) -> Result | None:
     X = np.empty((n, k), dtype=_F32 if f32 else _F64)
     kkt, objective, complementarity = np.empty(k), np.empty(k), np.empty(k)
     kkt64, n_iter, done = np.empty(k), np.zeros(k, dtype=np.intp), np.zeros(k, dtype=bool)
-    chunk = min(_MANY_CHUNK, max(256, _MANY_ENTRIES // m))
+    entries = _MANY_ENTRIES_COMPILED if compiled_kernel(n) else _MANY_ENTRIES
+    chunk = min(_MANY_CHUNK, max(256, entries // m))
     for lo in range(0, k, chunk):
         hi = min(k, lo + chunk)
         Bc = B[:, lo:hi] if db is _F64 else B[:, lo:hi].astype(_F64)
@@ -364,7 +371,9 @@ def _lean_many(A, B, options: dict) -> Result | None:
         if not float(bn2.max()) < _LEAN_HI or not float(bn2.min()) >= 0.0:
             return None  # non-finite or huge entries: the general path checks and scales
         try:
-            Y, n_iter[lo:hi], done[lo:hi] = bpp_columns(Gs, As.T @ Bc, L, max_iter)
+            Cs = A64.T @ Bc
+            Cs *= s[:, None]
+            Y, n_iter[lo:hi], done[lo:hi] = bpp_columns(Gs, Cs, L, max_iter)
         except KeyboardInterrupt:
             return _lean_many_interrupted(A64, B, c, f32, t0)
         tiny = np.flatnonzero(bn2 < _LEAN_LO)
@@ -384,8 +393,11 @@ def _lean_many(A, B, options: dict) -> Result | None:
     tol = opts["tol"]
     status = np.full(k, Status.CONVERGED, dtype=object)
     rounds = int(n_iter.max())
-    message = (f"block principal pivoting on all {k} columns at once (masked Cholesky "
-               f"factorizations over the stacked columns): at most {rounds} rounds")
+    kernel = ("compiled, a small Cholesky factorization per column and round"
+              if compiled_kernel(n)
+              else "masked Cholesky factorizations over the stacked columns")
+    message = (f"block principal pivoting on all {k} columns at once ({kernel}): at most "
+               f"{rounds} rounds")
     redo = np.flatnonzero(~done | ~(kkt64 <= tol))
     info = {}
     if redo.size:

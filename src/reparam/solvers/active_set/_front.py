@@ -24,7 +24,7 @@ from .many_rhs import (
     _unconstrained,
 )
 from .outcome import CERTIFIED, ITERATION_CAP, ActiveSetOutput, Attempt, Exit, Path, Reason
-from .small import all_columns_bpp
+from .small import all_columns_bpp, compiled_kernel
 from .working_set import _working_set
 
 # Below this many unknowns the compiled scipy.optimize.nnls beats any Python-level loop.
@@ -37,7 +37,10 @@ _TINY_N = 64
 _SMALL_WIDE = 60_000
 # Many right-hand sides with at most this many unknowns: block pivoting on all columns at once
 # with batched masked Cholesky solves (``small.all_columns_bpp``); measured 1.5-3x faster than
-# the grouped and stacked solves at n = 16-20, where most passive sets differ.
+# the grouped and stacked solves at n = 16-20, where most passive sets differ. Where the
+# compiled kernel is built, every n it takes (up to 256) goes there: one column at a time in C,
+# measured 1.5x faster than the grouped solves at 400 x 200 (one factorization per column and
+# round either way, without the Python and gathering costs).
 _VECTOR_N = 32
 # Rounds the working set gets on an m >= n problem to let a whole block of columns enter: the
 # Gaussian problems of the benchmark (400 x 200 to 1500 x 1500) do so by the third round, a
@@ -257,14 +260,28 @@ def _solve_multi(A, B, X0, max_iter, gram):
     trail = []
     if gram is not None or m >= n:
         G, C = gram if gram is not None else (A.T @ A, A.T @ B)
-        fast = all_columns_bpp(G, C, P0, max_iter) if n <= _VECTOR_N else None
+        fast = None
+        if n <= _VECTOR_N or compiled_kernel(n):
+            start = P0
+            if start is None and k >= _INEXACT_K and n >= _INEXACT_N:
+                # the compiled kernel's rounds cost a factorization per column: start them
+                # from the inexact rounds' guess, as the grouped path does
+                X_ls = _unconstrained(G, C)
+                if X_ls is not None:
+                    start = _inexact_pivoting(G, C, X_ls)
+                    notes.append(f"passive sets guessed by {_INEXACT_ROUNDS} inexact pivoting "
+                                 f"rounds ({_CG_ITERS} conjugate-gradient steps each)")
+            fast = all_columns_bpp(G, C, start, max_iter)
+            P0 = start
         if fast is not None:
             X, n_iter, converged = fast
             todo = np.flatnonzero(~converged)
             rounds = int(n_iter.max(initial=0))
             trail.append(Attempt(Path.BLOCK_PIVOTING, rounds, _columns_exit(todo.size, k)))
-            notes.append(f"block principal pivoting on all columns at once: {k - todo.size} "
-                         f"of {k} columns in at most {rounds} rounds")
+            kernel = "compiled, " if compiled_kernel(n) else ""
+            notes.append(f"block principal pivoting on all columns at once ({kernel}one "
+                         f"system per column): {k - todo.size} of {k} columns in at most "
+                         f"{rounds} rounds")
         else:
             X, n_iter, converged, todo, P0 = _grouped_bpp(G, C, P0, k, n, max_iter, notes,
                                                           trail)

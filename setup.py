@@ -1,0 +1,17 @@
+"""The compiled kernel of the exact solver; everything else is declared in pyproject.toml.
+
+``optional=True``: where the extension cannot be built (no C compiler), the install goes on
+and the solver uses its numpy version of the same algorithm.
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "reparam.solvers.active_set._bppc",
+            sources=["src/reparam/solvers/active_set/_bppc.c"],
+            optional=True,
+        )
+    ]
+)

@@ -1,0 +1,371 @@
+/* Block principal pivoting for many right-hand sides with few unknowns, one column at a time
+ * in compiled code: the inner loop of ``reparam.solvers.active_set.small.bpp_columns``.
+ *
+ * For a shared, well-conditioned Gram matrix G = A^T A (n <= 256 unknowns) and the columns c of
+ * C = A^T B, each column's NNLS problem  min 0.5 x^T G x - c^T x  s.t.  x >= 0  is solved by
+ * block principal pivoting: Kim & Park, "Fast nonnegative matrix factorization: an
+ * active-set-like method and comparisons", SIAM J. Sci. Comput. 33 (2011), Algorithms 2-3,
+ * after Portugal, Judice & Vicente, "A comparison of block pivoting and interior-point
+ * algorithms for linear least squares problems with nonnegative variables", Math. Comp. 63
+ * (1994), with the Judice & Pires (1994) backup rule (after three full exchanges without
+ * fewer infeasible variables, flip only the infeasible variable of largest index), which
+ * guarantees termination. It starts from the caller's passive sets (the sign pattern of the
+ * unconstrained solution G^{-1} c, computed for all columns at once by LAPACK, or a warm
+ * start).
+ *
+ * Each round solves G_FF x_F = c_F by a Cholesky factorization in a small work array (or, when
+ * the active set is the smaller one, the complementary system in G^{-1}; see solve_column),
+ * keeping the rows of the factor for the leading variables of the list that did not change
+ * since the previous round (see factor_t). The rules and tolerances are those of the numpy
+ * implementation (``small.bpp_columns_numpy``), so both return the same passive sets up to
+ * rounding; the callers certify every answer on A in float64 either way.
+ *
+ * The interface uses the buffer protocol only (no numpy headers): arrays of float64 with any
+ * strides, the passive sets as one byte per entry, the round counts as Py_ssize_t.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <string.h>
+
+#define MAXN 256
+#define FULL_EXCHANGES 3
+
+/* A dot product with four partial sums: the factorization's inner loops are short, and with a
+ * single sum each multiply-add would wait for the previous one. */
+static inline double dot(const double *a, const double *b, int len)
+{
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int t = 0;
+    for (; t + 4 <= len; t += 4) {
+        s0 += a[t] * b[t];
+        s1 += a[t + 1] * b[t + 1];
+        s2 += a[t + 2] * b[t + 2];
+        s3 += a[t + 3] * b[t + 3];
+    }
+    for (; t < len; t++) s0 += a[t] * b[t];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* A Cholesky factor M[list, list] = L L^T of a symmetric positive definite matrix M (G for
+ * the passive variables, G^{-1} for the active ones) for an ordered index list, with the
+ * forward substitution of one right-hand side alongside. Row r of L (and entry r of the
+ * forward substitution) depends only on the first r + 1 indices of the list, so the rows of a
+ * leading part of the list that did not change since the previous round are kept and only
+ * the others are computed. L is stored by columns (column t in cols[t * n + t..]), so that
+ * the updates of the left-looking factorization (Golub & Van Loan, Matrix Computations,
+ * Alg. 4.2.1) and of the forward substitution run along contiguous memory, without a
+ * dependency between consecutive updates: the compiler vectorizes them. */
+typedef struct {
+    double *cols;           /* L[r][t] in cols[t * n + r], r >= t */
+    double inv[MAXN];       /* 1 / L[r][r] */
+    double z[MAXN];         /* forward substitution L^{-1} rhs[list] */
+    int idx[MAXN];
+    int valid;              /* rows 0..valid-1 match idx */
+} factor_t;
+
+/* Factor M[list, list] (M: n x n row-major) and solve M[list, list] v = rhs[list]; v in out
+ * (len entries). Returns 0, or -1 when a pivot is not safely positive (the rows from there on
+ * are then invalid). */
+static int factor_solve(factor_t *f, const double *M, int n, const int *list, int len,
+                        const double *rhs, double *out)
+{
+    int keep = 0;
+    while (keep < f->valid && keep < len && f->idx[keep] == list[keep]) keep++;
+    for (int r = keep; r < len; r++) {
+        f->idx[r] = list[r];
+        out[r] = rhs[list[r]];  /* the forward substitution's work vector */
+    }
+    for (int t = 0; t < len; t++) {
+        const int r0 = t > keep ? t : keep;
+        double *col = f->cols + (size_t)t * n;
+        const double *Mt = M + (size_t)list[t] * n;
+        for (int r = r0; r < len; r++) col[r] = Mt[list[r]];
+        for (int s = 0; s < t; s++) {
+            const double *cs = f->cols + (size_t)s * n;
+            const double lts = cs[t];
+            for (int r = r0; r < len; r++) col[r] -= cs[r] * lts;
+        }
+        if (t >= keep) {
+            const double d = col[t];
+            /* M is positive definite and well-conditioned (checked by the caller), so a pivot
+             * this small means rounding has won: the caller leaves the column to another
+             * path. */
+            if (!(d > 1e-14 * Mt[list[t]])) {
+                f->valid = t;
+                return -1;
+            }
+            col[t] = sqrt(d);
+            f->inv[t] = 1.0 / col[t];
+            f->z[t] = out[t] * f->inv[t];
+        }
+        const double it = f->inv[t], zt = f->z[t];
+        const int r1 = t + 1 > keep ? t + 1 : keep;
+        for (int r = r1; r < len; r++) {
+            col[r] *= it;
+            out[r] -= col[r] * zt;
+        }
+    }
+    f->valid = len;
+    /* back substitution with L^T: a dot product with column r of L */
+    for (int r = len - 1; r >= 0; r--) {
+        const double *col = f->cols + (size_t)r * n;
+        out[r] = (f->z[r] - dot(col + r + 1, out + r + 1, len - r - 1)) * f->inv[r];
+    }
+    return 0;
+}
+
+/* The list of the variables i with passive[i] == want, in the order of the factor's valid
+ * rows first, then the others by index: a variable that joins is appended, so the factor keeps
+ * every row before the first variable that left (a sorted list would lose the rows from the
+ * first change on, a variable joining included). */
+static void reorder(const factor_t *f, const unsigned char *passive, int want, int n, int *list)
+{
+    unsigned char seen[MAXN];
+    int len = 0;
+    for (int i = 0; i < n; i++) seen[i] = 0;
+    for (int r = 0; r < f->valid; r++) {
+        const int i = f->idx[r];
+        if (passive[i] == want) {
+            list[len++] = i;
+            seen[i] = 1;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (passive[i] == want && !seen[i]) list[len++] = i;
+}
+
+typedef struct {
+    int n;
+    const double *G;     /* n x n, row-major */
+    const double *H;     /* G^{-1}, n x n row-major, or NULL: no dual solves */
+    double tol_factor;   /* infeasible when below -tol_factor * max|c| */
+    int max_iter;
+    factor_t primal, dual;
+} work_t;
+
+/* The column's answer in x (n entries); returns the number of rounds, and sets *done to 1 when
+ * every sign was right within the tolerance (x is then clipped at zero), else 0 (x = 0).
+ * xls: the unconstrained solution G^{-1} c (needed only with H).
+ *
+ * Each round finds x with x_i = 0 on the active set D and gradient y = G x - c zero on the
+ * passive set F, in one of two ways: the primal solve G_FF x_F = c_F (then y_D = (G x - c)_D),
+ * or, when D is the smaller set and H = G^{-1} is given, the dual one: x = xls + H[:, D] y_D
+ * with H_DD y_D = -xls_D (then x_D = 0 and y_F = 0 by construction), which costs a
+ * factorization of size |D| instead of |F|. */
+static int solve_column(work_t *wk, const double *c, const double *xls,
+                        const unsigned char *p0, double *x, unsigned char *done)
+{
+    const int n = wk->n;
+    const double *G = wk->G, *H = wk->H;
+    double v[MAXN], neg[MAXN], y[MAXN];
+    int plist[MAXN], dlist[MAXN];
+    unsigned char passive[MAXN], infeasible[MAXN];
+    double cmax = 0.0;
+    for (int i = 0; i < n; i++) {
+        double a = fabs(c[i]);
+        if (a > cmax) cmax = a;
+        passive[i] = p0[i] != 0;
+        if (H != NULL) neg[i] = -xls[i];
+    }
+    const double tol = wk->tol_factor * (cmax > 1e-300 ? cmax : 1e-300);
+    wk->primal.valid = wk->dual.valid = 0;
+
+    int best = n + 1, budget = FULL_EXCHANGES, it;
+    for (it = 1; it <= wk->max_iter; it++) {
+        int p = 0, q = 0;
+        for (int i = 0; i < n; i++) {
+            if (passive[i]) plist[p++] = i;
+            else dlist[q++] = i;
+        }
+        int count = 0, last = -1;
+        if (H != NULL && q < p) {
+            reorder(&wk->dual, passive, 0, n, dlist);
+            if (factor_solve(&wk->dual, H, n, dlist, q, neg, v) < 0) break;
+            memcpy(x, xls, (size_t)n * sizeof(double));
+            for (int r = 0; r < q; r++) {
+                const double *Hrow = H + (size_t)dlist[r] * n;
+                const double yr = v[r];
+                for (int i = 0; i < n; i++) x[i] += Hrow[i] * yr;
+            }
+            for (int r = 0; r < q; r++) x[dlist[r]] = 0.0;
+            for (int i = 0; i < n; i++) infeasible[i] = 0;
+            for (int r = 0; r < q; r++) infeasible[dlist[r]] = v[r] < -tol;
+            for (int r = 0; r < p; r++) infeasible[plist[r]] = x[plist[r]] < -tol;
+        } else {
+            reorder(&wk->primal, passive, 1, n, plist);
+            if (factor_solve(&wk->primal, G, n, plist, p, c, v) < 0) break;
+            memset(x, 0, (size_t)n * sizeof(double));
+            for (int r = 0; r < p; r++) {
+                x[plist[r]] = v[r];
+                infeasible[plist[r]] = v[r] < -tol;
+            }
+            /* the gradient y = G x - c on the active variables: by rows of G (contiguous
+             * updates) when F is the smaller set, else one dot product per active row */
+            if (p < q) {
+                for (int i = 0; i < n; i++) y[i] = -c[i];
+                for (int r = 0; r < p; r++) {
+                    const double *Grow = G + (size_t)plist[r] * n;
+                    const double xr = v[r];
+                    for (int i = 0; i < n; i++) y[i] += Grow[i] * xr;
+                }
+                for (int r = 0; r < q; r++) infeasible[dlist[r]] = y[dlist[r]] < -tol;
+            } else {
+                for (int r = 0; r < q; r++) {
+                    const int i = dlist[r];
+                    infeasible[i] = dot(G + (size_t)i * n, x, n) - c[i] < -tol;
+                }
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (infeasible[i]) {
+                count++;
+                last = i;
+            }
+        }
+        if (count == 0) {
+            for (int i = 0; i < n; i++)
+                if (x[i] < 0.0) x[i] = 0.0;
+            *done = 1;
+            return it;
+        }
+        /* Kim & Park's full exchange while the number of infeasible variables falls (or for
+         * FULL_EXCHANGES rounds after it last fell), else the Judice-Pires backup rule. */
+        int full = 1;
+        if (count < best) {
+            best = count;
+            budget = FULL_EXCHANGES;
+        } else if (budget > 0) {
+            budget--;
+        } else {
+            full = 0;
+        }
+        if (full) {
+            for (int i = 0; i < n; i++) passive[i] ^= infeasible[i];
+        } else {
+            passive[last] ^= 1;
+        }
+        if (it == wk->max_iter) {
+            memset(x, 0, (size_t)n * sizeof(double));
+            *done = 0;
+            return it;
+        }
+    }
+    /* a failed factorization (or max_iter = 0) */
+    memset(x, 0, (size_t)n * sizeof(double));
+    *done = 0;
+    return it > wk->max_iter ? wk->max_iter : it;
+}
+
+#define AT(view, i, j) ((char *)(view).buf + (i) * (view).strides[0] + (j) * (view).strides[1])
+
+PyDoc_STRVAR(bpp_columns_doc,
+"bpp_columns(G, C, P0, X, rounds, done, max_iter, tol, H, Xls)\n--\n\n"
+"Block principal pivoting on every column of C (n x k float64) for the Gram matrix G\n"
+"(n x n float64, n <= 256), from the passive sets P0 (n x k, one byte per entry, nonzero for\n"
+"passive). H: None, or G^{-1} (n x n) to allow the dual solves, with Xls = G^{-1} C (n x k).\n"
+"Writes X (n x k float64), rounds (k, Py_ssize_t) and done (k, one byte). A variable is\n"
+"infeasible when below -tol * max|c| (c: its column of C). Releases the GIL while it runs.");
+
+static int get(PyObject *o, Py_buffer *b, int flags, Py_ssize_t rows, Py_ssize_t cols,
+               Py_ssize_t itemsize, const char *name)
+{
+    if (PyObject_GetBuffer(o, b, flags) < 0) return -1;
+    if (b->ndim != (cols < 0 ? 1 : 2) || b->shape[0] != rows
+        || (cols >= 0 && b->shape[1] != cols) || b->itemsize != itemsize
+        || (itemsize == 8 && b->format != NULL && strcmp(b->format, "d") != 0
+            && strcmp(b->format, "q") != 0 && strcmp(b->format, "l") != 0)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected an array of shape (%zd, %zd) and %zd-byte "
+                     "items", name, rows, cols, itemsize);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_bpp_columns(PyObject *self, PyObject *args)
+{
+    PyObject *oG, *oC, *oP, *oX, *oR, *oD, *oH, *oS;
+    int max_iter;
+    double tol;
+    if (!PyArg_ParseTuple(args, "OOOOOOidOO", &oG, &oC, &oP, &oX, &oR, &oD, &max_iter, &tol,
+                          &oH, &oS))
+        return NULL;
+    Py_buffer bG = {0}, bC = {0}, bP = {0}, bX = {0}, bR = {0}, bD = {0}, bH = {0}, bS = {0};
+    PyObject *result = NULL;
+    double *mem = NULL;
+    const int ro = PyBUF_STRIDES | PyBUF_FORMAT, rw = PyBUF_STRIDES | PyBUF_WRITABLE;
+    const int dual = oH != Py_None;
+    Py_ssize_t n = 0, k = 0;
+    if (PyObject_GetBuffer(oC, &bC, ro) < 0) goto out;
+    if (bC.ndim != 2 || bC.shape[0] < 1 || bC.shape[0] > MAXN) {
+        PyErr_Format(PyExc_ValueError, "C must be 2-d with 1 to %d rows", MAXN);
+        goto out;
+    }
+    n = bC.shape[0];
+    k = bC.shape[1];
+    if (get(oG, &bG, ro, n, n, 8, "G") || get(oP, &bP, PyBUF_STRIDES, n, k, 1, "P0")
+        || get(oX, &bX, rw, n, k, 8, "X") || get(oR, &bR, rw, k, -1, sizeof(Py_ssize_t), "rounds")
+        || get(oD, &bD, rw, k, -1, 1, "done")
+        || (dual && (get(oH, &bH, ro, n, n, 8, "H") || get(oS, &bS, ro, n, k, 8, "Xls"))))
+        goto out;
+    if (strcmp(bC.format ? bC.format : "B", "d") != 0) {
+        PyErr_SetString(PyExc_TypeError, "C must be float64");
+        goto out;
+    }
+    if (max_iter < 0) max_iter = 0;
+    /* G, H and the two factors' rows */
+    mem = PyMem_Malloc((size_t)(4 * n * n) * sizeof(double));
+    if (mem == NULL) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    work_t wk;
+    wk.n = (int)n;
+    wk.G = mem;
+    wk.H = dual ? mem + n * n : NULL;
+    wk.tol_factor = tol;
+    wk.max_iter = max_iter;
+    wk.primal.cols = mem + 2 * n * n;
+    wk.dual.cols = wk.primal.cols + n * n;
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (Py_ssize_t j = 0; j < n; j++) {
+            mem[i * n + j] = *(double *)AT(bG, i, j);
+            if (dual) mem[n * n + i * n + j] = *(double *)AT(bH, i, j);
+        }
+    Py_BEGIN_ALLOW_THREADS
+    double c[MAXN], xls[MAXN], x[MAXN];
+    unsigned char p0[MAXN];
+    for (Py_ssize_t j = 0; j < k; j++) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            c[i] = *(double *)AT(bC, i, j);
+            p0[i] = *(unsigned char *)AT(bP, i, j);
+            if (dual) xls[i] = *(double *)AT(bS, i, j);
+        }
+        unsigned char fin = 0;
+        int rounds = solve_column(&wk, c, xls, p0, x, &fin);
+        for (Py_ssize_t i = 0; i < n; i++) *(double *)AT(bX, i, j) = x[i];
+        *(Py_ssize_t *)((char *)bR.buf + j * bR.strides[0]) = rounds;
+        *((unsigned char *)bD.buf + j * bD.strides[0]) = fin;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+out:
+    PyMem_Free(mem);
+    Py_buffer *views[] = {&bG, &bC, &bP, &bX, &bR, &bD, &bH, &bS};
+    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+        if (views[i]->obj) PyBuffer_Release(views[i]);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"bpp_columns", py_bpp_columns, METH_VARARGS, bpp_columns_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_bppc",
+    "Compiled block principal pivoting for many right-hand sides with few unknowns.", -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__bppc(void) { return PyModule_Create(&module); }
