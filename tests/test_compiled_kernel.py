@@ -9,6 +9,8 @@ to rounding (cond(G) ~ 1e2 here: 1e-12 relative leaves a factor 1e2 of room). Th
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -26,6 +28,14 @@ def _kernel_on(monkeypatch):
 def compiled(test):
     skip = pytest.mark.skipif(small._bppc is None, reason="the extension was not built")
     return skip(pytest.mark.usefixtures("_kernel_on")(test))
+
+
+def test_extension_built_where_required():
+    """CI sets REPARAM_REQUIRE_EXTENSION: there a failed build must fail the suite instead of
+    skipping the tests of the compiled kernel."""
+    if os.environ.get("REPARAM_REQUIRE_EXTENSION", "") in ("", "0"):
+        pytest.skip("REPARAM_REQUIRE_EXTENSION is not set")
+    assert small._bppc is not None, "the C extension was not built (see pip's build log)"
 
 
 def _nmf_like(m, n, k, seed, density=0.5, noise=0.1):
