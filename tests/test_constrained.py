@@ -267,6 +267,48 @@ def test_entropic_ot_never_builds_the_dense_marginal_matrix(monkeypatch):
     for method in ("limit", "reparam-gd"):
         res = entropic_ot(a, b, C, 0.2, method=method)
         assert res.success and res.x.shape == (5, 4)
+    # the fixed step too: plain GD on u through the marginal operator
+    res = entropic_ot(a, b, C, 0.2, method="reparam-gd", step=0.05, tol=1e-8)
+    assert res.success and res.x.shape == (5, 4)
+
+
+def test_reparametrized_gd_on_an_operator_takes_the_dense_matrix_steps():
+    """The operator and the dense matrix of the same map give the same iterates (the same
+    products up to summation order), so a fixed step stops at the same iteration."""
+    from reparam.constrained import ot_marginal_operator, reparametrized_gd
+    from reparam.parametrizations import Power
+
+    rng = np.random.default_rng(3)
+    m, n = 4, 6
+    a, b = rng.uniform(0.5, 1.5, m), rng.uniform(0.5, 1.5, n)
+    a, b = a / a.sum(), b / b.sum()
+    target = np.concatenate([a, b])
+    u0 = np.exp(-rng.uniform(0, 1, m * n))
+    M = ot_marginals(m, n)
+
+    def kkt(x, g):
+        return float(np.abs(M @ x - target).sum())
+
+    dense = reparametrized_gd(M, target, Power(2), u0, kkt, step=0.05, tol=1e-9)
+    lean = reparametrized_gd(ot_marginal_operator(m, n), target, Power(2), u0, kkt,
+                             step=0.05, tol=1e-9)
+    assert dense.success and lean.success and dense.n_iter == lean.n_iter
+    np.testing.assert_allclose(lean.x, dense.x, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="length 10"):
+        reparametrized_gd(ot_marginal_operator(m, n), target[:-1], Power(2), u0, kkt)
+
+
+def test_entropic_ot_fixed_step_runs_where_the_dense_marginals_cannot():
+    """n = 1500: the dense (2n) x n^2 marginal matrix would take 54 GB; the plan takes 18 MB."""
+    rng = np.random.default_rng(4)
+    n = 1500
+    a = np.full(n, 1.0 / n)
+    C = rng.uniform(0, 1, (n, n))
+    # exp(-C / eps) starts with a mass of about 1e5: small steps, and the marginal error falls
+    one = entropic_ot(a, a, C, 0.1, method="reparam-gd", step=1e-6, max_iter=1)
+    res = entropic_ot(a, a, C, 0.1, method="reparam-gd", step=1e-6, max_iter=2)
+    assert res.status is Status.MAX_ITER and res.n_iter == 2 and res.x.shape == (n, n)
+    assert np.all(np.isfinite(res.x)) and res.kkt < one.kkt
 
 
 def test_ot_marginal_operator_is_the_dense_map():

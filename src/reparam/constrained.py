@@ -77,7 +77,10 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
 
     Parameters
     ----------
-    A, b : array_like
+    A : array_like, shape (m, n), or a LinearOperator
+        A LinearOperator (``matvec``, ``rmatvec``) keeps memory at the size of x, as for
+        :func:`ot_marginal_operator`.
+    b : array_like, shape (m,)
     parametrization : Parametrization
     u0 : array_like
         Initial parameters.
@@ -111,7 +114,12 @@ def reparametrized_gd(A, b, parametrization, u0, kkt, *, step="auto", tol=1e-10,
     >>> res.success, bool(abs(A @ res.x - b)[0] < 1e-9)
     (True, True)
     """
-    A, b = _problem(A, b)
+    if isinstance(A, LinearOperator):
+        b = as_vector(b, "b")
+        if b.size != A.shape[0] or not np.all(np.isfinite(b)):
+            raise ValueError(f"b must be finite with length {A.shape[0]}, got shape {b.shape}")
+    else:
+        A, b = _problem(A, b)
     if not isinstance(parametrization, Parametrization):
         raise TypeError("parametrization must be a reparam.parametrizations.Parametrization")
     opts = {name: check_option(name, value) for name, value in
@@ -664,8 +672,6 @@ def entropic_lp(c, A_eq, b_eq, epsilon, *, method="limit", step="auto", tol=1e-1
         res = _mirror_gd(op, b, z0, lambda x, g: residual(x), tol=tol,
                                   max_iter=max_iter, record=False, method="entropic-reparam-gd")
     else:
-        if isinstance(op, LinearOperator):
-            raise TypeError("a fixed step needs A_eq as an array; use step='auto'")
         res = reparametrized_gd(op, b, Power(2), np.exp(2.0 * z0), lambda x, g: residual(x),
                                 step=step, tol=tol, max_iter=max_iter,
                                 method="entropic-reparam-gd")
@@ -737,9 +743,9 @@ def entropic_ot(a, b, C, epsilon, *, method="limit", step="auto", tol=1e-10,
         res = _mirror_gd(ot_marginal_operator(m, n), target,
                                   -(C.ravel() - shift) / (4.0 * eps), marginal_error, tol=tol,
                                   max_iter=max_iter, record=False, method="entropic-reparam-gd")
-    else:  # plain GD on u: small problems (the dense marginal matrix has (m + n) m n entries)
+    else:  # plain GD on u, the marginals as an operator: O(m n) memory, like the plan
         u0 = np.exp(-(C.ravel() - shift) / (2.0 * eps))
-        res = reparametrized_gd(ot_marginals(m, n), target, Power(2), u0, marginal_error,
+        res = reparametrized_gd(ot_marginal_operator(m, n), target, Power(2), u0, marginal_error,
                                 step=step, tol=tol, max_iter=max_iter,
                                 method="entropic-reparam-gd")
     detail = "" if res.success else res.message
