@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .outcome import CERTIFIED, Exit, Reason
+
 _TINY = np.finfo(np.float64).tiny
 # Stop when every gradient sign is right to this fraction of ||A^T b||_inf ...
 _TOL = 1e-13
@@ -14,6 +16,16 @@ _ACCEPT = 1e-11
 _CHOL_PIVOT = 1e-14
 # Kim & Park's number of full exchanges allowed without progress before the backup rule.
 _FULL_EXCHANGES = 3
+
+
+def final_exit(x, w, cnorm: float) -> Exit:
+    """The end test of the Lawson-Hanson paths once no column may enter: ``CERTIFIED`` when
+    the scaled KKT residual ``max |min(x, -w)| / cnorm`` (``w`` the negative gradient) is at
+    most :data:`_ACCEPT`, otherwise ``KKT_ABOVE_BOUND`` naming the residual."""
+    kkt = float(np.max(np.abs(np.minimum(x, -w)), initial=0.0)) / cnorm
+    if kkt <= _ACCEPT:
+        return CERTIFIED
+    return Exit(Reason.KKT_ABOVE_BOUND, f"KKT residual {kkt:.1e} at the finish")
 
 
 def _step_to_boundary(x, F, z, neg, passive):

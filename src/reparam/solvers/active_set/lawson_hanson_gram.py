@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack, qr_delete
 
-from ._common import _ACCEPT, _CHOL_PIVOT, _TINY, _TOL, _step_to_boundary
-from .outcome import CERTIFIED, ITERATION_CAP, Exit, Reason
+from ._common import _CHOL_PIVOT, _TINY, _TOL, _step_to_boundary, final_exit
+from .outcome import CERTIFIED, ITERATION_CAP
 
 # An entering variable whose new Cholesky pivot is below this fraction of its squared column
 # norm (relative distance to span(A_F) below 1e-6, so cond(G_FF) stays under ~1e12) is treated
@@ -55,11 +55,8 @@ def _lawson_hanson_gram(G, c, passive0, max_iter):
         cand = np.where(passive | blocked, -np.inf, w)
         j = int(np.argmax(cand))
         if cand[j] <= tol_w:
-            kkt = float(np.max(np.abs(np.minimum(x, -w)), initial=0.0)) / cnorm
-            if kkt <= _ACCEPT:
-                return x, it, True, CERTIFIED
-            return x, it, False, Exit(Reason.KKT_ABOVE_BOUND,
-                                      f"KKT residual {kkt:.1e} at the finish")
+            end = final_exit(x, w, cnorm)
+            return x, it, end is CERTIFIED, end
         s = F.size
         ell = _lower_solve(L, G[F, j]) if s else np.zeros(0)
         d2 = diag[j] - float(ell @ ell)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack, qr_delete
 
-from ._common import _ACCEPT, _TINY, _TOL, _step_to_boundary
-from .outcome import CERTIFIED, ITERATION_CAP, Exit, Reason
+from ._common import _TINY, _TOL, _step_to_boundary, final_exit
+from .outcome import CERTIFIED, ITERATION_CAP
 
 # A column whose component orthogonal to range(A_F) is below this fraction of its norm is
 # treated as dependent (Lawson & Hanson's test, with a margin).
@@ -56,12 +56,9 @@ def _lawson_hanson_qr(A, b, passive0, max_iter, block=None):
     for it in range(1, max_iter + 1):
         cand_mask = (~passive) & (~blocked) & (w > tol_w)
         if not cand_mask.any():
-            kkt = float(np.max(np.abs(np.minimum(x, -w)), initial=0.0)) / cnorm
-            if kkt <= _ACCEPT:
-                return x, it, True, CERTIFIED
-            if refreshed:
-                return x, it, False, Exit(Reason.KKT_ABOVE_BOUND,
-                                          f"KKT residual {kkt:.1e} at the finish")
+            end = final_exit(x, w, cnorm)
+            if end is CERTIFIED or refreshed:
+                return x, it, end is CERTIFIED, end
             # Rounding has built up in the updated factors: refactor once and go on.
             refreshed = True
             Q, R = np.linalg.qr(A[:, F])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack, qr_delete
 
-from ._common import _ACCEPT, _CHOL_PIVOT, _TINY, _TOL, _step_to_boundary
+from ._common import _CHOL_PIVOT, _TINY, _TOL, _step_to_boundary, final_exit
 from .outcome import CERTIFIED, ITERATION_CAP, Exit, Reason
 
 # A column whose squared distance to span(A_F) (its new Cholesky pivot squared) is below this
@@ -85,12 +85,9 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
                                           f"entered whole within {patience} rounds")
         cand_mask = (~passive) & (~blocked) & (w > tol_w)
         if not cand_mask.any():
-            kkt = float(np.max(np.abs(np.minimum(x, -w)), initial=0.0)) / cnorm
-            if kkt <= _ACCEPT:
-                return x, it, True, CERTIFIED
-            if refreshed:
-                return x, it, False, Exit(Reason.KKT_ABOVE_BOUND,
-                                          f"KKT residual {kkt:.1e} at the finish")
+            end = final_exit(x, w, cnorm)
+            if end is CERTIFIED or refreshed:
+                return x, it, end is CERTIFIED, end
             # Rounding has built up in the updated factor: refactor once and go on.
             refreshed = True
             if not ws.refactor():
