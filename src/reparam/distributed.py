@@ -433,7 +433,11 @@ def _solve_block(A, block, m: int, start: int, stop: int, method: str, options: 
 
         zarr.open_array(path, mode="r+")[:, start:stop] = x
     status = np.atleast_1d(np.asarray(res.status, dtype=object))
-    codes = np.array([_STATUSES.index(s) for s in status], dtype=np.int8)
+    codes = np.full(status.size, -1, dtype=np.int8)
+    for i, code in enumerate(_STATUSES):  # a pass per status, not per column
+        codes[status == code] = i
+    if codes.min(initial=0) < 0:
+        raise TypeError(f"a status outside {[s.value for s in _STATUSES]}")
     flag = "" if res.success else "!"  # the driver reports the first block that failed
     return {"x": None if path is not None else x, "status": codes, "n_iter": res.n_iter,
             "objective": res.objective, "kkt": res.kkt, "comp": res.complementarity,
