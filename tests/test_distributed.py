@@ -272,3 +272,30 @@ def test_killing_a_worker_mid_run_gives_the_same_answer(client):
     assert res.success
     client.wait_for_workers(2, timeout=120)  # the nanny restarts the killed process
     assert victim not in client.run(os.getpid).values()
+
+
+def test_losing_every_worker_that_holds_A_gives_the_same_answer(client):
+    """A lives on the cluster as a task, not as scattered data: when every worker holding it
+    dies, the scheduler rebuilds it (scattered data would be forgotten, and every block that
+    needs it cancelled)."""
+    A, B = problem(m=60, n=12, k=3000, seed=11)
+    expected = by_blocks(A, B, 100)
+    killed = []
+
+    def kill_the_holders_of_A(done, total, seconds):
+        if killed:
+            return
+        holders = {w for key, ws in client.who_has().items()
+                   if str(key).startswith("reparam-nnls-") and str(key).endswith("-A")
+                   for w in ws}
+        assert holders  # the blocks already solved needed A somewhere
+        pids = client.run(os.getpid)
+        for w in holders:
+            os.kill(pids[w], signal.SIGKILL)
+        killed.append(len(holders))
+
+    res = distributed.nnls(A, B, client, chunks=100, progress=kill_the_holders_of_A)
+    assert killed and killed[0] >= 1
+    assert np.array_equal(res.x, expected)
+    assert res.success
+    client.wait_for_workers(2, timeout=120)

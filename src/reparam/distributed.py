@@ -340,16 +340,21 @@ def _run(cl, A, B, Bd, from_memory: bool, bounds, path, method, options, report,
     from distributed import as_completed
 
     t0 = time.perf_counter()  # the rate counts solving, not starting a cluster
-    # once; every worker keeps a copy. hash=False: a key of its own per call (a content hash
-    # would give two calls with the same A one key, and the release of the earlier call's
-    # reference could drop the data the later call's blocks depend on)
-    [A_ref] = cl.scatter([A], broadcast=True, hash=False)
+    run_id = uuid.uuid4().hex
+    # A once, as a task of its own that returns it, under a key of its own per call (a key
+    # shared by two calls with the same A could be released by the earlier one while the
+    # later one's blocks need it). Not scattered: scattered data has no recipe, and once the
+    # scheduler has dropped its extra replicas (the Active Memory Manager does), losing the
+    # worker that holds the last one forgets A and cancels every block that needs it. As a
+    # task, A is kept by the scheduler and rebuilt on another worker.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
+        A_ref = cl.submit(_given, A, key=f"reparam-nnls-{run_id}-A", pure=False)
     threads = sum(cl.nthreads().values()) or 1
     window = 2 * threads
     blocks = None if from_memory else Bd.rechunk({0: -1, 1: tuple(e - s for s, e in bounds)}
                                                  ).to_delayed().ravel()
     m = A.shape[0]
-    run_id = uuid.uuid4().hex
 
     def submit(i):  # a block of B in memory
         s, e = bounds[i]
@@ -408,6 +413,11 @@ def _run(cl, A, B, Bd, from_memory: bool, bounds, path, method, options, report,
             f.cancel()
         if isinstance(report, ProgressBar):
             report.close()
+
+
+def _given(value):
+    """The task that holds ``A`` on the cluster: it returns its argument."""
+    return value
 
 
 def _solve_block(A, block, m: int, start: int, stop: int, method: str, options: dict,
