@@ -12,7 +12,6 @@ import scipy.optimize
 import reparam as rp
 import reparam.solvers.active_set as active_set_module
 from reparam import _nnls
-from reparam.domains import orthant_kkt, orthant_kkt_short
 from reparam.solvers.active_set import small
 
 # Exact answers: the objective agrees with scipy's to this relative precision (both are
@@ -249,15 +248,6 @@ def test_bpp_small_backup_rule_finds_the_answer(monkeypatch):
         np.testing.assert_allclose(x, scipy.optimize.nnls(A, b)[0], atol=1e-12)
         extra += backup_rounds - rounds
     assert extra > 0
-
-
-def test_short_certificate_is_the_certificate():
-    rng = np.random.default_rng(12)
-    x = np.maximum(rng.standard_normal(9), 0.0)
-    g = rng.standard_normal(9)
-    c = rng.uniform(0.1, 10.0, 9)
-    assert orthant_kkt_short(x.tolist(), g.tolist(), c.tolist(), 2.5) == pytest.approx(
-        float(orthant_kkt(x, g, c, 2.5)), rel=1e-15)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -104,21 +104,6 @@ def orthant_kkt_positive(x, g, c, norm):
     return worst / norm
 
 
-def orthant_kkt_short(x, g, c, norm) -> float:
-    """:func:`orthant_kkt_positive` for one point given as Python sequences of floats, for
-    the few unknowns where a loop in Python costs less than the numpy calls.
-
-    Examples
-    --------
-    >>> orthant_kkt_short([2.0, 0.0], [0.0, -3.0], [1.0, 2.0], 3.0)
-    0.5
-    """
-    worst = 0.0
-    for ci, xi, gi in zip(c, x, g):
-        worst = max(worst, abs(min(ci * xi, gi / ci)))
-    return worst / norm
-
-
 def _orthant_kkt_xp(x, g, col_norms, b_norm):
     """:func:`orthant_kkt` for arrays of another library than NumPy (array API), in it and on
     its device: a 0-d array for a vector ``x``, a (k,) array for a block."""
