@@ -85,6 +85,67 @@ def test_dask_zarr_inputs_and_zarr_output(client, tmp_path):
     assert np.array_equal(np.asarray(zarr.open_array(str(out))), by_blocks(A, 2 * B, 70))
 
 
+def write_store(path, B, columns):
+    """B in a Zarr store chunked as (m, columns): whole columns per chunk."""
+    zarr.open_array(str(path), mode="w", shape=B.shape, chunks=(B.shape[0], columns),
+                    dtype=B.dtype)[...] = B
+    return str(path)
+
+
+def test_zarr_in_zarr_out_equals_the_in_process_solver(client, tmp_path):
+    A, B = problem(k=600, seed=12)
+    source = write_store(tmp_path / "B.zarr", B, 25)
+    res = distributed.nnls(A, source, client, out=tmp_path / "x.zarr")
+    # default blocks: whole stored chunks, as many as fit the default size (75 columns here:
+    # at least four blocks per worker), so that no chunk is read by two blocks
+    assert distributed.block_columns(40, 600, 2) == 75
+    assert res.info["chunks"] == 75 and res.info["blocks"] == 8
+    stored = zarr.open_array(str(tmp_path / "x.zarr"))
+    assert stored.shape == (8, 600) and stored.chunks == (8, 75)
+    # the workers read and wrote the blocks; the numbers are those of the same blocks solved
+    # here, bit for bit (every task is a pure function of its block)
+    assert np.array_equal(np.asarray(stored), by_blocks(A, B, 75))
+    assert np.max(np.abs(np.asarray(stored) - rp.nnls(A, B).x)) < 1e-12
+    assert res.status_counts() == {"CONVERGED": 600}
+
+
+def test_zarr_inputs_are_read_on_the_workers_only(client, tmp_path, monkeypatch):
+    A, B = problem(k=200, seed=13)
+    source = write_store(tmp_path / "B.zarr", B, 50)
+    lazy = da.from_zarr(source)
+
+    def read_here(self, selection):
+        raise AssertionError("B was read in the client process")
+
+    # this process cannot read the store any more; the worker processes are not patched
+    monkeypatch.setattr(zarr.Array, "__getitem__", read_here)
+    with pytest.raises(AssertionError, match="read in the client"):
+        zarr.open_array(source)[:, :1]
+    expected = by_blocks(A, B, 50)
+    for given in (source, zarr.open_array(source), lazy):
+        res = distributed.nnls(A, given, client, out=tmp_path / "x.zarr", overwrite=True)
+        assert res.info["chunks"] == 50
+        monkeypatch.undo()
+        assert np.array_equal(np.asarray(zarr.open_array(str(tmp_path / "x.zarr"))), expected)
+        monkeypatch.setattr(zarr.Array, "__getitem__", read_here)
+
+
+def test_a_corrupted_chunk_of_a_zarr_store_is_named(client, tmp_path):
+    A, B = problem(k=200, seed=14)
+    source = write_store(tmp_path / "B.zarr", B, 50)
+    chunk = next(p for p in (tmp_path / "B.zarr" / "c" / "0" / "2", tmp_path / "B.zarr" / "0.2")
+                 if p.exists())  # the stored chunk of columns 100:150 (Zarr 3, Zarr 2 keys)
+    chunk.write_bytes(b"not a chunk" * 10)
+    with pytest.raises(distributed.BlockError, match=r"block 2 \(columns 100:150\) of B: "):
+        distributed.nnls(A, source, client)
+    # a readable chunk holding NaN: the block, the row and the column are named
+    zarr.open_array(source, mode="r+")[:, 100:150] = B[:, 100:150]
+    zarr.open_array(source, mode="r+")[7, 123] = np.nan
+    with pytest.raises(distributed.BlockError,
+                       match=r"block 2 \(columns 100:150\) of B: .*nan at row 7, column 123"):
+        distributed.nnls(A, source, client)
+
+
 def test_float32_stays_float32_and_statuses_per_column(client):
     A, B = problem(k=60, seed=2)
     A32, B32 = A.astype(np.float32), B.astype(np.float32)
@@ -272,6 +333,29 @@ def test_killing_a_worker_mid_run_gives_the_same_answer(client):
     assert res.success
     client.wait_for_workers(2, timeout=120)  # the nanny restarts the killed process
     assert victim not in client.run(os.getpid).values()
+
+
+def test_killing_a_worker_mid_run_on_a_zarr_store_gives_the_same_answer(client, tmp_path):
+    """The tasks read B from the store and write x into another: a block lost with its worker
+    is read and written again by another one (a half-written chunk is written whole)."""
+    A, B = problem(m=60, n=12, k=4000, seed=15)
+    source = write_store(tmp_path / "B.zarr", B, 100)
+    pids = client.run(os.getpid)
+    victim = max(pids.values())
+    killed = []
+
+    def kill_after_the_first_block(done, total, seconds):
+        if not killed:
+            os.kill(victim, signal.SIGKILL)
+            killed.append(done)
+
+    res = distributed.nnls(A, source, client, out=tmp_path / "x.zarr", chunks=100,
+                           progress=kill_after_the_first_block)
+    assert killed == [100]  # 39 of 40 blocks still to come, some on the victim
+    assert np.array_equal(np.asarray(zarr.open_array(str(tmp_path / "x.zarr"))),
+                          by_blocks(A, B, 100))
+    assert res.success
+    client.wait_for_workers(2, timeout=120)
 
 
 def test_losing_every_worker_that_holds_A_gives_the_same_answer(client):

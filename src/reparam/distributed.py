@@ -38,7 +38,7 @@ from ._validation import validate_options, validate_problem
 from .solvers import METHOD_NAMES, METHODS
 from .solvers.auto import choose
 
-__all__ = ["BlockError", "ProgressBar", "connect", "nnls"]
+__all__ = ["BlockError", "ProgressBar", "block_columns", "connect", "nnls"]
 
 _STATUSES = list(Status)  # a block returns its statuses as int8 codes: indices in this list
 # Default block size: about 32 MiB of float64 right-hand sides per block (2**22 values), so
@@ -46,6 +46,26 @@ _STATUSES = list(Status)  # a block returns its statuses as int8 codes: indices 
 # holds a few blocks at once; at most a quarter of each worker's share of the columns, so that
 # every worker gets several blocks and a slow or lost worker delays little.
 _BLOCK_VALUES = 2**22
+
+
+def block_columns(m: int, k: int, workers: int) -> int:
+    """The default number of columns per block of :func:`nnls` for ``B`` of shape (m, k) in
+    memory on ``workers`` worker threads: about 32 MiB of float64 per block (2**22 values),
+    and at least four blocks per worker.
+
+    A Zarr store of ``B`` written for :func:`nnls` reads fastest when chunked as
+    ``(m, block_columns(m, k, workers))``: each block is then one stored chunk, one file read
+    and decoded straight into the C-ordered (m, c) array the solver takes, and no chunk is
+    read by two blocks.
+
+    Examples
+    --------
+    >>> block_columns(200, 1_000_000, 2)  # 2**22 // 200 columns: 32 MiB per block
+    20971
+    >>> block_columns(200, 40_000, 2)  # at least four blocks per worker
+    5000
+    """
+    return int(max(1, min(_BLOCK_VALUES // max(m, 1), math.ceil(k / (4 * max(workers, 1))))))
 
 
 class BlockError(ValueError):
@@ -131,16 +151,21 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
     A : array_like or scipy.sparse matrix, shape (m, n)
         Real and finite; sent to every worker once.
     B : ndarray, dask.array.Array, zarr.Array or str, shape (m, k)
-        The right-hand sides: in memory, a Dask array (its blocks are computed on the
-        workers), a Zarr array, or the path of a Zarr store (read by the workers: on a remote
-        cluster it must be a path they can reach).
+        The right-hand sides: in memory (each block travels from this process to a worker
+        inside its task), a Dask array (its graph computes the blocks on the workers, e.g.
+        ``da.from_zarr``), a Zarr array or the path of a Zarr store (each task reads its own
+        columns from the store on its worker: nothing large passes through this process; on
+        a remote cluster the store must be one the workers can reach). A store chunked as
+        ``(m, block_columns(m, k, workers))`` is read one chunk per block.
     client : None, str or distributed.Client
         Where to compute: None starts a local cluster of ``workers`` processes and closes it
         afterwards; a scheduler address or a ``Client`` uses that cluster (see
         :func:`connect`).
     chunks : int, optional
-        Columns per block. Default: the column chunks of a Dask or Zarr ``B``; for an
-        in-memory ``B``, about 32 MiB of it per block and at least four blocks per worker.
+        Columns per block. Default: the column chunks of a Dask ``B``; for a Zarr ``B``, as
+        many whole stored chunks as fit the in-memory default (one chunk when they are
+        larger); for an in-memory ``B``, :func:`block_columns`: about 32 MiB of it per block
+        and at least four blocks per worker.
     out : str or path, optional
         A Zarr store to create (shape (n, k), one Zarr chunk per block); the workers write
         their blocks into it and ``x`` reads from it. Default: ``x`` is gathered in memory.
@@ -193,7 +218,7 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
     t0 = time.perf_counter()
     A = _check_A(A)
     m, n = A.shape
-    Bd, from_memory = _as_dask(B, m)
+    Bd, kind = _as_dask(B, m)
     k = Bd.shape[1]
     if not isinstance(method, str) or method not in METHOD_NAMES:
         raise ValueError(f"method must be one of {', '.join(METHOD_NAMES)}; got {method!r}")
@@ -214,7 +239,7 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
     dtype = np.float32 if A.dtype == np.float32 and Bd.dtype == np.float32 else np.float64
     with connect(client, workers=workers) as cl:
         n_workers = max(1, len(cl.nthreads()))
-        size = _chunks(chunks, Bd, from_memory, m, k, n_workers)
+        size = _chunks(chunks, Bd, kind, m, k, n_workers)
         bounds = [(s, min(s + size, k)) for s in range(0, k, size)]
         store = None if out is None else _create_store(out, (n, k), size, dtype)  # its path
         report = (ProgressBar(k) if progress is True else progress) or None
@@ -223,7 +248,7 @@ def nnls(A, B, client=None, *, chunks: int | None = None, out: str | os.PathLike
         n_iter = np.empty(k, dtype=np.int64)
         objective, kkt, comp = (np.empty(k) for _ in range(3))
         messages: dict[int, str] = {}
-        for i, (s, e), part in _run(cl, A, B, Bd, from_memory, bounds, store, method, options,
+        for i, (s, e), part in _run(cl, A, B, Bd, kind, bounds, store, method, options,
                                     report, k):
             if X is not None:
                 X[:, s:e] = part["x"]
@@ -269,29 +294,34 @@ def _check_A(A):
 
 
 def _as_dask(B, m: int):
-    """``B`` as a Dask array of shape (m, k), and whether it was in memory (a NumPy array)."""
+    """``B`` checked, and where its blocks come from: ``"memory"`` (a NumPy array: each block
+    travels inside its task), ``"zarr"`` (a Zarr array, opened here from a path: each task
+    reads its own columns from the store on its worker) or ``"dask"`` (a Dask array: its graph
+    computes the blocks on the workers)."""
     import dask.array as da
 
-    from_memory = False
+    kind = "memory"
     if isinstance(B, str | os.PathLike):
         path = Path(B)
         if not path.exists():
             raise ValueError(f"B: no Zarr store at {path}")
         try:
-            B = da.from_zarr(os.fspath(path))
+            import zarr
+
+            B = zarr.open_array(os.fspath(path), mode="r")
         except Exception as exc:  # zarr raises several types for a folder that is not a store
             raise ValueError(f"B: {path} is not a readable Zarr array: {exc}") from exc
+        kind = "zarr"
     elif isinstance(B, da.Array):
-        pass
+        kind = "dask"
     elif type(B).__module__.startswith("zarr"):
-        B = da.from_zarr(B)
+        kind = "zarr"
     else:
         try:
             B = np.asarray(B)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"B must be an array, a Dask array, a Zarr array or a Zarr path: "
                             f"{exc}") from None
-        from_memory = True
     if B.ndim != 2:
         raise ValueError(f"B must be 2-D (m, k): one right-hand side per column; got shape "
                          f"{B.shape} (for one right-hand side use reparam.nnls)")
@@ -299,15 +329,22 @@ def _as_dask(B, m: int):
         raise ValueError(f"B has {B.shape[0]} rows, but A has {m}")
     if np.dtype(B.dtype).kind not in "biuf":
         raise TypeError(f"B must hold real numbers; got dtype {B.dtype}")
-    return B, from_memory
+    return B, kind
 
 
-def _chunks(chunks, Bd, from_memory: bool, m: int, k: int, n_workers: int) -> int:
+def _chunks(chunks, Bd, kind: str, m: int, k: int, n_workers: int) -> int:
     if chunks is not None:
         return int(chunks)
-    if not from_memory and len(Bd.chunks[1]) > 1:
+    size = block_columns(m, k, n_workers)
+    if kind == "dask" and len(Bd.chunks[1]) > 1:
         return int(max(Bd.chunks[1]))
-    return int(max(1, min(_BLOCK_VALUES // max(m, 1), math.ceil(k / (4 * n_workers)))))
+    if kind == "zarr":
+        # Whole stored chunks per block (a shard, with Zarr 3 sharding: the unit a read
+        # fetches), as many as fit the default size: no chunk is read by two blocks.
+        stored = int((getattr(Bd, "shards", None) or Bd.chunks)[1])
+        if stored < k:
+            return stored * max(1, size // stored)
+    return size
 
 
 def _check_out(out, overwrite: bool) -> None:
@@ -333,10 +370,11 @@ def _create_store(out, shape: tuple[int, int], size: int, dtype) -> str:
 # ----------------------------------------------------------------------------------------------
 # running the blocks
 # ----------------------------------------------------------------------------------------------
-def _run(cl, A, B, Bd, from_memory: bool, bounds, path, method, options, report, k):
+def _run(cl, A, B, Bd, kind: str, bounds, path, method, options, report, k):
     """Submit the blocks, at most a few per worker thread at a time (memory stays bounded and a
-    block in memory travels inside its task, so Dask can rerun it after losing a worker), and
-    yield ``(index, (start, stop), outcome)`` as blocks finish, in any order."""
+    block in memory travels inside its task, a block of a Zarr store is read by its task, so
+    Dask can rerun it after losing a worker), and yield ``(index, (start, stop), outcome)`` as
+    blocks finish, in any order."""
     from distributed import as_completed
 
     t0 = time.perf_counter()  # the rate counts solving, not starting a cluster
@@ -352,23 +390,27 @@ def _run(cl, A, B, Bd, from_memory: bool, bounds, path, method, options, report,
         A_ref = cl.submit(_given, A, key=f"reparam-nnls-{run_id}-A", pure=False)
     threads = sum(cl.nthreads().values()) or 1
     window = 2 * threads
-    blocks = None if from_memory else Bd.rechunk({0: -1, 1: tuple(e - s for s, e in bounds)}
-                                                 ).to_delayed().ravel()
+    blocks = None if kind != "dask" else Bd.rechunk({0: -1, 1: tuple(e - s for s, e in bounds)}
+                                                    ).to_delayed().ravel()
+    # A Zarr array goes to the cluster once, as A does (its handle: the store's address, not
+    # its data, for a store on disk); each block's task reads its own columns from it.
+    store = None if kind != "zarr" else cl.submit(_given, Bd, key=f"reparam-nnls-{run_id}-B",
+                                                   pure=False)
     m = A.shape[0]
 
-    def submit(i):  # a block of B in memory
+    def submit(i):  # a block of B in memory, or a range of columns of a Zarr array
         s, e = bounds[i]
-        data = np.array(B[:, s:e])  # a copy: the task owns its block
+        data = np.array(B[:, s:e]) if store is None else None  # a copy: the task owns it
         with warnings.catch_warnings():
             # Dask advises scattering large data; a scattered block would be lost with its
             # worker, a block inside its task is sent again to another worker.
             warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
             return cl.submit(_solve_block, A_ref, data, m, s, e, method, options, path,
-                             key=f"reparam-nnls-{run_id}-{i}")
+                             source=store, key=f"reparam-nnls-{run_id}-{i}")
 
     futures = {}
     queue = as_completed(loop=cl.loop)
-    if from_memory:
+    if kind != "dask":
         pending = iter(range(len(bounds)))
         for i in pending:
             f = submit(i)
@@ -421,10 +463,13 @@ def _given(value):
 
 
 def _solve_block(A, block, m: int, start: int, stop: int, method: str, options: dict,
-                 path: str | None) -> dict:
-    """Check and solve one block on a worker; write its ``x`` to the store at ``path``."""
+                 path: str | None, source=None) -> dict:
+    """Check and solve one block on a worker (read from the Zarr array ``source`` when given);
+    write its ``x`` to the store at ``path``."""
     import reparam
 
+    if source is not None:
+        block = source[:, start:stop]
     block = np.asarray(block)
     if block.shape != (m, stop - start):
         raise ValueError(f"the block has shape {block.shape}; expected ({m}, {stop - start})"
