@@ -219,3 +219,103 @@ def test_nnls_same_answer_with_and_without_the_extension(monkeypatch, case):
     if case in ("nmf", "zero rhs", "float32"):  # unique answers: the two runs agree
         np.testing.assert_allclose(results[0].x, results[1].x, rtol=1e-6 if case == "float32"
                                    else 1e-11, atol=1e-12)
+
+
+# The compiled steps of the inexact rounds that guess the passive sets (float32, one column per
+# row). Float32 rounding is ~6e-8 relative; a handful of steps on well-conditioned systems stays
+# within 1e-4 of the numpy version's float32 result.
+
+
+def _cg_problem(n, k, seed):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((3 * n, n))
+    G = A.T @ A / (3 * n)
+    C = G @ rng.standard_normal((n, k))
+    P = rng.random((n, k)) < 0.4
+    return G.astype(np.float32), C.astype(np.float32), P
+
+
+@compiled
+@pytest.mark.parametrize("iters", [1, 3])
+def test_compiled_cg_steps_equal_numpy(iters):
+    from reparam.solvers.active_set.many_rhs import _masked_cg
+
+    G, C, P = _cg_problem(37, 50, 30)
+    rng = np.random.default_rng(31)
+    X0 = (rng.standard_normal(C.shape) * P).astype(np.float32)
+    X_ref = X0.copy()
+    W_ref = _masked_cg(G, X_ref, C, P, iters)
+    Xt = np.ascontiguousarray(X0.T)
+    Wt = Xt @ G
+    Ct, M = np.ascontiguousarray(C.T), np.ascontiguousarray(P.T).view(np.uint8)
+    R, D, Q = np.empty_like(Xt), np.empty_like(Xt), np.empty_like(Xt)
+    rr = np.empty(Xt.shape[0], dtype=np.float32)
+    small._bppc.cg_start(Wt, Ct, M, R, D, rr)
+    for step in range(iters):
+        np.matmul(D, G, out=Q)
+        small._bppc.cg_step(Xt, Wt, R, D, Q, M, rr, step == iters - 1)
+    scale = np.abs(X_ref).max()
+    np.testing.assert_allclose(Xt.T, X_ref, rtol=0, atol=1e-4 * scale)
+    np.testing.assert_allclose(Wt.T, W_ref, rtol=0, atol=1e-4 * np.abs(W_ref).max())
+    assert not Xt.T[~P].any()  # the steps stay on the passive sets
+
+
+@compiled
+def test_compiled_exchange_follows_the_rules_and_keeps_the_product():
+    G, C, P = _cg_problem(29, 40, 32)
+    rng = np.random.default_rng(33)
+    X = (rng.standard_normal(C.shape) * P).astype(np.float32)
+    W = G @ X
+    infeasible = np.where(P, X < 0, W - C < 0)  # Kim & Park's full exchange
+    Xt, Wt = np.ascontiguousarray(X.T), np.ascontiguousarray(W.T)
+    M = np.ascontiguousarray(P.T).view(np.uint8)
+    moved = np.empty(X.shape[1], dtype=np.uint8)
+    small._bppc.cg_exchange(G, Xt, Wt, np.ascontiguousarray(C.T), M, moved)
+    np.testing.assert_array_equal(M.T.view(bool), P ^ infeasible)
+    np.testing.assert_array_equal(moved.view(bool), infeasible.any(axis=0))
+    np.testing.assert_array_equal(Xt.T, np.where(P & ~infeasible, X, 0.0))
+    # the leaving variables were taken out of W = G X by their rows of G
+    np.testing.assert_allclose(Wt.T, G @ Xt.T, rtol=0, atol=1e-5 * np.abs(W).max())
+
+
+@compiled
+def test_compiled_cg_steps_reject_bad_buffers():
+    X = np.zeros((4, 3), dtype=np.float32)
+    M = np.zeros((4, 3), dtype=np.uint8)
+    rr = np.zeros(4, dtype=np.float32)
+    with pytest.raises(ValueError, match="C"):
+        small._bppc.cg_start(X, X.astype(np.float64), M, X.copy(), X.copy(), rr)
+    with pytest.raises(ValueError, match="rr"):
+        small._bppc.cg_start(X, X.copy(), M, X.copy(), X.copy(), np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="Q"):
+        small._bppc.cg_step(X, X.copy(), X.copy(), X.copy(), X.T.copy(), M, rr, False)
+    with pytest.raises(ValueError, match="G"):
+        small._bppc.cg_exchange(np.eye(4, dtype=np.float32), X, X.copy(), X.copy(), M,
+                                np.zeros(4, np.uint8))
+    with pytest.raises(ValueError, match="C-contiguous"):  # the rows must be contiguous
+        small._bppc.cg_start(np.asfortranarray(X), X.copy(), M, X.copy(), X.copy(), rr)
+
+
+@pytest.mark.parametrize("shape", [(400, 200, 300), (120, 60, 600), (300, 80, 200)])
+def test_guess_with_and_without_the_extension(monkeypatch, shape):
+    """The inexact rounds' guess, compiled (fused steps) or in numpy, is a good start for the
+    exact rounds, which reach the same certified answer from either (up to rounding)."""
+    from reparam.solvers.active_set.many_rhs import _inexact_pivoting, _unconstrained
+
+    m, n, k = shape
+    A, B = _nmf_like(m, n, k, 34, density=0.1, noise=0.05)
+    G, C, L, _ = _gram_pair(A, B)
+    X_ls = _unconstrained(G, C)
+    answers = []
+    for env in ("", "1"):
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", env)
+        P = _inexact_pivoting(G, C, X_ls)
+        monkeypatch.delenv("REPARAM_NO_EXTENSION")
+        X, rounds, done = small.bpp_columns(G, C, L, 3 * n, P)
+        assert done.all() and rounds.max() <= 4 and rounds.mean() < 1.5
+        answers.append(X)
+    scale = np.max(np.abs(answers[1]), axis=0)
+    np.testing.assert_array_less(np.max(np.abs(answers[0] - answers[1]), axis=0),
+                                 1e-12 * scale + 1e-300)
+    assert rp.kkt_residual(A, B, answers[0] * (1.0 / np.linalg.norm(A, axis=0))[:, None]).max() \
+        <= 1e-11

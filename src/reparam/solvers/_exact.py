@@ -105,9 +105,17 @@ def active_set(problem: Problem, opts: dict) -> Result:
             merged = np.zeros((keep.size, *x0.shape[1:]))
             np.add.at(merged, group, x0)
             x0 = merged
+    gram = None
+    atb = vars(problem).get("atb")  # A^T B, when validation has computed it already
+    if (keep is None and problem.batched and As.shape[0] >= As.shape[1]
+            and atb is not None and atb.dtype == As.dtype == np.float64):
+        # Many right-hand sides: (A D^{-1})^T B = D^{-1} A^T B exactly (d is a power of two),
+        # which saves the kernel a second product with B.
+        gram = (As.T @ As, atb[live] / d[:, None])
     try:
         out = active_set_nnls(
-            As if keep is None else As[:, keep], problem.b, x0=x0, max_iter=opts["max_iter"]
+            As if keep is None else As[:, keep], problem.b, x0=x0, max_iter=opts["max_iter"],
+            gram=gram,
         )
     except KeyboardInterrupt:
         return _interrupted(problem, "active-set", time.perf_counter() - t0)

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from ._common import _ACCEPT, _CHOL_PIVOT, _FULL_EXCHANGES, _TINY, _TOL, exchange_columns
+from .small import _bppc, compiled_kernel
 
 # Passive sets shared by at least this many right-hand sides get their own Cholesky.
 _SHARED = 4
@@ -73,6 +74,9 @@ def _inexact_pivoting(G, C, X_ls, rounds=_INEXACT_ROUNDS, iters=_CG_ITERS, chunk
     g_scale = max(float(np.max(np.diag(G), initial=0.0)), _TINY)
     c_scale = np.maximum(np.max(np.abs(C), axis=0, initial=0.0), _TINY)
     G = (G / g_scale).astype(dtype)
+    if dtype == np.float32 and compiled_kernel():
+        _fused_pivoting(G, C / c_scale, X_ls * (g_scale / c_scale), P, rounds, iters, chunk)
+        return P
     for lo in range(0, k, chunk):
         sl = slice(lo, lo + chunk)
         Cl = (C[:, sl] / c_scale[sl]).astype(dtype)
@@ -93,6 +97,43 @@ def _inexact_pivoting(G, C, X_ls, rounds=_INEXACT_ROUNDS, iters=_CG_ITERS, chunk
                 if live.size == 0:
                     break
     return P
+
+
+def _fused_pivoting(G, C, X0, P, rounds, iters, chunk):
+    """:func:`_inexact_pivoting`'s rounds with the compiled kernel's fused steps, in place on
+    P: BLAS makes the products by the (float32, scaled) G, one per conjugate-gradient step for
+    a chunk of columns, and ``_bppc`` everything else in one pass per column (the numpy
+    version makes about thirty passes over the chunk per round; measured 2x faster in all at
+    n = 200). The same steps and exchanges, with one difference: a variable that leaves the
+    passive set updates ``G @ X`` by its row of G instead of a new product at the next round.
+    C and X0 come scaled as the numpy version scales them, in float64.
+    """
+    k = C.shape[1]
+    f32 = np.float32
+    for lo in range(0, k, chunk):
+        sl = slice(lo, lo + chunk)
+        # one column per row: each column's vectors are contiguous for the fused steps
+        M = np.ascontiguousarray(P[:, sl].T).view(np.uint8)
+        Ct = np.ascontiguousarray(C[:, sl].T, dtype=f32)
+        Xt = np.ascontiguousarray(X0[:, sl].T, dtype=f32)
+        Xt *= M
+        Wt = Xt @ G
+        live = np.arange(lo, lo + Ct.shape[0])
+        for _ in range(rounds):
+            R, D, Q = np.empty_like(Xt), np.empty_like(Xt), np.empty_like(Xt)
+            rr = np.empty(Xt.shape[0], dtype=f32)
+            _bppc.cg_start(Wt, Ct, M, R, D, rr)
+            for step in range(iters):
+                np.matmul(D, G, out=Q)
+                _bppc.cg_step(Xt, Wt, R, D, Q, M, rr, step == iters - 1)
+            moved = np.empty(Xt.shape[0], dtype=np.uint8)
+            _bppc.cg_exchange(G, Xt, Wt, Ct, M, moved)
+            P[:, live] = M.T.view(bool)
+            if not moved.all():
+                keep = moved.view(bool)
+                live, Xt, Wt, Ct, M = live[keep], Xt[keep], Wt[keep], Ct[keep], M[keep]
+                if live.size == 0:
+                    break
 
 
 def _masked_cg(G, X, C, P, iters):

@@ -146,11 +146,13 @@ def all_columns_bpp(G, C, P0, max_iter):
     if L is None:
         return None
     Y, n_iter, done = bpp_columns(Gs, Cs, L, max_iter, P0)
+    cmax = np.maximum.reduce(np.abs(Cs), axis=0)
     R = Gs @ Y
     R -= Cs
-    kkt = np.max(np.abs(np.minimum(Y, R)), axis=0, initial=0.0)
-    certified = done & (kkt <= _ACCEPT * np.maximum(np.max(np.abs(Cs), axis=0, initial=0.0),
-                                                    _TINY))
+    np.minimum(Y, R, out=R)  # in place: these passes cost a third of the product at n = 200
+    np.abs(R, out=R)
+    kkt = np.maximum.reduce(R, axis=0)
+    certified = done & (kkt <= _ACCEPT * np.maximum(cmax, _TINY))
     Y *= s[:, None]
     return Y, n_iter, certified
 
