@@ -9,10 +9,11 @@ contiguous as variables enter (``_GramRows``), not a pass over A.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import lapack, qr_delete
+from scipy.linalg import blas, lapack
 
 from ._common import _CHOL_PIVOT, _TINY, _TOL, _step_to_boundary, final_exit
 from .outcome import CERTIFIED, ITERATION_CAP
+from .working_set import upper_delete
 
 # An entering variable whose new Cholesky pivot is below this fraction of its squared column
 # norm (relative distance to span(A_F) below 1e-6, so cond(G_FF) stays under ~1e12) is treated
@@ -128,10 +129,16 @@ def _lower_solve(L, y):
 
 
 def _cholesky_solve(L, y):
-    """(L L^T)^{-1} y for a lower-triangular L in either memory order, without copying L."""
+    """(L L^T)^{-1} y for a lower-triangular L in either memory order, without copying L.
+
+    Two triangular solves (BLAS dtrsv) rather than LAPACK's dpotrs, which runs them as
+    matrix-matrix solves with one column: measured 2.5x faster at |F| = 345 and 450."""
     if L.flags.f_contiguous:
-        return lapack.dpotrs(L, y, lower=True)[0]
-    return lapack.dpotrs(L.T, y, lower=False)[0]
+        return _dtrsv(L, _dtrsv(L, y, lower=1), lower=1, trans=1)
+    return _dtrsv(L.T, _dtrsv(L.T, y, lower=0, trans=1), lower=0)
+
+
+_dtrsv = blas.dtrsv
 
 
 def _gram_cholesky(G, F):
@@ -169,17 +176,12 @@ def _chol_remove(L, drop):
     """Cholesky factor of G_FF with the variables marked in ``drop`` removed.
 
     With U = L^T (G_FF = U^T U), removing a variable deletes a column of U and leaves it upper
-    Hessenberg from there on; the Givens sweep of ``scipy.linalg.qr_delete`` (compiled,
-    O(|F|^2) per variable, applied to an identity it then discards) makes it triangular
-    again. Measured 5x faster than a QR of the trailing block at |F| = 350.
+    Hessenberg from there on; a Givens sweep makes it triangular again, O(|F|^2) per variable
+    (:func:`.working_set.upper_delete`). A C-ordered L is a Fortran-ordered U without a copy,
+    and the new U comes back Fortran-ordered, so its transpose is again a C-ordered L.
     """
-    U = np.array(L.T, order="F")  # the sweep works in place: never on the caller's L
+    U = np.asfortranarray(L.T)
     for k in np.flatnonzero(drop)[::-1]:
         s = U.shape[1]
-        if k == s - 1:
-            U = U[:k, :k]
-            continue
-        _, R = qr_delete(np.eye(s, order="F"), np.asfortranarray(U), int(k), 1, which="col",
-                         overwrite_qr=True, check_finite=False)
-        U = R[:s - 1]
+        U = U[:k, :k] if k == s - 1 else upper_delete(U, int(k))
     return np.ascontiguousarray(U.T)
