@@ -14,7 +14,7 @@
  * needs the trailing block copied in and out.
  *
  * The interface uses the buffer protocol only (no numpy headers): U and the output as
- * Fortran-contiguous float64 arrays.
+ * Fortran-contiguous float64 arrays, or U packed by columns in a float64 vector.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -55,6 +55,67 @@ static void delete_column(const double *U, Py_ssize_t s, Py_ssize_t k, double *o
         work[j] = h;
         memcpy(dst, work, (size_t)(j + 1) * sizeof(double));
     }
+}
+
+/* The same downdate in place on a factor packed by columns (column j of U in
+ * ap[j (j + 1) / 2 .. j (j + 1) / 2 + j], the layout of BLAS dtpsv): output column j ends where
+ * input column j + 1 starts, which is read into the work vector before it is overwritten, so
+ * nothing moves but the columns after k. */
+static void delete_packed(double *ap, Py_ssize_t s, Py_ssize_t k, double *work, double *cs,
+                          double *sn)
+{
+    for (Py_ssize_t j = k; j < s - 1; j++) {
+        memcpy(work, ap + (j + 1) * (j + 2) / 2, (size_t)(j + 2) * sizeof(double));
+        for (Py_ssize_t r = k; r < j; r++) {
+            double a = work[r], b = work[r + 1];
+            work[r] = cs[r] * a + sn[r] * b;
+            work[r + 1] = cs[r] * b - sn[r] * a;
+        }
+        double a = work[j], b = work[j + 1];
+        double h = hypot(a, b);
+        if (h > 0.0) {
+            cs[j] = a / h;
+            sn[j] = b / h;
+        } else {
+            cs[j] = 1.0;
+            sn[j] = 0.0;
+        }
+        work[j] = h;
+        memcpy(ap + j * (j + 1) / 2, work, (size_t)(j + 1) * sizeof(double));
+    }
+}
+
+static PyObject *py_delete_packed(PyObject *self, PyObject *args)
+{
+    PyObject *oA;
+    Py_ssize_t s, k;
+    if (!PyArg_ParseTuple(args, "Onn", &oA, &s, &k))
+        return NULL;
+    Py_buffer bA = {0};
+    if (PyObject_GetBuffer(oA, &bA, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+        return NULL;
+    PyObject *result = NULL;
+    if (bA.ndim != 1 || bA.itemsize != 8 || strcmp(bA.format, "d") != 0 || s < 1 || k < 0
+        || k >= s || bA.shape[0] < s * (s + 1) / 2) {
+        PyErr_SetString(PyExc_ValueError,
+                        "delete_packed(ap, s, k): ap float64, 1-D, contiguous, with at least "
+                        "s (s + 1) / 2 entries, 0 <= k < s");
+        goto done;
+    }
+    double *work = malloc((size_t)(3 * s + 1) * sizeof(double));
+    if (work == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    delete_packed((double *)bA.buf, s, k, work, work + s + 1, work + 2 * s + 1);
+    Py_END_ALLOW_THREADS
+    free(work);
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&bA);
+    return result;
 }
 
 static PyObject *py_delete(PyObject *self, PyObject *args)
@@ -101,6 +162,8 @@ done:
 static PyMethodDef methods[] = {
     {"delete", py_delete, METH_VARARGS,
      "delete(U, out, k): out = the upper Cholesky factor of U^T U without variable k."},
+    {"delete_packed", py_delete_packed, METH_VARARGS,
+     "delete_packed(ap, s, k): the same, in place on U (s x s) packed by columns."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -285,6 +285,24 @@ def upper_delete(U, k: int):
     return Un
 
 
+def packed_delete(ap, s: int, k: int) -> None:
+    """:func:`upper_delete` in place on a factor packed by columns (column j of the s x s
+    factor in ``ap[j (j + 1) / 2 :][: j + 1]``, the layout of BLAS ``dtpsv``); the first
+    ``(s - 1) s / 2`` entries of ``ap`` then hold the new factor. Compiled in ``_cholc``
+    where it was built; otherwise by unpacking, :func:`upper_delete` and packing again."""
+    if _compiled_downdate():
+        _cholc.delete_packed(ap, int(s), int(k))
+        return
+    rows, cols = np.triu_indices(s)
+    order = np.lexsort((rows, cols))  # column by column, top to bottom
+    U = np.zeros((s, s), order="F")
+    U[rows[order], cols[order]] = ap[:s * (s + 1) // 2]
+    Un = upper_delete(U, k)
+    rows, cols = np.triu_indices(s - 1)
+    order = np.lexsort((rows, cols))
+    ap[:(s - 1) * s // 2] = Un[rows[order], cols[order]]
+
+
 def _upper_remove(U, drop):
     """Upper Cholesky factor of G_FF with the variables marked in ``drop`` removed
     (:func:`upper_delete` for each, from the last to the first so that the positions of the
