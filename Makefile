@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # setup.py and the C source: a changed kernel is rebuilt by the next make.
-EXT := setup.py src/reparam/solvers/active_set/_bppc.c
+EXT := setup.py src/reparam/solvers/active_set/_bppc.c src/reparam/solvers/active_set/_cholc.c
 
 $(VENV)/.installed-demo: pyproject.toml $(EXT) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[demo]"
@@ -42,3 +42,4 @@ bench-peers: $(VENV)/.installed-bench
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
 	find src -name '_bppc*.so' -delete
+	find src -name '_cholc*.so' -delete

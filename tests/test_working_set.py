@@ -10,6 +10,8 @@ optimal objectives must agree (rel 1e-9) and the KKT residual, which the kernel 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -18,6 +20,7 @@ import reparam as rp
 from reparam import problems
 from reparam.solvers.active_set import Path, Reason, active_set_nnls
 from reparam.solvers.active_set import _front as front
+from reparam.solvers.active_set import working_set as ws
 from reparam.solvers.active_set._common import _step_to_boundary
 from reparam.solvers.active_set.working_set import _upper_remove, _working_set
 
@@ -216,8 +219,57 @@ def test_step_with_a_zero_variable_headed_nowhere():
     assert drop.tolist() == [False, True] and np.all(np.isfinite(x))
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def downdate(request, monkeypatch):
+    """Both versions of the factor downdate: the compiled sweep and its numpy fallback."""
+    if request.param == "compiled":
+        if ws._cholc is None:
+            pytest.skip("the extension _cholc was not built")
+        monkeypatch.delenv("REPARAM_NO_EXTENSION", raising=False)
+    else:
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", "1")
+    return request.param
+
+
+def test_downdate_extension_built_where_required():
+    """CI sets REPARAM_REQUIRE_EXTENSION: there a failed build must fail the suite."""
+    if os.environ.get("REPARAM_REQUIRE_EXTENSION", "") in ("", "0"):
+        pytest.skip("REPARAM_REQUIRE_EXTENSION is not set")
+    assert ws._cholc is not None, "the C extension _cholc was not built (see pip's build log)"
+
+
+@pytest.mark.parametrize("k", [0, 1, 97, 198, 199])
+def test_upper_delete_matches_a_fresh_factor(downdate, k):
+    # The factor of the kept columns' Gram block, to rounding: cond(X) ~ 10 here, so 1e-12 of
+    # the largest entry of the Gram block leaves a wide margin over eps * s.
+    rng = np.random.default_rng(k)
+    X = rng.standard_normal((260, 200))
+    U = np.asfortranarray(np.linalg.cholesky(X.T @ X).T)
+    before = U.copy()
+    U2 = ws.upper_delete(U, k)
+    kept = np.delete(X, k, axis=1)
+    assert ws._compiled_downdate() is (downdate == "compiled")
+    assert U2.shape == (199, 199) and U2.flags.f_contiguous
+    np.testing.assert_array_equal(U, before)  # the caller's factor is left alone
+    np.testing.assert_array_equal(np.tril(U2, -1), 0.0)
+    G = kept.T @ kept
+    np.testing.assert_allclose(U2.T @ U2, G, rtol=0, atol=1e-12 * np.abs(G).max())
+
+
+def test_upper_delete_of_a_view_and_of_the_last_variable(downdate):
+    # A factor that is a slice of a larger one (not contiguous) is accepted; removing the last
+    # of one variable leaves an empty factor.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((20, 8))
+    U = np.asfortranarray(np.linalg.cholesky(X.T @ X).T)[:6, :6]
+    U2 = ws.upper_delete(U, 2)
+    kept = X[:, [0, 1, 3, 4, 5]]
+    np.testing.assert_allclose(U2.T @ U2, kept.T @ kept, atol=1e-12 * np.abs(X).max() ** 2)
+    assert ws.upper_delete(np.ones((1, 1), order="F"), 0).shape == (0, 0)
+
+
 @pytest.mark.parametrize("drops", [[0], [5], [11], [0, 4, 5, 11], list(range(12))])
-def test_upper_remove_is_the_factor_of_the_kept_columns(drops):
+def test_upper_remove_is_the_factor_of_the_kept_columns(downdate, drops):
     rng = np.random.default_rng(13)
     X = rng.standard_normal((30, 12))
     U = np.asfortranarray(np.linalg.qr(X, mode="r"))
@@ -228,3 +280,23 @@ def test_upper_remove_is_the_factor_of_the_kept_columns(drops):
     assert U2.shape == (kept.shape[1],) * 2 and U2.flags.f_contiguous
     np.testing.assert_allclose(U2.T @ U2, kept.T @ kept, atol=1e-12)
     np.testing.assert_array_equal(np.tril(U2, -1), 0.0)
+
+
+@pytest.mark.parametrize("n", [256, 300])
+def test_probe_flags_integral_equations_and_not_gaussian_columns(n):
+    # The cheap probe (a Cholesky factor of the Gram block of 64 sampled columns): Shaw's
+    # columns are numerically dependent (cond(A) ~ 1e18), Gaussian ones are not, and one
+    # column sampled twice makes the sample dependent exactly.
+    A_shaw = problems.shaw(n)[0]
+    A, _ = gaussian(n + 40, n, n)
+    assert front._looks_ill_conditioned(A_shaw)
+    assert not front._looks_ill_conditioned(A)
+    twin = A.copy()
+    cols = np.sort(np.random.default_rng(0).choice(n, size=64, replace=False))
+    twin[:, cols[1]] = twin[:, cols[0]]
+    assert front._looks_ill_conditioned(twin)
+    # Either way the answer is certified: Shaw by Lawson-Hanson with QR updates.
+    b = problems.shaw(n)[1]
+    out = active_set_nnls(A_shaw, b)
+    assert out.converged and out.path == "lawson-hanson-qr"
+    assert kkt(A_shaw, b, out.x) <= 1e-10

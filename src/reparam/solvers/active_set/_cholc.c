@@ -1,0 +1,176 @@
+/* Downdate of an upper Cholesky factor when one variable leaves the Lawson-Hanson working set:
+ * the compiled inner loop of ``working_set._upper_remove`` and
+ * ``lawson_hanson_gram._chol_remove``.
+ *
+ * With G_FF = U^T U (U upper triangular, s x s), removing variable k deletes column k of U.
+ * The columns after it then form an upper Hessenberg block in rows k..s-1, which a sweep of
+ * Givens rotations (row j with row j + 1, for j = k..s-2) makes triangular again: Lawson &
+ * Hanson, *Solving Least Squares Problems* (1974), ch. 24 (the column-removal update of a QR
+ * factorization; U is the R factor of A_F). The rotations are applied column by column: each
+ * column of the result is copied once into a work vector, meets the rotations computed by the
+ * columns before it, and computes its own, so that every pass runs along contiguous memory
+ * and nothing outside the new factor is written. O(s^2 / 2) copies and O((s - k)^2 / 2)
+ * rotations, against ``scipy.linalg.qr_delete``, which also rotates a discarded s x s Q and
+ * needs the trailing block copied in and out.
+ *
+ * The interface uses the buffer protocol only (no numpy headers): U and the output as
+ * Fortran-contiguous float64 arrays, or U packed by columns in a float64 vector.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* out ((s-1) x (s-1), column-major) = the factor of U without column k, zeros below the
+ * diagonal (every entry of out is written). */
+static void delete_column(const double *U, Py_ssize_t s, Py_ssize_t k, double *out,
+                          double *work, double *cs, double *sn)
+{
+    Py_ssize_t n = s - 1;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        Py_ssize_t src = j < k ? j : j + 1;
+        const double *col = U + src * s;
+        double *dst = out + j * n;
+        memset(dst + j + 1, 0, (size_t)(n - j - 1) * sizeof(double));
+        if (j < k) {  /* left of the deleted column: unchanged */
+            memcpy(dst, col, (size_t)(j + 1) * sizeof(double));
+            continue;
+        }
+        memcpy(work, col, (size_t)(j + 2) * sizeof(double));  /* rows 0..j+1 */
+        for (Py_ssize_t r = k; r < j; r++) {
+            double a = work[r], b = work[r + 1];
+            work[r] = cs[r] * a + sn[r] * b;
+            work[r + 1] = cs[r] * b - sn[r] * a;
+        }
+        double a = work[j], b = work[j + 1];
+        double h = hypot(a, b);
+        if (h > 0.0) {
+            cs[j] = a / h;
+            sn[j] = b / h;
+        } else {
+            cs[j] = 1.0;
+            sn[j] = 0.0;
+        }
+        work[j] = h;
+        memcpy(dst, work, (size_t)(j + 1) * sizeof(double));
+    }
+}
+
+/* The same downdate in place on a factor packed by columns (column j of U in
+ * ap[j (j + 1) / 2 .. j (j + 1) / 2 + j], the layout of BLAS dtpsv): output column j ends where
+ * input column j + 1 starts, which is read into the work vector before it is overwritten, so
+ * nothing moves but the columns after k. */
+static void delete_packed(double *ap, Py_ssize_t s, Py_ssize_t k, double *work, double *cs,
+                          double *sn)
+{
+    for (Py_ssize_t j = k; j < s - 1; j++) {
+        memcpy(work, ap + (j + 1) * (j + 2) / 2, (size_t)(j + 2) * sizeof(double));
+        for (Py_ssize_t r = k; r < j; r++) {
+            double a = work[r], b = work[r + 1];
+            work[r] = cs[r] * a + sn[r] * b;
+            work[r + 1] = cs[r] * b - sn[r] * a;
+        }
+        double a = work[j], b = work[j + 1];
+        double h = hypot(a, b);
+        if (h > 0.0) {
+            cs[j] = a / h;
+            sn[j] = b / h;
+        } else {
+            cs[j] = 1.0;
+            sn[j] = 0.0;
+        }
+        work[j] = h;
+        memcpy(ap + j * (j + 1) / 2, work, (size_t)(j + 1) * sizeof(double));
+    }
+}
+
+static PyObject *py_delete_packed(PyObject *self, PyObject *args)
+{
+    PyObject *oA;
+    Py_ssize_t s, k;
+    if (!PyArg_ParseTuple(args, "Onn", &oA, &s, &k))
+        return NULL;
+    Py_buffer bA = {0};
+    if (PyObject_GetBuffer(oA, &bA, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+        return NULL;
+    PyObject *result = NULL;
+    if (bA.ndim != 1 || bA.itemsize != 8 || strcmp(bA.format, "d") != 0 || s < 1 || k < 0
+        || k >= s || bA.shape[0] < s * (s + 1) / 2) {
+        PyErr_SetString(PyExc_ValueError,
+                        "delete_packed(ap, s, k): ap float64, 1-D, contiguous, with at least "
+                        "s (s + 1) / 2 entries, 0 <= k < s");
+        goto done;
+    }
+    double *work = malloc((size_t)(3 * s + 1) * sizeof(double));
+    if (work == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    delete_packed((double *)bA.buf, s, k, work, work + s + 1, work + 2 * s + 1);
+    Py_END_ALLOW_THREADS
+    free(work);
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&bA);
+    return result;
+}
+
+static PyObject *py_delete(PyObject *self, PyObject *args)
+{
+    PyObject *oU, *oOut;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOn", &oU, &oOut, &k))
+        return NULL;
+    Py_buffer bU = {0}, bO = {0};
+    if (PyObject_GetBuffer(oU, &bU, PyBUF_F_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(oOut, &bO, PyBUF_F_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&bU);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t s = bU.ndim == 2 ? bU.shape[0] : -1;
+    if (bU.ndim != 2 || bO.ndim != 2 || bU.shape[1] != s || s < 1 || bO.shape[0] != s - 1
+        || bO.shape[1] != s - 1 || bU.itemsize != 8 || bO.itemsize != 8
+        || strcmp(bU.format, "d") != 0 || strcmp(bO.format, "d") != 0 || k < 0 || k >= s) {
+        PyErr_SetString(PyExc_ValueError,
+                        "delete(U, out, k): U float64 (s, s), out float64 (s-1, s-1), "
+                        "both Fortran-contiguous, 0 <= k < s");
+        goto done;
+    }
+    double *work = malloc((size_t)(3 * s + 1) * sizeof(double));
+    if (work == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    delete_column((const double *)bU.buf, s, k, (double *)bO.buf, work, work + s + 1,
+                  work + 2 * s + 1);
+    Py_END_ALLOW_THREADS
+    free(work);
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&bU);
+    PyBuffer_Release(&bO);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"delete", py_delete, METH_VARARGS,
+     "delete(U, out, k): out = the upper Cholesky factor of U^T U without variable k."},
+    {"delete_packed", py_delete_packed, METH_VARARGS,
+     "delete_packed(ap, s, k): the same, in place on U (s x s) packed by columns."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_cholc",
+    "Downdate of an upper Cholesky factor by Givens rotations (one variable removed).", -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__cholc(void) { return PyModule_Create(&module); }
