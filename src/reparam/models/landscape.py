@@ -120,7 +120,11 @@ def spurious_instance(delta: float | None = None) -> MatrixSensing:
     ``u = (0, ±1/√2)`` the gradient vanishes and the Hessian is ``2(1 − δ) diag(η − 3/2, 2)``
     (positive definite for ``δ > 1/2``) — a strict local minimum with ``f = ¾ f(0)``, while
     the global value is 0 (at ``±e₁``). The default is the lifted-tensor model's
-    :data:`~reparam.models.lifted_tensor.RUN_DELTA`.
+    :data:`~reparam.models.lifted_tensor.RUN_DELTA`, not the sharp instance ``δ = 1/2`` (the
+    default of :func:`reparam.models.lifted_tensor.spurious_instance`): there the Hessian at
+    ``(0, ±1/√2)`` is singular and the point is not a local minimum, so no run stops there — runs
+    that pass near it escape slowly (some are still there at ``max_iter``), which would make the
+    control inconclusive rather than failing.
 
     Examples
     --------

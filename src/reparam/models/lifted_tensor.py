@@ -11,15 +11,15 @@ minimizers ``±z^{⊗l}`` are kept; the paper shows that the lifting turns spuri
 of ``f`` into strict saddles of ``f_l``, and that gradient descent from a small initialization
 ends near a rank-1 tensor ``λ u^{⊗l}`` from which ``x x̂ᵀ = |λ|^{2/l} u uᵀ`` is read off.
 
-The instance. Zhang, Sojoudi & Lavaei ("Sharp restricted isometry bounds for the inexistence
-of spurious local minima in nonconvex matrix recovery", JMLR 20(114), 2019) prove that for a
-rank-1 ground truth an RIP constant ``δ < 1/2`` excludes spurious second-order critical points,
-and that ``1/2`` is sharp: at ``δ = 1/2`` a counterexample exists.
-:func:`spurious_instance` builds that kind of instance, a family in ``δ ∈ [1/2, 1)`` (our
-construction from the sharpness argument, checked numerically by the tests; the operator is not
-transcribed from the paper, and ``f`` depends on ``𝒜`` only through its Gram operator, so any
-operator with the same Gram gives the same landscape). In the orthonormal coordinates
-``m(X) = (X₁₁, X₂₂, √2 X₁₂)`` of the symmetric 2 × 2 matrices,
+The instance. Zhang, Josz, Sojoudi & Lavaei ("How much restricted isometry is needed in
+nonconvex matrix recovery?", NeurIPS 2018) give a 2 × 2 rank-1 counterexample with RIP constant
+``1/2`` and a spurious point, and Zhang, Sojoudi & Lavaei ("Sharp restricted isometry bounds
+for the inexistence of spurious local minima in nonconvex matrix recovery", JMLR 20(114), 2019)
+prove that ``δ < 1/2`` excludes spurious second-order critical points, so ``1/2`` is sharp.
+:func:`spurious_instance` builds a family in ``δ ∈ [1/2, 1)`` whose member at ``δ = 1/2`` is that
+instance; the operator is derived here, not transcribed (``f`` depends on ``𝒜`` only through its
+Gram operator, so any operator with the same Gram gives the same landscape). In the orthonormal
+coordinates ``m(X) = (X₁₁, X₂₂, √2 X₁₂)`` of the symmetric 2 × 2 matrices,
 
     ‖𝒜(X)‖² = m(X)ᵀ H m(X),   H = 2(1 − δ) [[1, ½, 0], [½, 1, 0], [0, 0, η]],
     η = (1 + δ) / (2(1 − δ)),
@@ -30,12 +30,25 @@ over all symmetric 2 × 2 matrices (all of rank ≤ 2) is exactly ``δ``. The gr
 gradient is zero, its Hessian is ``2(1 − δ)·diag(η − 3/2, 2)`` and
 ``f(x_s) = ¾(1 − δ) = ¾ f(0) > 0 = f(±e₁)``.
 
+Why the member at ``δ = 1/2`` is *the* instance: with ``x = (0, a)`` the gradient vanishes iff
+``H m(x xᵀ − e₁e₁ᵀ)`` is a multiple of ``e₁``, and with ``H`` block diagonal the Hessian is
+positive semi-definite iff ``h₁₂ h₃₃ ≥ λ₁λ₂`` (``λ₁ ≤ λ₂`` the eigenvalues of the upper 2 × 2
+block); under ``cond(H) ≤ 3`` (that is ``δ ≤ 1/2``) this forces ``H ∝ [[2, 1, 0], [1, 2, 0],
+[0, 0, 3]]`` and ``a² = 1/2``. A constrained search over all ``(H, x)`` — any ``H`` with
+``cond(H) ≤ 3``, any ``x`` with ``‖x xᵀ − e₁e₁ᵀ‖_F ≥ 0.1``, gradient zero, Hessian positive
+semi-definite; sequential quadratic programming from random starts, maximizing the distance to
+that ``H`` — found no other one. So up to scale and the reflection ``e₂ ↦ −e₂`` it is the only
+2 × 2 rank-1 operator with RIP constant ``≤ 1/2`` and a spurious second-order critical point,
+and for any ``n`` the restriction to ``span(x, z)`` reduces to it.
+
 * At ``δ = 1/2`` exactly (``η = 3/2``) the Hessian at ``x_s`` is singular: ``x_s`` is a
   spurious second-order critical point (what the sharp bound is about) but not a local minimum
-  — along ``(t, √(½ − 2t²))`` the value drops by ``(3/2) t⁴``, so gradient descent escapes it,
-  slowly.
-* For ``δ > 1/2`` the Hessian is positive definite: a strict spurious local minimum. The runs
-  use :data:`RUN_DELTA` ``= 0.55``, slightly above the sharp bound.
+  — along ``(t, √(½ − 2t²))`` the value drops by ``(3/2) t⁴``. With the uniqueness above, no
+  rank-1 instance with RIP constant exactly ``1/2`` has a spurious local minimum in the strict
+  sense: gradient descent escapes ``x_s`` (slowly), and from random starts it is not stuck there.
+* For ``δ > 1/2`` the Hessian is positive definite: a strict spurious local minimum, whose basin
+  grows with ``δ``. The claim that plain gradient descent gets stuck is checked at
+  :data:`RUN_DELTA` ``= 0.55``, slightly above the sharp bound.
 
 Claims checked (thresholds fixed here, used by the tests and ``reparam reproduce``):
 
@@ -50,12 +63,17 @@ Claims checked (thresholds fixed here, used by the tests and ``reparam reproduce
   of the runs, while the order-3 lifted gradient descent recovers ``M*`` (error ≤
   :data:`RECOVERY_TOL`, rank-1 fraction ≥ :data:`RANK1_TOL`) in a fraction ``≥``
   :data:`LIFTED_GLOBAL_MIN` ``= 0.9`` from either kind of start. Order 1 (no lifting) through
-  the same criterion is the control.
+  the same criterion is the control;
+* on the ``δ = 1/2`` instance, from the same kind of random starts, the order-3 lifted gradient
+  descent recovers ``M*`` in a fraction ``≥`` :data:`LIFTED_GLOBAL_MIN` too (the plain stuck
+  fraction there is reported, not required: ``x_s`` is not a local minimum).
 
 Examples
 --------
 >>> from reparam.models import lifted_tensor as T
->>> inst = T.spurious_instance()                      # δ = 0.55
+>>> T.spurious_instance().delta                        # the sharp instance, δ = 1/2
+0.5
+>>> inst = T.spurious_instance(T.RUN_DELTA)            # δ = 0.55
 >>> round(T.rip_constant(inst.ops)[0], 12)
 0.55
 >>> check = T.critical_point_check(inst)
@@ -133,11 +151,14 @@ class Instance:
         return self.objective.value(np.outer(x, x))
 
 
-def spurious_instance(delta: float = RUN_DELTA) -> Instance:
+def spurious_instance(delta: float = SHARP_DELTA) -> Instance:
     """The 2 × 2 rank-1 instance with RIP constant ``delta`` and a spurious critical point.
 
     Zhang, Sojoudi & Lavaei (JMLR 2019) show that ``δ = 1/2`` is the sharp RIP bound for
-    rank-1 sensing; this is the family of the module docstring: ``z = e₁``, spurious point
+    rank-1 sensing; the default, ``delta = 0.5``, is the instance with RIP constant ``1/2`` and a
+    spurious second-order critical point of Zhang, Josz, Sojoudi & Lavaei (NeurIPS 2018), the
+    only one up to scale and symmetry (module docstring). This is the family of the module
+    docstring: ``z = e₁``, spurious point
     ``x_s = (0, 1/√2)``, measurements ::
 
         A₁ = s (√3/2) I,   A₂ = s (½) diag(1, −1),   A₃ = s √(η/2) (e₁e₂ᵀ + e₂e₁ᵀ),
@@ -145,20 +166,23 @@ def spurious_instance(delta: float = RUN_DELTA) -> Instance:
     ``s = √(2(1 − δ))``, ``η = (1 + δ)/(2(1 − δ))``, so that the Gram operator on symmetric
     matrices has eigenvalues ``1 − δ``, ``3(1 − δ)``, ``1 + δ``. At ``delta = 0.5`` the point
     ``x_s`` is a degenerate second-order critical point (Hessian eigenvalues 0 and 2, not a
-    local minimum); above, a strict local minimum.
+    local minimum); above, a strict local minimum (the runs of the stuck claim use
+    :data:`RUN_DELTA` ``= 0.55``).
 
     Parameters
     ----------
     delta : float
-        The RIP constant, in ``[0.5, 1)``; default :data:`RUN_DELTA` (0.55).
+        The RIP constant, in ``[0.5, 1)``; default :data:`SHARP_DELTA` (0.5).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from reparam.models.lifted_tensor import spurious_instance
-    >>> inst = spurious_instance(0.5)
-    >>> inst.spurious, round(inst.value(inst.spurious), 12), inst.value(inst.z)
-    (array([0.        , 0.70710678]), 0.375, 0.0)
+    >>> from reparam.models.lifted_tensor import critical_point_check, spurious_instance
+    >>> inst = spurious_instance()
+    >>> inst.delta, inst.spurious, round(inst.value(inst.spurious), 12), inst.value(inst.z)
+    (0.5, array([0.        , 0.70710678]), 0.375, 0.0)
+    >>> np.round(critical_point_check(inst)["hessian"], 12) + 0.0   # singular: not strict
+    array([0., 2.])
     """
     if isinstance(delta, bool) or not isinstance(delta, (int, float, np.floating)):
         raise TypeError(f"delta must be a float, got {type(delta).__name__}")
@@ -390,7 +414,9 @@ class Starts:
     recovered ``M*`` (:attr:`LiftedRun.recovered`) from a Gaussian symmetric tensor and from the
     plain start lifted, ``x₀^{⊗l}``; ``plain_recovered``: the plain run judged by that same
     criterion (it is the order-1 lifted run from ``x₀``, the control); ``unfinished``: runs of
-    any kind stopped at ``max_iter`` before a stationary point.
+    any kind stopped at ``max_iter`` before a stationary point, ``plain_unfinished`` the plain
+    ones among them (neither stuck nor recovered: still moving, e.g. escaping slowly from the
+    degenerate critical point of the ``δ = 1/2`` instance).
     """
 
     plain_values: np.ndarray
@@ -402,6 +428,7 @@ class Starts:
     unfinished: int
     order: int
     delta: float
+    plain_unfinished: int = 0
 
     @property
     def stuck_fraction(self) -> float:
@@ -438,7 +465,7 @@ def random_starts(inst: Instance, order: int = 3, *, starts: int = STARTS, seed=
     values, stuck, plain_ok = np.zeros(starts), np.zeros(starts, bool), np.zeros(starts, bool)
     start_values = np.zeros(starts)
     gauss, power = [], []
-    unfinished = 0
+    unfinished = plain_unfinished = 0
     dim_sym = comb(n + order - 1, order)
     for i in range(starts):
         x0 = plain_rng.standard_normal(n) / np.sqrt(n)
@@ -449,6 +476,7 @@ def random_starts(inst: Instance, order: int = 3, *, starts: int = STARTS, seed=
         stuck[i] = done and values[i] > VALUE_TOL
         plain_ok[i] = LiftedRun(*_read_off(inst, x, 1), values[i], res, done, n_iter).recovered
         unfinished += not done
+        plain_unfinished += not done
         if not lifted:
             continue
         for w0, out in ((_symmetrize(g_l, n, order) / np.sqrt(dim_sym), gauss),
@@ -457,4 +485,4 @@ def random_starts(inst: Instance, order: int = 3, *, starts: int = STARTS, seed=
             out.append(run.recovered)
             unfinished += not run.finished
     return Starts(values, stuck, plain_ok, start_values, np.array(gauss, bool),
-                  np.array(power, bool), unfinished, int(order), inst.delta)
+                  np.array(power, bool), unfinished, int(order), inst.delta, plain_unfinished)
