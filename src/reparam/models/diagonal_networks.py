@@ -272,9 +272,10 @@ def _polar_descent(A, b, scales, depth: int, model: str, kappa: float, max_iter:
 
     Written here rather than through :func:`reparam.train` because the engine takes one step
     for every parameter and cannot map the direction back to the sphere. The common step is
-    recomputed at every iteration: ``η_r = _STEP_FRACTION / (L²‖A‖² max(1, max_i w_i^{2L−2})
-    · max(1, ratio·r²))`` (both coordinates move ``x`` no faster than the plain network's step
-    does); scaling both learning rates by one factor keeps their ratio, hence the flow.
+    recomputed at every iteration: ``η_r = _STEP_FRACTION / (L²‖A‖² max(1, max_i |w_i|)^{2L−2}
+    · max(1, ratio·r²))``, the plain network's step (:func:`_step`, with the current weights
+    in place of ``α``) cut so that neither coordinate moves ``x`` faster than it; scaling both
+    learning rates by one factor keeps their ratio, hence the flow.
     """
     from reparam.domains import Free, Orthant
 
@@ -316,8 +317,7 @@ def _polar_descent(A, b, scales, depth: int, model: str, kappa: float, max_iter:
         s = w / r
         grad_r = np.sum(s * G, axis=0)
         grad_s = r * (G - grad_r * s)
-        wl = w ** (2 * L - 2)
-        curv = np.maximum(1.0, np.max(wl[:n] + wl[n:] if signed else wl, axis=0))
+        curv = np.maximum(1.0, np.max(np.abs(w), axis=0)) ** (2 * L - 2)
         eta = _STEP_FRACTION / (lip * curv * np.maximum(1.0, ratio * r * r))
         eta = np.where(active, eta, 0.0)
         if it == 0:
