@@ -10,7 +10,7 @@ from reparam.experiments import diagonal_networks as experiment
 from reparam.experiments._common import decide
 from reparam.implicit_bias import l1_limit, limit
 from reparam.models import diagonal_networks as dn
-from reparam.parametrizations import Difference
+from reparam.parametrizations import Difference, Power
 
 
 def _fd(fun, p, h=1e-6):
@@ -66,16 +66,51 @@ def test_weight_normalized_starts_at_the_plain_weights():
 
 def test_weight_normalized_run_interpolates_and_is_lazy_at_scale_one():
     A, b, _ = dn.problem(10, 40, 2, seed=1)
-    wn = dn.train(A, b, "normalized", init_scale=1.0, max_iter=5_000)
     plain = dn.train(A, b, "plain", init_scale=1.0, max_iter=5_000)
-    assert wn.converged and wn.status == "CONVERGED"
-    # kkt ≤ 1e-7 with A of full row rank: the residual is of the same order
-    assert np.linalg.norm(A @ wn.x - b) <= 1e-5 * np.linalg.norm(b)
-    # from u0 = v0 = 1 the magnitudes stay put (within 1%) and both networks end at the same
-    # point up to the 2% the discrete paths are allowed from the flow's limit
-    assert abs(wn.growth - 1.0) <= 1e-2
     lp = l1_limit(A, b, nonnegative=False).objective
-    assert abs(wn.l1 - plain.l1) <= dn.AGREE * lp
+    for network in ("normalized", "normalized-layers"):
+        wn = dn.train(A, b, network, init_scale=1.0, max_iter=5_000)
+        assert wn.converged and wn.status == "CONVERGED"
+        # kkt ≤ 1e-7 with A of full row rank: the residual is of the same order
+        assert np.linalg.norm(A @ wn.x - b) <= 1e-5 * np.linalg.norm(b)
+        # from u0 = v0 = 1 the magnitudes stay put (within 1%) and both networks end at the
+        # same point up to the 2% the discrete paths are allowed from the flow's limit
+        assert abs(wn.growth - 1.0) <= 1e-2
+        assert abs(wn.l1 - plain.l1) <= dn.AGREE * lp
+
+
+@pytest.mark.parametrize(("model", "shape", "alpha", "kappa"),
+                         [("signed", (20, 100, 3), 0.1, 10.0),
+                          ("positive", (10, 40, 2), 1.0, 0.3)])
+def test_polar_limit_is_the_plain_limit_at_the_effective_scale(model, shape, alpha, kappa):
+    # at L = 2 the polar flow differs from the plain one by a factor common to every
+    # coordinate: its limit is the plain network's predicted limit at a shrunk init scale
+    A, b, _ = dn.problem(*shape, seed=0, nonnegative=model == "positive")
+    run = dn.train(A, b, "normalized", init_scale=alpha, model=model, kappa=kappa,
+                   max_iter=30_000)
+    assert run.converged
+    param = Difference(2) if model == "signed" else Power(2)
+    beta = run.effective_scale
+    assert beta < 0.9 * alpha
+    x_eff = limit(A, b, param, init_scale=beta).x
+    x_nom = limit(A, b, param, init_scale=alpha).x
+    # the discrete path ends within 1% (sup norm) of the flow's limit at the effective
+    # scale, as the plain runs do of theirs; the limit at the nominal scale (the control)
+    # is more than 10% away
+    scale = np.max(np.abs(x_eff))
+    assert np.max(np.abs(run.x - x_eff)) <= 1e-2 * scale
+    assert np.max(np.abs(run.x - x_nom)) > 0.1 * scale
+
+
+def test_effective_scale_shrinks_only_on_one_side_of_kappa():
+    # signed, from x0 = 0: ⟨x, ∇f⟩ < 0 along the fit, so the scale shrinks for κ > 1 (the
+    # direction faster) and grows for κ < 1
+    A, b, _ = dn.problem(10, 40, 2, seed=1)
+    fast_direction = dn.train(A, b, "normalized", init_scale=0.2, kappa=10.0, max_iter=30_000)
+    fast_magnitude = dn.train(A, b, "normalized", init_scale=0.2, kappa=0.1, max_iter=30_000)
+    assert fast_direction.converged and fast_magnitude.converged
+    assert fast_direction.effective_scale < 0.2 < fast_magnitude.effective_scale
+    assert fast_direction.l1 < fast_magnitude.l1
 
 
 @pytest.mark.parametrize(("depth", "alpha"), [(2, 0.1), (2, 0.5), (3, 0.3)])
@@ -103,11 +138,20 @@ def test_claim_against_its_threshold(outcome):
     # the plain network moves away from the minimum ℓ1 value as α grows to 1 ...
     assert parts["spread_plain"] >= experiment.SPREAD_MIN
     assert np.all(np.diff(t["l1_plain"]) > 0)
-    # ... and the weight-normalized one (ratio RATIO, started at the plain weights) does not
-    # stay within TOL at α = 1: the start is lazy, its magnitude does not grow
+    # ... and the weight-normalized one (polar form of w = (u, v), started at the plain
+    # weights) does not stay within TOL at α = 1: the start is lazy, its effective scale
+    # stays at 1 and its magnitude does not grow
     assert parts["gap_normalized"] > dn.TOL
     assert abs(t["magnitude_growth"][-1] - 1.0) <= 1e-2
+    assert abs(t["effective_scale"][-1] - 1.0) <= 1e-2
     assert outcome.verdict == "not supported"
+    # the positive network from an overshooting start: the polar form shrinks the effective
+    # scale and ends much nearer the minimum ℓ1 than the plain one, but not within TOL
+    pos = t["positive"]
+    assert pos["converged_plain"][-1] and pos["converged_normalized"][-1]
+    assert pos["effective_scale"][-1] < 0.9
+    assert pos["l1_normalized"][-1] < 0.9 * pos["l1_plain"][-1]
+    assert pos["l1_normalized"][-1] > (1 + dn.TOL) * pos["min_l1"]
 
 
 def test_control_fails_the_criterion(outcome):
@@ -142,7 +186,13 @@ def test_bad_input_is_rejected_with_the_argument_named():
     with pytest.raises(ValueError, match="network"):
         dn.train(A, b, "deep", init_scale=0.1)
     with pytest.raises(ValueError, match="ratio"):
-        dn.train(A, b, "normalized", init_scale=0.1, ratio=0.0)
+        dn.train(A, b, "normalized-layers", init_scale=0.1, ratio=0.0)
+    with pytest.raises(ValueError, match="kappa"):
+        dn.train(A, b, "normalized", init_scale=0.1, kappa=0.0)
+    with pytest.raises(ValueError, match="model"):
+        dn.train(A, b, "plain", init_scale=0.1, model="nonnegative")
+    with pytest.raises(ValueError, match="model"):
+        dn.train(A, b, "normalized-layers", init_scale=0.1, model="positive")
     with pytest.raises(ValueError, match="shape"):
         dn.WeightNormalizedDifference().forward((np.ones(3), np.ones((2, 4))))
     with pytest.raises(ValueError, match="sparsity"):

@@ -11,20 +11,21 @@ rich regimes in overparametrized models", COLT 2020): its limit tends to the min
 :func:`reparam.implicit_bias.l1_limit` with ``nonnegative=False`` (an LP solved by HiGHS).
 
 H.-H. Chou, H. Rauhut and R. Ward, "Robust implicit regularization via weight normalization",
-arXiv:2305.05448 (2023), write each weight vector in polar form — a magnitude and a unit
-direction — and run gradient flow / descent on both with a learning-rate ratio; they report
-that the sparse bias then persists at large initialization, magnified by a factor that
-depends on that ratio, and that training converges faster.
-:class:`WeightNormalizedDifference` is that network here: ``u = r_u d_u`` and ``v = r_v d_v``
-with ``‖d_u‖₂ = ‖d_v‖₂ = 1``, trained by :func:`train` (gradient descent on ``(r, d)`` with
-``η_d / η_r = ratio``, default :data:`RATIO`, the directions mapped back to the sphere after
-each step). At depth 2 its flow changes the plain network's invariant ``u_i v_i`` (the
-effective init scale) by ``d/dt log(u_i v_i) = 2(η_d r² − η_r) μ(t)`` with ``μ`` the same for
-every ``i`` (for ``r_u = r_v``): the effective scale shrinks, and the bias towards the
-minimum ℓ1 grows, while the magnitude ``r`` grows (``μ < 0``) and ``η_d r² > η_r``. From
-``u0 = v0 = 1`` on the problems here the magnitude does not grow (the start is lazy: the
-network fits ``b`` in about a hundred steps with its weights almost unchanged), and the
-normalized network ends where the plain one does.
+Information and Inference 13(3), iaae022 (2024), arXiv:2305.05448, write the weight vector in
+polar coordinates — a magnitude and a unit direction — and run gradient flow on both with a
+learning-rate ratio; they report that the sparse bias then persists at large initialization,
+magnified by a factor that depends on that ratio, and that training converges faster. Here
+(:func:`train` with ``network="normalized"``, :func:`_polar_descent`) the whole weight vector
+``w = (u, v)`` (or ``w`` of the positive network ``x = w^L``, ``model="positive"``) is
+``r·s`` with ``‖s‖₂ = 1``, trained by gradient descent on ``(r, s)`` with the dimensionless
+ratio ``κ = η_s r0² / η_r`` (:data:`KAPPA`), started at the plain network's weights. At
+``L = 2`` its limit is exactly the plain network's predicted limit at an *effective* init
+scale (recorded as ``effective_scale``), which shrinks only while
+``(η_r/r² − η_s)⟨x, ∇f(x)⟩ > 0``. From ``u0 = v0 = 1`` (``x0 = 0``) the fit is lazy, the
+effective scale stays at 1 and the normalized network ends where the plain one does; from the
+positive network's overshooting start ``x0 = α²·1`` with the magnitude faster (``κ < 1``) the
+scale shrinks, but not to the rich regime. :class:`WeightNormalizedDifference` is the variant
+with one magnitude and one direction per layer vector (``network="normalized-layers"``).
 
 The claim checked (:func:`sweep`, the experiment ``diagonal-networks``): on a seeded
 underdetermined sparse problem, the plain network's ‖x∞‖₁ moves away from the minimum-ℓ1
@@ -46,6 +47,9 @@ Examples
 >>> run = dn.train(A, b, "plain", init_scale=0.3, depth=2, max_iter=20_000)
 >>> run.converged, bool(np.allclose(A @ run.x, b, atol=1e-5))
 (True, True)
+>>> wn = dn.train(A, b, "normalized", init_scale=0.3, max_iter=20_000)
+>>> wn.converged, bool(wn.effective_scale < 0.3)       # the polar form shrinks the scale
+(True, True)
 """
 
 from __future__ import annotations
@@ -58,9 +62,10 @@ import numpy as np
 import reparam as rp
 from reparam.implicit_bias import l1_limit, limit
 from reparam.objectives import LeastSquares
-from reparam.parametrizations import Difference, Domain, Parametrization
+from reparam.parametrizations import Difference, Domain, Parametrization, Power
 
-__all__ = ["RATIO", "TOL", "NetworkRun", "WeightNormalizedDifference", "problem", "sweep", "train"]
+__all__ = ["KAPPA", "RATIO", "TOL", "NetworkRun", "WeightNormalizedDifference", "problem",
+           "sweep", "train"]
 
 # The claim's tolerance, fixed before any run: the weight-normalized network's ‖x∞‖₁ at init
 # scale 1 within 5% of the minimum-ℓ1 value (the plain network at small α gets within ~1%).
@@ -70,8 +75,15 @@ TOL = 0.05
 # discrete path within ~0.5% of the flow's limit on the problems of the experiment.
 AGREE = 0.02
 _STEP_FRACTION = 0.5
-# The learning-rate ratio η_d / η_r (direction over magnitude) of the weight-normalized runs.
+# The learning-rate ratio η_d / η_r (direction over magnitude) of the per-layer variant.
 RATIO = 10.0
+# The polar form of the whole weight vector: the dimensionless learning-rate ratio
+# κ = η_s r0² / η_r (κ = 1: the first step is the plain network's). The effective init scale
+# of the flow shrinks only when κ > 1 while ⟨x, ∇f(x)⟩ < 0 (the signed network from x0 = 0
+# fits b from below) or κ < 1 while ⟨x, ∇f(x)⟩ > 0 (the positive network from x0 = α²·1
+# overshoots b): the default κ of each model is the one on the shrinking side.
+KAPPA = {"signed": 10.0, "positive": 0.1}
+_MODELS = ("signed", "positive")
 
 
 def _check_depth(depth) -> int:
@@ -183,9 +195,11 @@ class WeightNormalizedDifference(Parametrization):
         return np.full(2, alpha * np.sqrt(n)), D
 
 
-def problem(m: int = 20, n: int = 100, sparsity: int = 3, *, seed: int = 0):
-    """A seeded signed sparse regression ``(A, b, x_true)``: ``A`` with N(0, 1/m) entries,
-    ``x_true`` with ``sparsity`` N(0, 1) entries scaled to unit norm, ``b = A x_true``."""
+def problem(m: int = 20, n: int = 100, sparsity: int = 3, *, seed: int = 0,
+            nonnegative: bool = False):
+    """A seeded sparse regression ``(A, b, x_true)``: ``A`` with N(0, 1/m) entries, ``x_true``
+    with ``sparsity`` N(0, 1) entries (their absolute values if ``nonnegative``) scaled to unit
+    norm, ``b = A x_true``."""
     for name, value in (("m", m), ("n", n), ("sparsity", sparsity)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -196,6 +210,8 @@ def problem(m: int = 20, n: int = 100, sparsity: int = 3, *, seed: int = 0):
     x = np.zeros(n)
     support = rng.choice(n, sparsity, replace=False)
     x[support] = rng.standard_normal(sparsity)
+    if nonnegative:
+        x = np.abs(x)
     x /= np.linalg.norm(x)
     return A, A @ x, x
 
@@ -203,7 +219,10 @@ def problem(m: int = 20, n: int = 100, sparsity: int = 3, *, seed: int = 0):
 @dataclass
 class NetworkRun:
     """One training run: ``x``, ``l1 = ‖x‖₁``, ``n_iter``, ``converged`` (stopped by the
-    certificate, not by ``max_iter``), ``step`` and the recorded ``l1_path`` (‖x_t‖₁)."""
+    certificate, not by ``max_iter``), ``step`` and the recorded ``l1_path`` (‖x_t‖₁);
+    ``growth`` (‖w∞‖² / ‖w0‖² of a weight-normalized run) and ``effective_scale`` (the init
+    scale of the plain network whose predicted limit the run's limit is, at ``L = 2`` for the
+    polar form of the whole weight vector; see :func:`_polar_descent`)."""
 
     x: np.ndarray
     l1: float
@@ -213,6 +232,7 @@ class NetworkRun:
     status: str
     l1_path: np.ndarray = field(default_factory=lambda: np.zeros(0))
     growth: float = float("nan")
+    effective_scale: float = float("nan")
 
 
 def _l1(params, x):
@@ -226,10 +246,111 @@ def _step(A, depth: int, init_scale: float) -> float:
     return _STEP_FRACTION / curv
 
 
-def _descend_normalized(A, b, scales, depth: int, ratio: float, max_iter: int,
+def _polar_descent(A, b, scales, depth: int, model: str, kappa: float, max_iter: int,
+                   tol: float) -> list[NetworkRun]:
+    r"""Gradient descent on the polar coordinates of the whole weight vector, one column per
+    initial scale, each stopping on its own certificate.
+
+    The weight vector ``w`` is ``(u, v) ∈ R^{2n}`` of ``x = u^L − v^L`` (``model="signed"``)
+    or ``w ∈ R^n`` of ``x = w^L`` (``"positive"``), started at ``w0 = α·1``; it is written
+    ``w = r s`` with ``r = ‖w‖₂`` and ``‖s‖₂ = 1`` (Chou, Rauhut & Ward: "the weight vector is
+    reparameterized in terms of polar coordinates, and gradient flow is applied to the polar
+    coordinates"). One step: ``r ← r − η_r ∂_r f``, ``s ← normalize(s − η_s P_s ∇_s f)`` with
+    ``P_s`` the projection on the tangent space of the sphere and ``η_s / η_r = κ / r0²``.
+    In ``w`` the flow is ``w' = −(η_r ssᵀ + η_s r² (I − ssᵀ)) ∇_w f``: at ``κ = 1`` the first
+    step is the plain network's.
+
+    At ``L = 2`` the flow keeps the plain network's structure up to one common factor:
+    ``d/dt log w_i = ∓2 η_s r² g_i − 2 (η_r / r² − η_s) ⟨x, g⟩`` (``g = ∇f(x)``), the last
+    term the same for every ``i``. So ``u_i v_i = β(t)`` stays equal over ``i`` (signed) and
+    ``log w_i − log α ∈ range(Aᵀ) + c(t)·1`` (positive): the limit satisfies the optimality
+    conditions of the plain network's predicted limit at the effective init scale
+    ``√β∞`` (signed) or ``α e^{c∞}`` (positive), recorded as ``effective_scale`` (for the
+    positive model ``c∞`` is the coefficient of ``1`` in the least-squares fit of
+    ``log(w∞/α)`` by ``[Aᵀ, 1]``). The scale shrinks (the bias to the minimum ℓ1 grows) only
+    when ``(η_r / r² − η_s) ⟨x, g⟩ > 0`` along the path.
+
+    Written here rather than through :func:`reparam.train` because the engine takes one step
+    for every parameter and cannot map the direction back to the sphere. The common step is
+    recomputed at every iteration: ``η_r = _STEP_FRACTION / (L²‖A‖² max(1, max_i |w_i|)^{2L−2}
+    · max(1, ratio·r²))``, the plain network's step (:func:`_step`, with the current weights
+    in place of ``α``) cut so that neither coordinate moves ``x`` faster than it; scaling both
+    learning rates by one factor keeps their ratio, hence the flow.
+    """
+    from reparam.domains import Free, Orthant
+
+    L = depth
+    n = A.shape[1]
+    signed = model == "signed"
+    k = len(scales)
+    alphas = np.asarray(scales, dtype=float)
+    N = 2 * n if signed else n
+    w = np.tile(alphas, (N, 1))                                     # (N, k)
+    ratio = kappa / (N * alphas ** 2)                               # η_s / η_r = κ / r0²
+    domain = Free() if signed else Orthant()
+    col_norms = np.linalg.norm(A, axis=0)
+    rhs = max(float(np.linalg.norm(b)), np.finfo(float).tiny)
+    lip = L * L * np.linalg.norm(A, 2) ** 2
+    active = np.ones(k, dtype=bool)
+    n_iter = np.zeros(k, dtype=int)
+    status = np.array(["MAX_ITER"] * k, dtype=object)
+    first_step = np.zeros(k)
+    paths = []
+
+    def forward(w):
+        return w[:n] ** L - w[n:] ** L if signed else w ** L
+
+    for it in range(max_iter + 1):
+        x = forward(w)                                              # (n, k)
+        paths.append(np.abs(x).sum(axis=0))
+        g = A.T @ (A @ x - b[:, None])
+        cert = domain.certificate(x, g, col_norms, rhs, axis=0)
+        bad = active & ~(np.isfinite(cert) & np.all(np.isfinite(w), axis=0))
+        status[bad] = "NUMERICAL_ERROR"
+        done = active & (cert <= tol)
+        status[done] = "CONVERGED"
+        active &= ~(done | bad)
+        if not active.any() or it == max_iter:
+            break
+        G = L * w ** (L - 1) * (np.concatenate([g, -g]) if signed else g)
+        r = np.linalg.norm(w, axis=0)
+        s = w / r
+        grad_r = np.sum(s * G, axis=0)
+        grad_s = r * (G - grad_r * s)
+        curv = np.maximum(1.0, np.max(np.abs(w), axis=0)) ** (2 * L - 2)
+        eta = _STEP_FRACTION / (lip * curv * np.maximum(1.0, ratio * r * r))
+        eta = np.where(active, eta, 0.0)
+        if it == 0:
+            first_step = eta.copy()
+        r = r - eta * grad_r
+        s = s - (ratio * eta) * grad_s
+        s = s / np.linalg.norm(s, axis=0)
+        w = r * s
+        n_iter += active
+    x = forward(w)
+    path = np.asarray(paths)
+    growth = np.sum(w * w, axis=0) / (N * alphas ** 2)
+    effective = np.full(k, np.nan)
+    if L == 2 and signed:
+        effective = np.sqrt(np.mean(w[:n] * w[n:], axis=0))
+    elif L == 2:
+        with np.errstate(divide="ignore"):
+            logs = np.log(w / alphas)
+        ok = np.all(np.isfinite(logs), axis=0)
+        if ok.any():
+            basis = np.column_stack([A.T, np.ones(n)])
+            coef = np.linalg.lstsq(basis, logs[:, ok], rcond=None)[0]
+            effective[ok] = alphas[ok] * np.exp(coef[-1])
+    return [NetworkRun(x[:, j].copy(), float(np.abs(x[:, j]).sum()), int(n_iter[j]),
+                       status[j] == "CONVERGED", float(first_step[j]), str(status[j]),
+                       path[: n_iter[j] + 1, j].copy(), float(growth[j]), float(effective[j]))
+            for j in range(k)]
+
+
+def _descend_layers(A, b, scales, depth: int, ratio: float, max_iter: int,
                         tol: float) -> list[NetworkRun]:
-    r"""Gradient descent on the polar coordinates of :class:`WeightNormalizedDifference`, one
-    column per initial scale, each stopping on its own certificate.
+    r"""Gradient descent on the per-layer polar coordinates of
+    :class:`WeightNormalizedDifference`, one column per initial scale, each stopping on its own certificate.
 
     One step: ``r ← r − η ∂_r f``, ``D ← normalize(D − ratio·η grad_D f)`` (the rows mapped back
     to the sphere). Written here rather than through :func:`reparam.train` because the engine
@@ -290,29 +411,51 @@ def _descend_normalized(A, b, scales, depth: int, ratio: float, max_iter: int,
                        path[: n_iter[j] + 1, j].copy(), float(growth[j])) for j in range(k)]
 
 
-def train(A, b, network: str = "plain", *, init_scale: float, depth: int = 2,
-          ratio: float | None = None, max_iter: int = 100_000, tol: float = 1e-7) -> NetworkRun:
-    """Gradient descent on the plain (``"plain"``) or weight-normalized (``"normalized"``)
-    network from ``u0 = v0 = init_scale·1``.
+def _check_model(model) -> str:
+    if model not in _MODELS:
+        raise ValueError(f"model must be one of {_MODELS}; got {model!r}")
+    return model
 
-    The plain network runs through :func:`reparam.train` with a fixed step (see
-    :func:`_step`); the weight-normalized one by :func:`_descend_normalized` (gradient descent
-    on ``(r, D)`` with learning-rate ratio ``ratio``, default :data:`RATIO`). Both stop when the
-    certificate ``‖Aᵀ(Ax − b)‖∞`` (scaled by the column norms of A and ‖b‖) is ≤ ``tol``;
-    ‖x_t‖₁ is recorded at every step.
+
+def _plain_param(model: str, depth: int):
+    return Difference(depth) if model == "signed" else Power(depth)
+
+
+def train(A, b, network: str = "plain", *, init_scale: float, depth: int = 2,
+          model: str = "signed", kappa: float | None = None, ratio: float | None = None,
+          max_iter: int = 100_000, tol: float = 1e-7) -> NetworkRun:
+    """Gradient descent on the plain network (``"plain"``), on the polar form of its whole
+    weight vector (``"normalized"``) or on the per-layer polar form (``"normalized-layers"``,
+    signed model only), from ``w0 = init_scale·1``.
+
+    ``model="signed"``: ``x = u^L − v^L``, ``u0 = v0 = init_scale·1`` (``x0 = 0``);
+    ``"positive"``: ``x = w^L``, ``x0 = init_scale^L·1``. The plain network runs through
+    :func:`reparam.train` with a fixed step (see :func:`_step`); ``"normalized"`` by
+    :func:`_polar_descent` (learning-rate ratio ``kappa = η_s r0² / η_r``, default
+    ``KAPPA[model]``); ``"normalized-layers"`` by :func:`_descend_layers` (one magnitude
+    and one direction per layer vector, ``ratio = η_d / η_r``, default :data:`RATIO`). All
+    stop when the certificate of the model's domain (ℝⁿ or the orthant; scaled by the column
+    norms of A and ‖b‖) is ≤ ``tol``; ‖x_t‖₁ is recorded at every step.
     """
-    if network not in ("plain", "normalized"):
-        raise ValueError(f"network must be 'plain' or 'normalized'; got {network!r}")
+    if network not in ("plain", "normalized", "normalized-layers"):
+        raise ValueError("network must be 'plain', 'normalized' or 'normalized-layers'; got "
+                         f"{network!r}")
+    model = _check_model(model)
     A = np.asarray(A, dtype=float)
     b = np.asarray(b, dtype=float)
     alpha = _check_positive("init_scale", init_scale)
     depth = _check_depth(depth)
-    ratio = RATIO if ratio is None else _check_positive("ratio", ratio)
     if network == "normalized":
-        return _descend_normalized(A, b, [alpha], depth, ratio, max_iter, tol)[0]
+        kappa = KAPPA[model] if kappa is None else _check_positive("kappa", kappa)
+        return _polar_descent(A, b, [alpha], depth, model, kappa, max_iter, tol)[0]
+    if network == "normalized-layers":
+        if model != "signed":
+            raise ValueError("network='normalized-layers' takes model='signed'")
+        ratio = RATIO if ratio is None else _check_positive("ratio", ratio)
+        return _descend_layers(A, b, [alpha], depth, ratio, max_iter, tol)[0]
     n = A.shape[1]
     step = _step(A, depth, alpha)
-    param = Difference(depth)
+    param = _plain_param(model, depth)
     params0 = param.initial_u(init_scale=alpha, n=n)
     res = rp.train(LeastSquares(A, b), param, init_scale=alpha, params0=params0, step=step,
                    max_iter=max_iter, tol=tol, record=(_l1,))
@@ -321,33 +464,55 @@ def train(A, b, network: str = "plain", *, init_scale: float, depth: int = 2,
                       np.asarray(res.history["_l1"]))
 
 
-def sweep(A, b, init_scales, *, depth: int = 2, ratio: float | None = None,
+def sweep(A, b, init_scales, *, depth: int = 2, model: str = "signed",
+          kappa: float | None = None, ratio: float | None = None, layers: bool = False,
           max_iter: int = 100_000, tol: float = 1e-7) -> dict:
-    """Both networks over ``init_scales`` with the plain network's predicted limit.
+    """The plain and weight-normalized networks over ``init_scales`` with the plain network's
+    predicted limit.
 
-    Returns a table: ``init_scale``, ``min_l1`` (basis pursuit by HiGHS), ``l1_plain``,
-    ``l1_predicted`` (‖x‖₁ of :func:`reparam.implicit_bias.limit` for ``Difference(depth)``),
-    ``l1_normalized``, ``iterations_plain``, ``iterations_normalized``, ``converged_plain``,
-    ``converged_normalized``, ``deviation_plain`` (‖x_plain − x_predicted‖∞ / ‖x_predicted‖∞),
-    ``magnitude_growth`` (‖(u∞, v∞)‖² / ‖(u0, v0)‖² of the normalized network), and the
-    recorded ‖x_t‖₁ paths at the largest scale (``path_plain``, ``path_normalized``).
+    Returns a table: ``init_scale``, ``model``, ``kappa``, ``min_l1`` (basis pursuit by HiGHS,
+    over the orthant for the positive model), ``l1_plain``, ``l1_predicted`` (‖x‖₁ of
+    :func:`reparam.implicit_bias.limit` for ``Difference(depth)`` or ``Power(depth)``),
+    ``l1_normalized`` (polar form of the whole weight vector), ``iterations_plain``,
+    ``iterations_normalized``, ``converged_plain``, ``converged_normalized``,
+    ``deviation_plain`` (‖x_plain − x_predicted‖∞ / ‖x_predicted‖∞), ``magnitude_growth``
+    (‖w∞‖² / ‖w0‖² of the normalized network), ``effective_scale`` and
+    ``deviation_effective`` (the normalized run against the plain network's predicted limit
+    at its effective init scale, ‖·‖∞ relative; ``L = 2``), the recorded ‖x_t‖₁ paths at the
+    largest scale (``path_plain``, ``path_normalized``), and with ``layers=True`` (signed
+    model) the per-layer variant's ``l1_layers``, ``iterations_layers``, ``converged_layers``.
     """
     scales = [_check_positive("init_scales", float(a)) for a in np.atleast_1d(init_scales)]
+    model = _check_model(model)
     A = np.asarray(A, dtype=float)
     b = np.asarray(b, dtype=float)
     depth = _check_depth(depth)
+    kappa = KAPPA[model] if kappa is None else _check_positive("kappa", kappa)
     ratio = RATIO if ratio is None else _check_positive("ratio", ratio)
-    bp = l1_limit(A, b, nonnegative=False)
-    table: dict = {"init_scale": scales, "depth": int(depth), "ratio": float(ratio),
-                   "min_l1": float(bp.objective)}
-    for key in ("l1_plain", "l1_predicted", "l1_normalized", "iterations_plain",
-                "iterations_normalized", "converged_plain", "converged_normalized",
-                "deviation_plain", "magnitude_growth"):
+    if layers and model != "signed":
+        raise ValueError("layers=True takes model='signed'")
+    param = _plain_param(model, depth)
+    bp = l1_limit(A, b, nonnegative=model == "positive")
+    table: dict = {"init_scale": scales, "depth": int(depth), "model": model,
+                   "kappa": float(kappa), "min_l1": float(bp.objective)}
+    keys = ["l1_plain", "l1_predicted", "l1_normalized", "iterations_plain",
+            "iterations_normalized", "converged_plain", "converged_normalized",
+            "deviation_plain", "magnitude_growth", "effective_scale", "deviation_effective"]
+    if layers:
+        keys += ["l1_layers", "iterations_layers", "converged_layers"]
+        table["ratio"] = float(ratio)
+        per_layer = _descend_layers(A, b, scales, depth, ratio, max_iter, tol)
+    for key in keys:
         table[key] = []
-    normalized = _descend_normalized(A, b, scales, depth, ratio, max_iter, tol)
-    for alpha, wn in zip(scales, normalized):
-        plain = train(A, b, "plain", init_scale=alpha, depth=depth, max_iter=max_iter, tol=tol)
-        x_lim = limit(A, b, Difference(depth), init_scale=alpha).x
+    normalized = _polar_descent(A, b, scales, depth, model, kappa, max_iter, tol)
+
+    def rel(x, ref):
+        return float(np.max(np.abs(x - ref)) / max(np.max(np.abs(ref)), 1e-300))
+
+    for j, (alpha, wn) in enumerate(zip(scales, normalized)):
+        plain = train(A, b, "plain", init_scale=alpha, depth=depth, model=model,
+                      max_iter=max_iter, tol=tol)
+        x_lim = limit(A, b, param, init_scale=alpha).x
         table["l1_plain"].append(plain.l1)
         table["l1_predicted"].append(float(np.abs(x_lim).sum()))
         table["l1_normalized"].append(wn.l1)
@@ -355,9 +520,17 @@ def sweep(A, b, init_scales, *, depth: int = 2, ratio: float | None = None,
         table["iterations_normalized"].append(wn.n_iter)
         table["converged_plain"].append(plain.converged)
         table["converged_normalized"].append(wn.converged)
-        table["deviation_plain"].append(
-            float(np.max(np.abs(plain.x - x_lim)) / max(np.max(np.abs(x_lim)), 1e-300)))
+        table["deviation_plain"].append(rel(plain.x, x_lim))
         table["magnitude_growth"].append(wn.growth)
+        table["effective_scale"].append(wn.effective_scale)
+        dev = float("nan")
+        if np.isfinite(wn.effective_scale) and wn.converged:
+            dev = rel(wn.x, limit(A, b, param, init_scale=wn.effective_scale).x)
+        table["deviation_effective"].append(dev)
+        if layers:
+            table["l1_layers"].append(per_layer[j].l1)
+            table["iterations_layers"].append(per_layer[j].n_iter)
+            table["converged_layers"].append(per_layer[j].converged)
     table["path_plain"] = plain.l1_path
     table["path_normalized"] = normalized[-1].l1_path
     return table
