@@ -214,7 +214,8 @@ class ClusterPath:
     gammas : ndarray, shape (s,)
         The regularization levels, increasing.
     centroids : ndarray, shape (s, n, p)
-        ``U(gamma)`` at each level, in the coordinates of the input (the column means added back).
+        ``U(gamma)`` at each level, in the coordinates of the input (the column means added back);
+        CARP's fused groups share their mean (see ``smooth`` in :func:`carp`).
     n_clusters : ndarray of int, shape (s,)
         Number of clusters (connected groups of fused edges) at each level.
     edges, weights : ndarray
@@ -314,6 +315,34 @@ def _components(n: int, pairs: np.ndarray) -> np.ndarray:
     graph = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, labels = csgraph.connected_components(graph, directed=False)
     return labels
+
+
+def _smooth(centroids: np.ndarray, fusions: np.ndarray) -> np.ndarray:
+    """Each fused group's centroids replaced by their mean, level by level.
+
+    ``fusions`` are the ``(step, i, j)`` merges in order (see :func:`_dendrogram`): the groups at
+    level ``s`` are those of the merges made up to ``s``, the clusters of ``n_clusters`` and
+    ``labels_at``. The mean keeps each group's sum and only removes the spread inside it. One
+    relabelling per merge and one ``bincount`` per feature over the whole path.
+    """
+    n_levels, n, p = centroids.shape
+    labels = np.empty((n_levels, n), dtype=np.intp)
+    current = np.arange(n)
+    k = 0
+    for s in range(n_levels):
+        while k < len(fusions) and fusions[k, 0] <= s:
+            a, b = current[fusions[k, 1]], current[fusions[k, 2]]
+            current[current == b] = a
+            k += 1
+        labels[s] = current
+    index = (labels + n * np.arange(n_levels)[:, None]).ravel()
+    counts = np.bincount(index, minlength=n_levels * n).astype(float)
+    counts[counts == 0] = 1.0
+    out = np.empty_like(centroids)
+    for j in range(p):
+        sums = np.bincount(index, weights=centroids[:, :, j].ravel(), minlength=n_levels * n)
+        out[:, :, j] = (sums / counts)[index].reshape(n_levels, n)
+    return out
 
 
 def _dendrogram(n: int, edges: np.ndarray, fusion_step: np.ndarray, gammas: np.ndarray,
@@ -478,7 +507,8 @@ class _Admm:
 def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "auto",
          weights: tuple[np.ndarray, np.ndarray] | None = None, gamma_start: float = 1e-6,
          step: float = 1.05, burn_in: int = 50, rho: float = 1.0, max_steps: int = 5000,
-         gammas=None, tol: float = 1e-5, max_iter: int = 10_000, seed: int = 0) -> ClusterPath:
+         gammas=None, tol: float = 1e-5, max_iter: int = 10_000, smooth: bool = True,
+         seed: int = 0) -> ClusterPath:
     """The convex clustering path of ``X`` by CARP, or solved exactly on the same kind of grid.
 
     CARP (Weylandt, Nagorski & Allen 2020, Algorithm 2) with the defaults of its reference
@@ -520,6 +550,14 @@ def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "
         down to about 1e-7; smaller values end in ``MAX_ITER``.
     max_iter : int, default 10000
         Exact mode: most ADMM steps per level.
+    smooth : bool, default True
+        CARP: report each fused group's centroids as their mean (the ``smooth_U`` post-processing
+        of the reference implementation). One ADMM step per level leaves the centroids of a
+        fused group apart: the multipliers of its edges must carry the pull of the edges that
+        leave the group, a pull that grows with ``gamma``, and they lag one step behind it, so the
+        spread inside the group grows like ``(step - 1) gamma w / rho``; the exact path keeps a
+        fused group at one point. The mean keeps the group's sum. ``False``: the ADMM iterate
+        ``U`` itself. Ignored by the exact mode.
 
     Returns
     -------
@@ -622,8 +660,11 @@ def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "
     else:
         status = Status.CONVERGED
         message = f"every point fused after {len(levels)} levels ({n_iter} ADMM steps)"
+    centroids = np.array(centroids)
+    if method == "carp" and smooth:
+        centroids = _smooth(centroids, fusions)
     path = ClusterPath(
-        gammas=gammas_out, centroids=np.array(centroids) + mean, n_clusters=n_clusters, edges=edges,
+        gammas=gammas_out, centroids=centroids + mean, n_clusters=n_clusters, edges=edges,
         weights=w, fusion_step=fusion_step, fusions=fusions, merges=pairs, linkage=linkage, status=status,
         message=message, method=method, n_iter=n_iter, phi=phi_used, time=elapsed,
         max_gap_bound=worst_gap if method == "exact" else float("nan"))
