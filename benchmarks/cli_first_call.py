@@ -81,9 +81,9 @@ def wall(command: list[str], env: dict[str, str] | None = None) -> float:
     return seconds
 
 
-def import_times(command: list[str], env: dict[str, str], top: int
-                 ) -> list[tuple[int, int, str]]:
-    """The ``top`` largest (cumulative µs, self µs, module) of ``-X importtime``."""
+def import_times(command: list[str], env: dict[str, str] | None) -> list[tuple[int, int, str]]:
+    """(cumulative µs, self µs, module) of each module ``command`` imports (``-X importtime``);
+    the module's name keeps the indentation that shows who imported it."""
     proc = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True,
                           text=True, check=True, env=env)
     rows = []
@@ -92,7 +92,31 @@ def import_times(command: list[str], env: dict[str, str], top: int
             continue
         own, cumulative, name = line[len("import time:"):].split("|")
         rows.append((int(cumulative), int(own), name.rstrip()))
-    return sorted(rows, reverse=True)[:top]
+    return rows
+
+
+def print_import_times(command: list[str], env: dict[str, str], top: int) -> None:
+    """The largest cumulative entries of ``-X importtime``, then the modules that the reference
+    does not import: the import cost of reparam's own command, by package."""
+    rows = import_times(command, env)
+    shared = {name.strip() for _, _, name in import_times(REFERENCE, None)}
+    print(f"\n-X importtime of the command (bytecode compiled), the {top} largest cumulative (ms)")
+    print(f"{'cumulative':>10} {'self':>7}  module")
+    for cumulative, own, name in sorted(rows, reverse=True)[:top]:
+        print(f"{cumulative / 1e3:10.1f} {own / 1e3:7.1f}  {name}")
+    extra = [(own, name.strip()) for _, own, name in rows if name.strip() not in shared]
+    groups: dict[str, list[int]] = {}
+    for own, name in extra:
+        parts = name.split(".")
+        group = ".".join(parts[:2]) if parts[0] == "scipy" else parts[0]
+        groups.setdefault(group, []).append(own)
+    print(f"\nmodules the reference does not import: {len(extra)}, "
+          f"{sum(own for own, _ in extra) / 1e3:.1f} ms (self times summed), by package")
+    for group, owns in sorted(groups.items(), key=lambda item: -sum(item[1])):
+        print(f"{sum(owns) / 1e3:10.1f} ms  {group} ({len(owns)} modules)")
+    print(f"the {top} largest of them (self, ms)")
+    for own, name in sorted(extra, reverse=True)[:top]:
+        print(f"{own / 1e3:10.1f}  {name}")
 
 
 def main() -> None:
@@ -134,13 +158,7 @@ def main() -> None:
             print(f"{label:<40} {column.min():6.3f} {np.median(column):6.3f} "
                   f"{column.max():6.3f} {ratio:12.2f}")
         if args.importtime:
-            print(f"\n-X importtime of the command (bytecode compiled), the {args.importtime} "
-                  "largest cumulative (ms)")
-            print(f"{'cumulative':>10} {'self':>7}  module")
-            for cumulative, own, name in import_times(command, envs["compiled"],
-                                                       args.importtime):
-                print(f"{cumulative / 1e3:10.1f} {own / 1e3:7.1f}  {name}")
-
+            print_import_times(command, envs["compiled"], args.importtime)
 
 if __name__ == "__main__":
     main()

@@ -102,6 +102,16 @@ def test_optional_submodules_are_listed_but_not_exported():
         assert name in dir(reparam) and name not in reparam.__all__
 
 
+def test_any_submodule_is_an_attribute_on_first_use():
+    # as when the package imported them all: `reparam.solvers.METHODS`, `reparam._nnls`
+    modules_after("""
+        import reparam
+        assert reparam.solvers.METHODS is reparam.METHODS
+        assert reparam._nnls.nnls is reparam.nnls
+        assert reparam.cli.main is not None
+    """)
+
+
 def test_an_unknown_name_is_an_attribute_error_that_names_it():
     with pytest.raises(AttributeError, match="no_such_name"):
         reparam.no_such_name  # noqa: B018

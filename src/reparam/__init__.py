@@ -39,8 +39,9 @@ _LAZY: dict[str, str | None] = {
     "sweep": "._train",
     "train": "._train",
 }
-# decomposition and estimators need scikit-learn (the `estimators` extra) and distributed needs
-# Dask: left out of __all__ so that `from reparam import *` needs only numpy and scipy.
+# Submodules that dir() lists but __all__ leaves out, so that `from reparam import *` needs only
+# numpy and scipy: decomposition and estimators need scikit-learn (the `estimators` extra),
+# distributed needs Dask. Like every other submodule they are imported on first use.
 _OPTIONAL = ("decomposition", "distributed", "estimators", "models")
 
 __all__ = [
@@ -84,16 +85,18 @@ if TYPE_CHECKING:  # what the names are, for type checkers and IDEs
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        where = _LAZY[name]
-        if where is None:
-            value = importlib.import_module(f".{name}", __name__)
-        else:
-            value = getattr(importlib.import_module(where, __name__), name)
-    elif name in _OPTIONAL:
-        value = importlib.import_module(f".{name}", __name__)
-    else:
+    where = _LAZY.get(name)
+    if where is not None:
+        value = getattr(importlib.import_module(where, __name__), name)
+    elif name.startswith("__"):
         raise AttributeError(f"module 'reparam' has no attribute {name!r}")
+    else:  # a public name that is a submodule, or any other submodule (reparam.solvers, ...)
+        try:
+            value = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise  # the submodule exists but needs a package that is missing
+            raise AttributeError(f"module 'reparam' has no attribute {name!r}") from None
     globals()[name] = value  # the next access is a plain attribute lookup
     return value
 
