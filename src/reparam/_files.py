@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 import scipy.sparse as sp
 
 READ_SUFFIXES = (".npy", ".npz", ".mtx", ".mtx.gz", ".csv", ".txt")
@@ -109,6 +108,8 @@ def _read_npz(path: Path, name: str):
 
 
 def _read_mtx(path: Path, name: str):
+    import scipy.io  # here, not at import: 0.08 s that only Matrix Market files need
+
     try:
         value = scipy.io.mmread(path)
     except (ValueError, IndexError, TypeError) as exc:

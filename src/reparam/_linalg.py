@@ -3,9 +3,27 @@ and the one place where the array library of an input is chosen (the array API s
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator
+
+
+def is_linear_operator(A) -> bool:
+    """Whether ``A`` is a :class:`scipy.sparse.linalg.LinearOperator`.
+
+    Asked without importing ``scipy.sparse.linalg`` (0.05 s, most of it for solvers of its own
+    that reparam never calls): a LinearOperator can exist only once that module is loaded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.sparse.linalg import aslinearoperator
+    >>> is_linear_operator(aslinearoperator(np.eye(2))), is_linear_operator(np.eye(2))
+    (True, False)
+    """
+    module = sys.modules.get("scipy.sparse.linalg")
+    return module is not None and isinstance(A, module.LinearOperator)
 
 
 class Operator:
@@ -85,7 +103,7 @@ def as_operator(A, dtype=None) -> Operator:
     """
     if isinstance(A, Operator):
         return A
-    if isinstance(A, LinearOperator):
+    if is_linear_operator(A):
         return Operator(A, "operator")
     if sp.issparse(A):
         A = sp.csr_array(A) if A.format not in ("csr", "csc") else A
@@ -117,60 +135,14 @@ def is_complex(value) -> bool:
         return False
 
 
-class StackedReal(LinearOperator):
-    """A complex operator ``A`` (m × n) as the real operator ``[Re A; Im A]`` (2m × n).
-
-    For real ``x``, ``matvec(x) = [Re(A x); Im(A x)]``; for a stacked residual ``[r1; r2]``,
-    ``rmatvec = Re(A^H (r1 + i r2))``, the gradient of ``0.5 ||A x - b||^2`` over real ``x``.
-    ``A.rmatvec`` must be the adjoint ``A^H`` (scipy's convention).
-    """
-
-    def __init__(self, A: LinearOperator):
-        m, n = A.shape
-        super().__init__(dtype=np.float64, shape=(2 * m, n))
-        self.complex_operator = A
-        self.rows = m
-        self._real_source = not is_complex(A)  # then Im(A) = 0: skip complex arithmetic
-
-    def _matvec(self, x):
-        y = np.ravel(self.complex_operator.matvec(np.ravel(x).astype(np.float64)))
-        return np.concatenate([y.real, np.zeros(y.shape) if self._real_source else y.imag])
-
-    def _rmatvec(self, r):
-        r = np.ravel(r)
-        if self._real_source:
-            return np.real(np.ravel(self.complex_operator.rmatvec(r[: self.rows])))
-        z = r[: self.rows] + 1j * r[self.rows:]
-        return np.real(np.ravel(self.complex_operator.rmatvec(z)))
-
-    def _matmat(self, X):
-        return np.column_stack([self._matvec(col) for col in X.T])
-
-    def _rmatmat(self, R):
-        return np.column_stack([self._rmatvec(col) for col in R.T])
-
-    def _adjoint(self):
-        return _StackedAdjoint(self)
-
-
-class _StackedAdjoint(LinearOperator):
-    def __init__(self, op: StackedReal):
-        super().__init__(dtype=np.float64, shape=(op.shape[1], op.shape[0]))
-        self.op = op
-
-    def _matvec(self, r):
-        return self.op._rmatvec(r)
-
-    def _rmatvec(self, x):
-        return self.op._matvec(x)
-
-
 def real_form(A):
     """``[Re A; Im A]`` for complex dense, sparse or LinearOperator ``A`` (never in place).
 
     Real ``A`` gives ``[A; 0]``, so that a real matrix with a complex right-hand side works too.
     """
-    if isinstance(A, LinearOperator):
+    if is_linear_operator(A):
+        from ._stacked import StackedReal
+
         return StackedReal(A)
     if sp.issparse(A):
         A = sp.csr_array(A)
@@ -197,7 +169,7 @@ def real_rhs(b) -> np.ndarray:
 def is_foreign(a) -> bool:
     """Whether ``a`` is an array of another library than NumPy (it speaks the array API or
     DLPack and is neither a NumPy array, a scipy.sparse matrix nor a LinearOperator)."""
-    if a is None or isinstance(a, (np.ndarray, np.generic, LinearOperator, Operator)):
+    if a is None or isinstance(a, (np.ndarray, np.generic, Operator)) or is_linear_operator(a):
         return False
     if sp.issparse(a):
         return False

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-import scipy.optimize
+import scipy  # scipy.optimize loads on first use (a lazy SciPy submodule): 0.2 s at import
 
 from ._linalg import is_foreign
 from ._result import (
@@ -158,10 +158,19 @@ _MANY_CHUNK = 16_384
 # cache while it is certified (measured at 200 x 20: 20% faster than 16 MiB, and than 2 MiB).
 _MANY_ENTRIES_COMPILED = 2**19
 
-try:  # scipy's compiled Lawson-Hanson without its wrapper's checks (done here already)
-    from scipy.optimize._slsqplib import nnls as _raw_lawson_hanson
-except ImportError:  # pragma: no cover - another scipy layout: its public function
-    _raw_lawson_hanson = None
+
+def _raw_lawson_hanson(A, b, cap):
+    """scipy's compiled Lawson-Hanson without its wrapper's checks (done here already), looked
+    up on the first call: it lives in scipy.optimize, 0.2 s to import, which `import reparam`
+    and most solves never need."""
+    global _raw_lawson_hanson
+    try:
+        from scipy.optimize._slsqplib import nnls as raw
+    except ImportError:  # pragma: no cover - another scipy layout: info 0 = use the public one
+        def raw(A, b, cap):
+            return None, None, 0
+    _raw_lawson_hanson = raw
+    return raw(A, b, cap)
 
 
 def _lawson_hanson(A, b, cap):

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator
 
-from ._linalg import Operator, as_operator, is_complex, real_form, real_rhs
+from ._linalg import Operator, as_operator, is_complex, is_linear_operator, real_form, real_rhs
 from ._result import column_norms, vector_norm
 
 _NUMERIC_KINDS = "biuf"
@@ -77,7 +76,7 @@ def validate_matrix(A) -> Operator:
     """Check ``A`` and return it as a float64 :class:`Operator` (a new array if converted)."""
     if isinstance(A, Operator):
         return A
-    if isinstance(A, LinearOperator):
+    if is_linear_operator(A):
         if len(A.shape) != 2:
             raise ValueError(f"A has shape {A.shape}; expected a 2-D operator")
         _dtype_of("A", A.dtype)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from . import __version__, nnls
+from . import __version__
 from ._files import (
     WRITE_SUFFIXES,
     FileError,
@@ -236,6 +236,8 @@ def _solve(args: argparse.Namespace) -> int:
     except FileError as exc:
         print(f"reparam solve: {exc}", file=sys.stderr)
         return 2
+    from ._nnls import nnls  # the solvers: imported by the command that runs them
+
     try:
         res = nnls(A, b, method=args.method, **options)
     except Interrupted as exc:

@@ -19,9 +19,16 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator
 
-from ._linalg import ArrayOperator, Operator, device, is_foreign, namespace, take_columns
+from ._linalg import (
+    ArrayOperator,
+    Operator,
+    device,
+    is_foreign,
+    is_linear_operator,
+    namespace,
+    take_columns,
+)
 from ._result import column_norms, vector_norm
 from ._validation import validate_matrix, validate_rhs
 
@@ -233,7 +240,7 @@ class MatrixSensing:
             m = left.shape[0]
             self._op = None
         else:
-            if not isinstance(op, LinearOperator) and not sp.issparse(op):
+            if not is_linear_operator(op) and not sp.issparse(op):
                 op = np.asarray(op, dtype=float)
                 if op.ndim == 3:
                     shape = op.shape[1:] if shape is None else shape

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from ._common import SIZES, Outcome
+if TYPE_CHECKING:
+    from ._common import Outcome
 
 _MODULES = {
     "init-scale": "init_scale",
@@ -44,6 +46,13 @@ _MODULES = {
 NAMES = tuple(_MODULES)
 
 __all__ = ["NAMES", "SIZES", "Outcome", "get", "run"]
+
+
+def __getattr__(name: str):
+    # SIZES and Outcome on first use: `reparam --help` and `reparam solve` read only NAMES.
+    if name in ("SIZES", "Outcome"):
+        return getattr(import_module(f"{__name__}._common"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get(name: str) -> Callable[..., Outcome]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.special import logsumexp, xlogy
 
 from .._linalg import is_foreign, namespace
 from ._base import (
@@ -18,6 +17,22 @@ from ._base import (
     _size,
     as_vector,
 )
+
+
+# scipy.special costs 0.1 s to import and only the potentials below use it: imported on first
+# call, so that the solvers (which import this module) start without it.
+def xlogy(x, y):
+    """``x log y``, 0 where ``x = 0`` (:func:`scipy.special.xlogy`)."""
+    from scipy.special import xlogy
+
+    return xlogy(x, y)
+
+
+def logsumexp(a):
+    """``log sum exp a``, computed stably (:func:`scipy.special.logsumexp`)."""
+    from scipy.special import logsumexp
+
+    return logsumexp(a)
 
 
 def _floats(u):

@@ -25,7 +25,6 @@ from .._validation import Problem, validate_options
 from ..domains import Orthant, orthant_kkt, orthant_kkt_positive
 from ..objectives import LeastSquares
 from ..optimizers import Task, run
-from ..parametrizations import Power
 
 _TINY = np.finfo(np.float64).tiny
 
@@ -67,6 +66,9 @@ def expand_sweep(problem: Problem, opts: dict) -> tuple[Problem, dict]:
 
 
 def _task(objective: LeastSquares, spec, opts: dict, columns: bool) -> Task:
+    # here, not at import: the exact methods, which import this module, never need it
+    from ..parametrizations import Power
+
     return Task(
         objective,
         param=Power(opts.get("depth", 2)),

@@ -8,7 +8,7 @@ its :class:`~.outcome.Reason`, and the attempts are kept in ``ActiveSetOutput.tr
 from __future__ import annotations
 
 import numpy as np
-import scipy.optimize
+import scipy  # scipy.optimize loads on first use (a lazy SciPy submodule): 0.2 s at import
 from scipy.linalg import lapack
 
 from ._common import _ACCEPT, _TINY
