@@ -79,9 +79,9 @@ _STEP_FRACTION = 0.5
 RATIO = 10.0
 # The polar form of the whole weight vector: the dimensionless learning-rate ratio
 # κ = η_s r0² / η_r (κ = 1: the first step is the plain network's). The effective init scale
-# of the flow shrinks only when κ > 1 while ⟨x, ∇f(x)⟩ < 0 (the signed network from x0 = 0
-# fits b from below) or κ < 1 while ⟨x, ∇f(x)⟩ > 0 (the positive network from x0 = α²·1
-# overshoots b): the default κ of each model is the one on the shrinking side.
+# of the flow shrinks only while κ r²/r0² > 1 and ⟨x, ∇f(x)⟩ < 0 (the signed network from
+# x0 = 0 fits b from below) or κ r²/r0² < 1 and ⟨x, ∇f(x)⟩ > 0 (the positive network from
+# x0 = α²·1 overshoots b): the default κ of each model is on the shrinking side.
 KAPPA = {"signed": 10.0, "positive": 0.1}
 _MODELS = ("signed", "positive")
 
