@@ -20,7 +20,8 @@ of the package (``--package``, default the ``reparam`` imported here: give the f
 version to compare) placed first on ``PYTHONPATH``.
 
 ``--importtime N`` then prints the N largest cumulative entries of ``python -X importtime`` for
-the same command: where the time of importing goes.
+the same command, and the modules it imports that the reference does not, their self times
+summed by package: the import cost that is reparam's own.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def package_copy(package: Path, folder: Path, compiled: bool) -> dict[str, str]:
 def wall(command: list[str], env: dict[str, str] | None = None) -> float:
     """Seconds from starting ``command`` to its exit (it must succeed)."""
     t0 = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=env,
+                          cwd=tempfile.gettempdir())  # no folder named reparam on sys.path[0]
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}:\n{proc.stderr}")
@@ -85,7 +87,7 @@ def import_times(command: list[str], env: dict[str, str] | None) -> list[tuple[i
     """(cumulative µs, self µs, module) of each module ``command`` imports (``-X importtime``);
     the module's name keeps the indentation that shows who imported it."""
     proc = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True,
-                          text=True, check=True, env=env)
+                          text=True, check=True, env=env, cwd=tempfile.gettempdir())
     rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
@@ -151,14 +153,18 @@ def main() -> None:
         print(f"package {args.package}")
         print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
               f"({os.cpu_count()} CPUs)")
-        print(f"{'command':<40} {'min':>6} {'median':>6} {'max':>6} {'median / ref':>12}")
+        print(f"{'command':<40} {'min':>6} {'median':>6} {'max':>6} {'min / ref':>9} "
+              f"{'ratio':>6}")
         reference = times[:, -1]
         for label, column in zip(rows, times.T):
             ratio = np.median(column / reference)  # of the runs timed side by side
             print(f"{label:<40} {column.min():6.3f} {np.median(column):6.3f} "
-                  f"{column.max():6.3f} {ratio:12.2f}")
+                  f"{column.max():6.3f} {column.min() / reference.min():9.2f} {ratio:6.2f}")
+        print("seconds; min / ref: the best run over the reference's best; ratio: the median "
+              "over the runs of the ratio to the reference run timed next to it")
         if args.importtime:
             print_import_times(command, envs["compiled"], args.importtime)
+
 
 if __name__ == "__main__":
     main()
