@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -72,15 +73,20 @@ def package_copy(package: Path, folder: Path, compiled: bool) -> dict[str, str]:
     return env
 
 
-def wall(command: list[str], env: dict[str, str] | None = None) -> float:
-    """Seconds from starting ``command`` to its exit (it must succeed)."""
+def wall(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Seconds from starting ``command`` to its exit (it must succeed), and the CPU seconds
+    (user + system) it used: on a loaded machine the wall time waits for a core, the CPU time
+    much less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, check=False, env=env,
                           cwd=tempfile.gettempdir())  # no folder named reparam on sys.path[0]
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}:\n{proc.stderr}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def import_times(command: list[str], env: dict[str, str] | None) -> list[tuple[int, int, str]]:
@@ -145,8 +151,9 @@ def main() -> None:
             wall(run, env)
         load_before = os.getloadavg()
         times = np.empty((args.runs, len(rows)))
+        cpu = np.empty((args.runs, len(rows)))
         for k in range(args.runs):
-            times[k] = [wall(run, env) for run, env in rows.values()]
+            times[k], cpu[k] = zip(*(wall(run, env) for run, env in rows.values()))
         load_after = os.getloadavg()
         print(f"reparam solve A.npy b.npy --out x.npy --report r.json, A 300 x 100, a fresh "
               f"process each time ({args.runs} runs each, interleaved)")
@@ -154,14 +161,16 @@ def main() -> None:
         print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
               f"({os.cpu_count()} CPUs)")
         print(f"{'command':<40} {'min':>6} {'median':>6} {'max':>6} {'min / ref':>9} "
-              f"{'ratio':>6}")
+              f"{'ratio':>6} {'CPU':>6} {'CPU / ref':>9}")
         reference = times[:, -1]
-        for label, column in zip(rows, times.T):
+        for label, column, used in zip(rows, times.T, cpu.T):
             ratio = np.median(column / reference)  # of the runs timed side by side
             print(f"{label:<40} {column.min():6.3f} {np.median(column):6.3f} "
-                  f"{column.max():6.3f} {column.min() / reference.min():9.2f} {ratio:6.2f}")
-        print("seconds; min / ref: the best run over the reference's best; ratio: the median "
-              "over the runs of the ratio to the reference run timed next to it")
+                  f"{column.max():6.3f} {column.min() / reference.min():9.2f} {ratio:6.2f} "
+                  f"{np.median(used):6.3f} {np.median(used) / np.median(cpu[:, -1]):9.2f}")
+        print("wall seconds; min / ref: the best run over the reference's best; ratio: the "
+              "median over the runs of the ratio to the reference run timed next to it; CPU: "
+              "the median CPU seconds (user + system) of a run")
         if args.importtime:
             print_import_times(command, envs["compiled"], args.importtime)
 
