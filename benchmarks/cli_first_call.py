@@ -20,7 +20,8 @@ of the package (``--package``, default the ``reparam`` imported here: give the f
 version to compare) placed first on ``PYTHONPATH``.
 
 ``--importtime N`` then prints the N largest cumulative entries of ``python -X importtime`` for
-the same command: where the time of importing goes.
+the same command, and the modules it imports that the reference does not, their self times
+summed by package: the import cost that is reparam's own.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -71,21 +73,27 @@ def package_copy(package: Path, folder: Path, compiled: bool) -> dict[str, str]:
     return env
 
 
-def wall(command: list[str], env: dict[str, str] | None = None) -> float:
-    """Seconds from starting ``command`` to its exit (it must succeed)."""
+def wall(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Seconds from starting ``command`` to its exit (it must succeed), and the CPU seconds
+    (user + system) it used: on a loaded machine the wall time waits for a core, the CPU time
+    much less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=env,
+                          cwd=tempfile.gettempdir())  # no folder named reparam on sys.path[0]
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}:\n{proc.stderr}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def import_times(command: list[str], env: dict[str, str] | None) -> list[tuple[int, int, str]]:
     """(cumulative µs, self µs, module) of each module ``command`` imports (``-X importtime``);
     the module's name keeps the indentation that shows who imported it."""
     proc = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True,
-                          text=True, check=True, env=env)
+                          text=True, check=True, env=env, cwd=tempfile.gettempdir())
     rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
@@ -143,22 +151,29 @@ def main() -> None:
             wall(run, env)
         load_before = os.getloadavg()
         times = np.empty((args.runs, len(rows)))
+        cpu = np.empty((args.runs, len(rows)))
         for k in range(args.runs):
-            times[k] = [wall(run, env) for run, env in rows.values()]
+            times[k], cpu[k] = zip(*(wall(run, env) for run, env in rows.values()))
         load_after = os.getloadavg()
         print(f"reparam solve A.npy b.npy --out x.npy --report r.json, A 300 x 100, a fresh "
               f"process each time ({args.runs} runs each, interleaved)")
         print(f"package {args.package}")
         print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
               f"({os.cpu_count()} CPUs)")
-        print(f"{'command':<40} {'min':>6} {'median':>6} {'max':>6} {'median / ref':>12}")
+        print(f"{'command':<40} {'min':>6} {'median':>6} {'max':>6} {'min / ref':>9} "
+              f"{'ratio':>6} {'CPU':>6} {'CPU / ref':>9}")
         reference = times[:, -1]
-        for label, column in zip(rows, times.T):
+        for label, column, used in zip(rows, times.T, cpu.T):
             ratio = np.median(column / reference)  # of the runs timed side by side
             print(f"{label:<40} {column.min():6.3f} {np.median(column):6.3f} "
-                  f"{column.max():6.3f} {ratio:12.2f}")
+                  f"{column.max():6.3f} {column.min() / reference.min():9.2f} {ratio:6.2f} "
+                  f"{np.median(used):6.3f} {np.median(used) / np.median(cpu[:, -1]):9.2f}")
+        print("wall seconds; min / ref: the best run over the reference's best; ratio: the "
+              "median over the runs of the ratio to the reference run timed next to it; CPU: "
+              "the median CPU seconds (user + system) of a run")
         if args.importtime:
             print_import_times(command, envs["compiled"], args.importtime)
+
 
 if __name__ == "__main__":
     main()

@@ -19,8 +19,8 @@ from ._base import (
 )
 
 
-# scipy.special costs 0.1 s to import and only the potentials below use it: imported on first
-# call, so that the solvers (which import this module) start without it.
+# scipy.special costs 0.1 s to import and only the potentials below use it: imported on their
+# first call, so that importing the parametrizations (as every iterative solve does) skips it.
 def xlogy(x, y):
     """``x log y``, 0 where ``x = 0`` (:func:`scipy.special.xlogy`)."""
     from scipy.special import xlogy
