@@ -556,8 +556,11 @@ def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "
         fused group apart: the multipliers of its edges must carry the pull of the edges that
         leave the group, a pull that grows with ``gamma``, and they lag one step behind it, so the
         spread inside the group grows like ``(step - 1) gamma w / rho``; the exact path keeps a
-        fused group at one point. The mean keeps the group's sum. ``False``: the ADMM iterate
-        ``U`` itself. Ignored by the exact mode.
+        fused group at one point. The mean keeps the group's sum. The same lag pulls the end
+        points of the last edges between large groups together, so CARP declares the last
+        fusions some levels before the exact path makes them (iris, ``step = 1.05``: the last
+        one at ``gamma`` 107 instead of 316), and from there the merged groups are reported at
+        their common mean. ``False``: the ADMM iterate ``U`` itself. Ignored by the exact mode.
 
     Returns
     -------
