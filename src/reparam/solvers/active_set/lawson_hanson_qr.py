@@ -35,7 +35,6 @@ def _lawson_hanson_qr(A, b, passive0, max_iter, block=None):
     w = A.T @ b  # minus the gradient at x = 0
     cnorm = max(float(np.max(np.abs(w), initial=0.0)), _TINY)
     tol_w = _TOL * cnorm
-    col_norm = np.sqrt(np.einsum("ij,ij->j", A, A))
     x = np.zeros(n)
     F = np.zeros(0, dtype=np.intp)
     Q = np.zeros((m, 0))
@@ -48,7 +47,7 @@ def _lawson_hanson_qr(A, b, passive0, max_iter, block=None):
     refreshed = False
     if passive0 is not None and passive0.any():
         cand = np.flatnonzero(passive0)
-        Q, R, F, _ = _qr_add(A, Q, R, F, cand, col_norm)
+        Q, R, F, _ = _qr_add(A, Q, R, F, cand)
         passive[F] = True
         x, Q, R, F, passive = _lh_inner(A, b, x, Q, R, F, passive)
         w = A.T @ (b - A[:, F] @ x[F])
@@ -71,7 +70,7 @@ def _lawson_hanson_qr(A, b, passive0, max_iter, block=None):
             cand = cand[np.argpartition(-w[cand], width - 1)[:width]]
         cand = cand[np.argsort(-w[cand], kind="stable")]
         s_before = F.size
-        Q, R, F, dependent = _qr_add(A, Q, R, F, cand, col_norm)
+        Q, R, F, dependent = _qr_add(A, Q, R, F, cand)
         blocked[dependent] = True
         if F.size == s_before:
             width = max(1, width // 4)
@@ -132,7 +131,7 @@ def _qr_remove(Q, R, drop):
     return Q, R
 
 
-def _qr_add(A, Q, R, F, cand, col_norm):
+def _qr_add(A, Q, R, F, cand):
     """Append the independent columns of A[:, cand] to the thin QR (Q, R) of A[:, F].
 
     Block classical Gram–Schmidt, twice (enough for orthogonality to working precision), then
@@ -141,6 +140,8 @@ def _qr_add(A, Q, R, F, cand, col_norm):
     """
     m = A.shape[0]
     V = A[:, cand]
+    # The candidates' norms, for the dependence test (no pass over all of A).
+    col_norm = np.sqrt(np.einsum("ij,ij->j", V, V))
     s = F.size
     H = np.zeros((s, cand.size))
     for _ in range(2):
@@ -152,7 +153,7 @@ def _qr_add(A, Q, R, F, cand, col_norm):
         return Q, R, F, cand
     if cand.size == 1:
         rho = float(np.linalg.norm(V))
-        if rho <= _DEPENDENT * col_norm[cand[0]]:
+        if rho <= _DEPENDENT * col_norm[0]:
             return Q, R, F, cand
         Qn, Rn, keep, r = V / rho, np.array([[rho]]), np.array([0]), 1
     else:
@@ -160,7 +161,7 @@ def _qr_add(A, Q, R, F, cand, col_norm):
         # numerically dependent on those before it (a plain QR's diagonal says so).
         Qv, Rv = np.linalg.qr(V)
         d = np.abs(np.diagonal(Rv))
-        ok = d > _DEPENDENT * col_norm[cand[: d.size]]
+        ok = d > _DEPENDENT * col_norm[: d.size]
         r = int(np.argmin(ok)) if not ok.all() else d.size
         r = min(r, m - s)
         if r == 0:

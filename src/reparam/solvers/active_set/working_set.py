@@ -61,8 +61,7 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
     c = A.T @ b  # minus the gradient at x = 0; c_F is the right-hand side on F
     cnorm = max(float(np.max(np.abs(c), initial=0.0)), _TINY)
     tol_w = _TOL * cnorm
-    sq = np.einsum("ij,ij->j", A, A)
-    ws = _Set(A, b, c, sq, min(m, n))
+    ws = _Set(A, b, c, min(m, n))
     x = np.zeros(n)
     passive = np.zeros(n, dtype=bool)
     blocked = np.zeros(n, dtype=bool)
@@ -132,8 +131,8 @@ class _Set:
     column leaving costs no copy of the others), and the upper Cholesky factor ``U`` of
     ``A_F^T A_F`` (Fortran order, the layout LAPACK and the Givens sweep read in place)."""
 
-    def __init__(self, A, b, c, sq, cap):
-        self.A, self.b, self.c, self.sq = A, b, c, sq
+    def __init__(self, A, b, c, cap):
+        self.A, self.b, self.c = A, b, c
         self.At = np.zeros((cap, A.shape[0]))
         self.xs = np.zeros(cap)  # x by slot: the residual is one product with At
         self.used = 0
@@ -156,6 +155,7 @@ class _Set:
             return cand[:1]
         V = self.A[:, cand]
         D = V.T @ V
+        sq = D.diagonal().copy()  # the candidates' squared norms (no pass over all of A)
         if s:
             C = (self.At[:self.used] @ V)[self.slot]
             E = lapack.dtrtrs(self.U, C, lower=False, trans=1)[0]
@@ -163,7 +163,7 @@ class _Set:
         UD, info = lapack.dpotrf(D, lower=False, clean=True)
         k = cand.size if info == 0 else info - 1
         d2 = np.diagonal(UD)[:k] ** 2
-        ok = d2 > _WS_DEPENDENT * self.sq[cand[:k]]
+        ok = d2 > _WS_DEPENDENT * sq[:k]
         r = int(np.argmin(ok)) if not ok.all() else k
         r = min(r, room)
         dependent = cand[r:r + 1] if r < cand.size and r < room else cand[:0]
