@@ -29,15 +29,16 @@ Five paths, tried in order until one certifies its answer with the KKT residual
    Many right-hand sides first guess their passive sets by a few rounds of the same pivoting
    with inexact solves: conjugate-gradient steps on every column's passive system at once,
    in single precision, one Gram-matrix product per step for a chunk of columns
-   (``_inexact_pivoting``). With that start nearly every column needs one exact float64
+   (``_inexact_pivoting``; with the C extension, everything but the products runs fused in
+   C). With that start nearly every column needs one exact float64
    factorization, of its final passive set. With at most 32 unknowns, where most columns
    have a passive set of their own, every column's passive system is instead solved in the
    same few numpy calls, as a masked Cholesky factorization vectorized over the columns
    (``small.all_columns_bpp``). Where the C extension ``_bppc`` was built (at install), every
    column with at most 256 unknowns is pivoted in C instead, one column at a time with a small
    Cholesky factorization per round that keeps the rows of the unchanged leading passive
-   variables, or of ``G^{-1}``'s active block when that is the smaller one
-   (``small.bpp_columns``).
+   variables and removes a variable that left by a rank-one update, or of ``G^{-1}``'s active
+   block when that is the smaller one (``small.bpp_columns``).
 2. **Lawson–Hanson on the Gram matrix** (when block pivoting fails, typically because its
    passive sets grow ill-conditioned, as on a Gaussian blur): the same algorithm as 3., with a
    Cholesky factor of G_FF extended on entry and downdated on exit by Givens rotations; its

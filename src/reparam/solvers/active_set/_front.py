@@ -17,6 +17,7 @@ from .lawson_hanson_gram import _lawson_hanson_gram
 from .lawson_hanson_qr import _lawson_hanson_qr
 from .many_rhs import (
     _CG_ITERS,
+    _FUSED_ROUNDS,
     _INEXACT_K,
     _INEXACT_N,
     _INEXACT_ROUNDS,
@@ -292,8 +293,9 @@ def _solve_multi(A, B, X0, max_iter, gram):
                 # from the inexact rounds' guess, as the grouped path does
                 X_ls = _unconstrained(G, C)
                 if X_ls is not None:
-                    start = _inexact_pivoting(G, C, X_ls)
-                    notes.append(f"passive sets guessed by {_INEXACT_ROUNDS} inexact pivoting "
+                    guess = _FUSED_ROUNDS if compiled_kernel(n) else _INEXACT_ROUNDS
+                    start = _inexact_pivoting(G, C, X_ls, rounds=guess)
+                    notes.append(f"passive sets guessed by {guess} inexact pivoting "
                                  f"rounds ({_CG_ITERS} conjugate-gradient steps each)")
             fast = all_columns_bpp(G, C, start, max_iter)
             P0 = start
