@@ -18,8 +18,8 @@ Memory mode (B in this process's memory, as a user who built it would have it):
    B in this process's memory as a user would have it. Overhead = Dask time / in-process time
    - 1 (target < 30 % with 2 workers on 2 cores), against both in-process runs; the answers
    are compared (Dask equals the block-by-block run bit for bit). Each block is copied out of
-   B, serialized and sent by this process: that, on the same cores as the workers, is the
-   overhead.
+   B by this process, into a file in shared memory that its worker maps (a LocalCluster):
+   that, on the same cores as the workers, is the overhead beyond Dask's own.
 
 Zarr mode (the realistic job: B on disk in a Zarr store, x written to a Zarr store, nothing
 large passes through the client). B is written once to a store chunked ``(m, c)`` with ``c``

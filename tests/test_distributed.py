@@ -146,6 +146,38 @@ def test_a_corrupted_chunk_of_a_zarr_store_is_named(client, tmp_path):
         distributed.nnls(A, source, client)
 
 
+def test_blocks_in_memory_pass_through_shared_memory_and_are_removed(client, monkeypatch):
+    """On a LocalCluster, the blocks of an in-memory B go to the workers as files in
+    /dev/shm (no socket, no serialization), each removed once solved; when shared memory is
+    full they travel inside their tasks: the same answer either way."""
+    if not os.access("/dev/shm", os.W_OK):
+        pytest.skip("no writable /dev/shm on this machine")
+    A, B = problem(k=300, seed=16)
+    expected = by_blocks(A, B, 50)
+    save, written = np.save, []
+
+    def spy(file, array, *args, **kwargs):
+        written.append(str(file))
+        return save(file, array, *args, **kwargs)
+
+    monkeypatch.setattr(np, "save", spy)
+    assert np.array_equal(distributed.nnls(A, B, client, chunks=50).x, expected)
+    assert len(written) == 6 and all(f.startswith("/dev/shm/") for f in written)
+    assert not any(os.path.exists(os.path.dirname(f)) for f in written)  # all removed
+
+    def full(file, array, *args, **kwargs):
+        save(file, array[:, :1])  # a partial file, then the error of a full tmpfs
+        raise OSError(28, "No space left on device")
+
+    written.clear()
+    monkeypatch.setattr(np, "save", full)
+    assert np.array_equal(distributed.nnls(A, B, client, chunks=50).x, expected)
+    # the scheduler-address client is not a LocalCluster: blocks travel inside their tasks
+    monkeypatch.setattr(np, "save", spy)
+    res = distributed.nnls(A, B, client.scheduler.address, chunks=50)
+    assert np.array_equal(res.x, expected) and written == []
+
+
 def test_float32_stays_float32_and_statuses_per_column(client):
     A, B = problem(k=60, seed=2)
     A32, B32 = A.astype(np.float32), B.astype(np.float32)
