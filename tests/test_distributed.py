@@ -6,6 +6,7 @@ kills a worker runs last and waits for the nanny to bring it back.
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -154,28 +155,29 @@ def test_blocks_in_memory_pass_through_shared_memory_and_are_removed(client, mon
         pytest.skip("no writable /dev/shm on this machine")
     A, B = problem(k=300, seed=16)
     expected = by_blocks(A, B, 50)
-    save, written = np.save, []
+    seen = []
 
-    def spy(file, array, *args, **kwargs):
-        written.append(str(file))
-        return save(file, array, *args, **kwargs)
+    def look(done, total, seconds):  # blocks still in flight are in shared memory
+        seen.extend(glob.glob("/dev/shm/reparam-nnls-*/block-*.npy"))
 
-    monkeypatch.setattr(np, "save", spy)
-    assert np.array_equal(distributed.nnls(A, B, client, chunks=50).x, expected)
-    assert len(written) == 6 and all(f.startswith("/dev/shm/") for f in written)
-    assert not any(os.path.exists(os.path.dirname(f)) for f in written)  # all removed
+    for given in (B, np.asfortranarray(B), np.repeat(B, 2, axis=1)[:, ::2]):  # C, F, strided
+        seen.clear()
+        assert np.array_equal(distributed.nnls(A, given, client, chunks=50, progress=look).x,
+                              expected)
+        assert seen and not any(os.path.exists(os.path.dirname(f)) for f in seen)
 
-    def full(file, array, *args, **kwargs):
-        save(file, array[:, :1])  # a partial file, then the error of a full tmpfs
-        raise OSError(28, "No space left on device")
+    def full(file, mode="r", *args, **kwargs):  # a tmpfs that is full
+        raise OSError(28, "No space left on device", file)
 
-    written.clear()
-    monkeypatch.setattr(np, "save", full)
-    assert np.array_equal(distributed.nnls(A, B, client, chunks=50).x, expected)
-    # the scheduler-address client is not a LocalCluster: blocks travel inside their tasks
-    monkeypatch.setattr(np, "save", spy)
-    res = distributed.nnls(A, B, client.scheduler.address, chunks=50)
-    assert np.array_equal(res.x, expected) and written == []
+    monkeypatch.setattr(distributed, "open", full, raising=False)
+    seen.clear()
+    assert np.array_equal(distributed.nnls(A, B, client, chunks=50, progress=look).x, expected)
+    assert not seen  # every block travelled inside its task
+    monkeypatch.undo()
+    # a client of a scheduler address is not a LocalCluster: blocks travel inside their tasks
+    seen.clear()
+    res = distributed.nnls(A, B, client.scheduler.address, chunks=50, progress=look)
+    assert np.array_equal(res.x, expected) and not seen
 
 
 def test_float32_stays_float32_and_statuses_per_column(client):
