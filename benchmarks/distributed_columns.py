@@ -6,7 +6,8 @@
 Every run (both sides) uses one BLAS thread per process (threadpoolctl; the Dask workers have
 one by Dask's default), printed with the figures. Times are wall clock and CPU seconds: on a
 shared machine the wall clock says as much about the neighbours as about the code, the CPU
-seconds (this process, plus every worker process for Dask) say what the work cost.
+seconds (this process, plus every worker process for Dask) say what the work cost. Every
+in-process run comes first, before the cluster starts (its scheduler runs in this process).
 
 Memory mode (B in this process's memory, as a user who built it would have it):
 
@@ -18,8 +19,8 @@ Memory mode (B in this process's memory, as a user who built it would have it):
    B in this process's memory as a user would have it. Overhead = Dask time / in-process time
    - 1 (target < 30 % with 2 workers on 2 cores), against both in-process runs; the answers
    are compared (Dask equals the block-by-block run bit for bit). Each block is copied out of
-   B, serialized and sent by this process: that, on the same cores as the workers, is the
-   overhead.
+   B by this process, into a file in shared memory that its worker maps (a LocalCluster):
+   that, on the same cores as the workers, is the overhead beyond Dask's own.
 
 Zarr mode (the realistic job: B on disk in a Zarr store, x written to a Zarr store, nothing
 large passes through the client). B is written once to a store chunked ``(m, c)`` with ``c``
@@ -127,10 +128,13 @@ def _overhead(dask: Clock, ref: Clock, what: str) -> str:
             f"CPU {100 * (dask.cpu / ref.cpu - 1):+.0f} % (target < 30 %)")
 
 
-def memory_mode(A, B, client, args) -> None:
+def memory_mode(A, B, args):
+    """The in-process runs, then (given the client: ``send``) the Dask run and the ratios."""
     from reparam import distributed
 
-    k = B.shape[1]
+    m, k = B.shape
+    size = args.chunks or distributed.block_columns(m, k, args.workers)
+    print("-- memory mode, in process: B in this process's memory")
     before = _peak_gib()
     with Clock() as one:
         whole = rp.nnls(A, B)
@@ -139,20 +143,22 @@ def memory_mode(A, B, client, args) -> None:
           f"{k / one.wall / 1e5:.2f}x)  peak memory {_peak_gib():.2f} GiB, +{extra:.2f} GiB "
           f"above the problem; {whole.status_counts()}, max kkt {np.max(whole.kkt):.1e}; "
           f"{_load()}")
+    if not args.skip_blocks:
+        with Clock() as blocks:
+            xs = np.hstack([rp.nnls(A, B[:, s:s + size]).x for s in range(0, k, size)])
+        print(f"in process, block by block: {blocks.line(k)}; {_load()}")
+    client = yield
+    print("-- memory mode, Dask: B in this process's memory")
     with Clock(client) as dask:
-        res = distributed.nnls(A, B, client, chunks=args.chunks)
+        res = distributed.nnls(A, B, client, chunks=size)
     x = res.x
     worker_peak = max(client.run(_peak_gib).values())
-    size = res.info["chunks"]
     print(f"Dask, {args.workers} workers, B in memory: {dask.line(k)}  ({res.info['blocks']} "
           f"blocks of {size} columns)  peak memory of a worker {worker_peak:.2f} GiB; "
           f"{res.status_counts()}; {_load()}")
     print(_overhead(dask, one, "one in-process call")
           + f"; max |x_dask - x_one_call| = {np.max(np.abs(x - whole.x)):.1e}")
     if not args.skip_blocks:
-        with Clock() as blocks:
-            xs = np.hstack([rp.nnls(A, B[:, s:s + size]).x for s in range(0, k, size)])
-        print(f"in process, block by block: {blocks.line(k)}; {_load()}")
         print(_overhead(dask, blocks, "the same blocks in process")
               + f"; Dask equals them bit for bit: {np.array_equal(x, xs)}")
 
@@ -188,7 +194,8 @@ def _stored(path: str) -> str:
             f"chunks {z.chunks}")
 
 
-def zarr_mode(A, B, client, args, folder: str) -> None:
+def zarr_mode(A, B, args, folder: str):
+    """The in-process runs, then (given the client: ``send``) the Dask runs and the ratios."""
     import dask.array as da
     import zarr
 
@@ -197,6 +204,7 @@ def zarr_mode(A, B, client, args, folder: str) -> None:
     m, k = B.shape
     n = A.shape[1]
     c = args.chunks or distributed.block_columns(m, k, args.workers)
+    print("-- Zarr mode, in process: B read from a Zarr store, x written to a Zarr store")
     source = os.path.join(folder, "B.zarr")
     t0 = time.perf_counter()
     _create(source, B.shape, (m, c), B.dtype, args.codec)[...] = B
@@ -222,6 +230,8 @@ def zarr_mode(A, B, client, args, folder: str) -> None:
     what = "the faster in-process run" + (" (one call)" if best is one else " (blocks)")
     xs = np.asarray(zarr.open_array(os.path.join(folder, "x_blocks.zarr"), mode="r"))
     x1 = np.asarray(zarr.open_array(os.path.join(folder, "x_one.zarr"), mode="r"))
+    client = yield
+    print("-- Zarr mode, Dask: B read from the same store by the workers, x written by them")
     for name, given in (("path", source), ("da.from_zarr", None)):
         if given is None:
             given = da.from_zarr(source)
@@ -266,6 +276,20 @@ def main(argv: list[str] | None = None) -> None:
           f"{os.cpu_count()} CPUs; {_load()}")
     with contextlib.ExitStack() as stack:
         stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+        # Every in-process run first, with no cluster running in this process (its scheduler
+        # and client threads would add their CPU seconds to the in-process figures).
+        modes = []
+        if args.mode in ("both", "memory"):
+            modes.append(memory_mode(A, B, args))
+        if args.mode in ("both", "zarr"):
+            folder = args.store or stack.enter_context(tempfile.TemporaryDirectory())
+            if args.store:
+                os.makedirs(folder, exist_ok=True)
+                for name in ("B.zarr", "x_one.zarr", "x_blocks.zarr", "x_dask.zarr"):
+                    stack.callback(shutil.rmtree, os.path.join(folder, name), True)
+            modes.append(zarr_mode(A, B, args, folder))
+        for mode in modes:
+            next(mode)
         t0 = time.perf_counter()
         client = stack.enter_context(distributed.connect(workers=args.workers))
         # what any first task would pay (this process has imported both already)
@@ -274,17 +298,9 @@ def main(argv: list[str] | None = None) -> None:
               f"{time.perf_counter() - t0:.1f} s (not counted below); BLAS threads: "
               f"{_blas_threads()} here, {sorted(set(client.run(_blas_threads).values()))} "
               f"per worker")
-        if args.mode in ("both", "memory"):
-            print("-- memory mode: B in this process's memory")
-            memory_mode(A, B, client, args)
-        if args.mode in ("both", "zarr"):
-            print("-- Zarr mode: B read from a Zarr store, x written to a Zarr store")
-            folder = args.store or stack.enter_context(tempfile.TemporaryDirectory())
-            if args.store:
-                os.makedirs(folder, exist_ok=True)
-                for name in ("B.zarr", "x_one.zarr", "x_blocks.zarr", "x_dask.zarr"):
-                    stack.callback(shutil.rmtree, os.path.join(folder, name), True)
-            zarr_mode(A, B, client, args, folder)
+        for mode in modes:
+            with contextlib.suppress(StopIteration):
+                mode.send(client)
 
 
 if __name__ == "__main__":

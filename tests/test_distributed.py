@@ -6,6 +6,7 @@ kills a worker runs last and waits for the nanny to bring it back.
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -144,6 +145,39 @@ def test_a_corrupted_chunk_of_a_zarr_store_is_named(client, tmp_path):
     with pytest.raises(distributed.BlockError,
                        match=r"block 2 \(columns 100:150\) of B: .*nan at row 7, column 123"):
         distributed.nnls(A, source, client)
+
+
+def test_blocks_in_memory_pass_through_shared_memory_and_are_removed(client, monkeypatch):
+    """On a LocalCluster, the blocks of an in-memory B go to the workers as files in
+    /dev/shm (no socket, no serialization), each removed once solved; when shared memory is
+    full they travel inside their tasks: the same answer either way."""
+    if not os.access("/dev/shm", os.W_OK):
+        pytest.skip("no writable /dev/shm on this machine")
+    A, B = problem(k=300, seed=16)
+    expected = by_blocks(A, B, 50)
+    seen = []
+
+    def look(done, total, seconds):  # blocks still in flight are in shared memory
+        seen.extend(glob.glob("/dev/shm/reparam-nnls-*/block-*.npy"))
+
+    for given in (B, np.asfortranarray(B), np.repeat(B, 2, axis=1)[:, ::2]):  # C, F, strided
+        seen.clear()
+        assert np.array_equal(distributed.nnls(A, given, client, chunks=50, progress=look).x,
+                              expected)
+        assert seen and not any(os.path.exists(os.path.dirname(f)) for f in seen)
+
+    def full(file, mode="r", *args, **kwargs):  # a tmpfs that is full
+        raise OSError(28, "No space left on device", file)
+
+    monkeypatch.setattr(distributed, "open", full, raising=False)
+    seen.clear()
+    assert np.array_equal(distributed.nnls(A, B, client, chunks=50, progress=look).x, expected)
+    assert not seen  # every block travelled inside its task
+    monkeypatch.undo()
+    # a client of a scheduler address is not a LocalCluster: blocks travel inside their tasks
+    seen.clear()
+    res = distributed.nnls(A, B, client.scheduler.address, chunks=50, progress=look)
+    assert np.array_equal(res.x, expected) and not seen
 
 
 def test_float32_stays_float32_and_statuses_per_column(client):
