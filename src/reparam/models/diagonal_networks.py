@@ -246,6 +246,52 @@ def _step(A, depth: int, init_scale: float) -> float:
     return _STEP_FRACTION / curv
 
 
+class _Runs:
+    """Bookkeeping of k gradient-descent runs side by side (one column each): the stopping
+    rule (the domain's certificate at ``tol``), statuses, iteration counts, the first step and
+    the path of ‖x‖₁."""
+
+    def __init__(self, A, b, k: int):
+        self.A, self.b = A, b
+        self.col_norms = np.linalg.norm(A, axis=0)
+        self.rhs = max(float(np.linalg.norm(b)), np.finfo(float).tiny)
+        self.active = np.ones(k, dtype=bool)
+        self.n_iter = np.zeros(k, dtype=int)
+        self.status = np.array(["MAX_ITER"] * k, dtype=object)
+        self.first_step = None
+        self.paths = []
+
+    def check(self, x, params, domain, tol: float):
+        """Record ‖x‖₁, stop the converged and the non-finite runs; return the gradient in x."""
+        self.paths.append(np.abs(x).sum(axis=0))
+        g = self.A.T @ (self.A @ x - self.b[:, None])
+        cert = domain.certificate(x, g, self.col_norms, self.rhs, axis=0)
+        bad = self.active & ~(np.isfinite(cert) & np.all(np.isfinite(params), axis=0))
+        self.status[bad] = "NUMERICAL_ERROR"
+        done = self.active & (cert <= tol)
+        self.status[done] = "CONVERGED"
+        self.active &= ~(done | bad)
+        return g
+
+    def masked(self, eta):
+        """The steps of this iteration, zero for stopped runs (counts the iteration)."""
+        eta = np.where(self.active, eta, 0.0)
+        if self.first_step is None:
+            self.first_step = eta.copy()
+        self.n_iter += self.active
+        return eta
+
+    def results(self, x, growth, effective=None) -> list[NetworkRun]:
+        k = x.shape[1]
+        first = self.first_step if self.first_step is not None else np.zeros(k)
+        path = np.asarray(self.paths)
+        extra = [() if effective is None else (float(effective[j]),) for j in range(k)]
+        return [NetworkRun(x[:, j].copy(), float(np.abs(x[:, j]).sum()), int(self.n_iter[j]),
+                           self.status[j] == "CONVERGED", float(first[j]), str(self.status[j]),
+                           path[: self.n_iter[j] + 1, j].copy(), float(growth[j]), *extra[j])
+                for j in range(k)]
+
+
 def _polar_descent(A, b, scales, depth: int, model: str, kappa: float, max_iter: int,
                    tol: float) -> list[NetworkRun]:
     r"""Gradient descent on the polar coordinates of the whole weight vector, one column per
@@ -288,29 +334,16 @@ def _polar_descent(A, b, scales, depth: int, model: str, kappa: float, max_iter:
     w = np.tile(alphas, (N, 1))                                     # (N, k)
     ratio = kappa / (N * alphas ** 2)                               # η_s / η_r = κ / r0²
     domain = Free() if signed else Orthant()
-    col_norms = np.linalg.norm(A, axis=0)
-    rhs = max(float(np.linalg.norm(b)), np.finfo(float).tiny)
     lip = L * L * np.linalg.norm(A, 2) ** 2
-    active = np.ones(k, dtype=bool)
-    n_iter = np.zeros(k, dtype=int)
-    status = np.array(["MAX_ITER"] * k, dtype=object)
-    first_step = np.zeros(k)
-    paths = []
+    runs = _Runs(A, b, k)
 
     def forward(w):
         return w[:n] ** L - w[n:] ** L if signed else w ** L
 
     for it in range(max_iter + 1):
         x = forward(w)                                              # (n, k)
-        paths.append(np.abs(x).sum(axis=0))
-        g = A.T @ (A @ x - b[:, None])
-        cert = domain.certificate(x, g, col_norms, rhs, axis=0)
-        bad = active & ~(np.isfinite(cert) & np.all(np.isfinite(w), axis=0))
-        status[bad] = "NUMERICAL_ERROR"
-        done = active & (cert <= tol)
-        status[done] = "CONVERGED"
-        active &= ~(done | bad)
-        if not active.any() or it == max_iter:
+        g = runs.check(x, w, domain, tol)
+        if not runs.active.any() or it == max_iter:
             break
         G = L * w ** (L - 1) * (np.concatenate([g, -g]) if signed else g)
         r = np.linalg.norm(w, axis=0)
@@ -319,16 +352,12 @@ def _polar_descent(A, b, scales, depth: int, model: str, kappa: float, max_iter:
         grad_s = r * (G - grad_r * s)
         curv = np.maximum(1.0, np.max(np.abs(w), axis=0)) ** (2 * L - 2)
         eta = _STEP_FRACTION / (lip * curv * np.maximum(1.0, ratio * r * r))
-        eta = np.where(active, eta, 0.0)
-        if it == 0:
-            first_step = eta.copy()
+        eta = runs.masked(eta)
         r = r - eta * grad_r
         s = s - (ratio * eta) * grad_s
         s = s / np.linalg.norm(s, axis=0)
         w = r * s
-        n_iter += active
     x = forward(w)
-    path = np.asarray(paths)
     growth = np.sum(w * w, axis=0) / (N * alphas ** 2)
     effective = np.full(k, np.nan)
     if L == 2 and signed:
@@ -341,10 +370,7 @@ def _polar_descent(A, b, scales, depth: int, model: str, kappa: float, max_iter:
             basis = np.column_stack([A.T, np.ones(n)])
             coef = np.linalg.lstsq(basis, logs[:, ok], rcond=None)[0]
             effective[ok] = alphas[ok] * np.exp(coef[-1])
-    return [NetworkRun(x[:, j].copy(), float(np.abs(x[:, j]).sum()), int(n_iter[j]),
-                       status[j] == "CONVERGED", float(first_step[j]), str(status[j]),
-                       path[: n_iter[j] + 1, j].copy(), float(growth[j]), float(effective[j]))
-            for j in range(k)]
+    return runs.results(x, growth, effective)
 
 
 def _descend_layers(A, b, scales, depth: int, ratio: float, max_iter: int,
@@ -372,43 +398,24 @@ def _descend_layers(A, b, scales, depth: int, ratio: float, max_iter: int,
     alphas = np.asarray(scales, dtype=float)
     r = np.tile(alphas * np.sqrt(n), (2, 1))                        # (2, k)
     D = np.full((2, n, k), 1.0 / np.sqrt(n))
-    col_norms = np.linalg.norm(A, axis=0)
-    rhs = max(float(np.linalg.norm(b)), np.finfo(float).tiny)
     lip = L * L * np.linalg.norm(A, 2) ** 2
-    active = np.ones(k, dtype=bool)
-    n_iter = np.zeros(k, dtype=int)
-    status = np.array(["MAX_ITER"] * k, dtype=object)
-    first_step = np.zeros(k)
-    paths = []
+    runs = _Runs(A, b, k)
     for it in range(max_iter + 1):
         x = p.forward((r, D))                                       # (n, k)
-        paths.append(np.abs(x).sum(axis=0))
-        g = A.T @ (A @ x - b[:, None])
-        cert = Free().certificate(x, g, col_norms, rhs, axis=0)
-        bad = active & ~(np.isfinite(cert) & np.all(np.isfinite(r), axis=0))
-        status[bad] = "NUMERICAL_ERROR"
-        done = active & (cert <= tol)
-        status[done] = "CONVERGED"
-        active &= ~(done | bad)
-        if not active.any() or it == max_iter:
+        g = runs.check(x, r, Free(), tol)
+        if not runs.active.any() or it == max_iter:
             break
         u, v = p.weights((r, D))
         w = np.maximum(1.0, np.max(u ** (2 * L - 2) + v ** (2 * L - 2), axis=0))
         eta = _STEP_FRACTION / (lip * w * np.maximum(1.0, ratio * np.max(r * r, axis=0)))
-        eta = np.where(active, eta, 0.0)
-        if it == 0:
-            first_step = eta.copy()
+        eta = runs.masked(eta)
         grad_r, grad_D = p.vjp((r, D), g)
         r = r - eta * grad_r
         D = D - (ratio * eta) * grad_D
         D = D / np.linalg.norm(D, axis=1, keepdims=True)
-        n_iter += active
     x = p.forward((r, D))
-    path = np.asarray(paths)
     growth = np.sum(r * r, axis=0) / (2 * n * alphas ** 2)  # ‖(u∞, v∞)‖² / ‖(u0, v0)‖²
-    return [NetworkRun(x[:, j].copy(), float(np.abs(x[:, j]).sum()), int(n_iter[j]),
-                       status[j] == "CONVERGED", float(first_step[j]), str(status[j]),
-                       path[: n_iter[j] + 1, j].copy(), float(growth[j])) for j in range(k)]
+    return runs.results(x, growth)
 
 
 def _check_model(model) -> str:

@@ -22,6 +22,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One column of the downdate: apply the rotations r = k .. j-1 found on the earlier columns to
+ * work[k .. j], then find the rotation that zeroes work[j + 1] against work[j] and apply it. */
+static inline void rotate_column(double *work, Py_ssize_t k, Py_ssize_t j, double *cs, double *sn)
+{
+    for (Py_ssize_t r = k; r < j; r++) {
+        double a = work[r], b = work[r + 1];
+        work[r] = cs[r] * a + sn[r] * b;
+        work[r + 1] = cs[r] * b - sn[r] * a;
+    }
+    double a = work[j], b = work[j + 1];
+    double h = hypot(a, b);
+    if (h > 0.0) {
+        cs[j] = a / h;
+        sn[j] = b / h;
+    } else {
+        cs[j] = 1.0;
+        sn[j] = 0.0;
+    }
+    work[j] = h;
+}
+
 /* out ((s-1) x (s-1), column-major) = the factor of U without column k, zeros below the
  * diagonal (every entry of out is written). */
 static void delete_column(const double *U, Py_ssize_t s, Py_ssize_t k, double *out,
@@ -38,21 +59,7 @@ static void delete_column(const double *U, Py_ssize_t s, Py_ssize_t k, double *o
             continue;
         }
         memcpy(work, col, (size_t)(j + 2) * sizeof(double));  /* rows 0..j+1 */
-        for (Py_ssize_t r = k; r < j; r++) {
-            double a = work[r], b = work[r + 1];
-            work[r] = cs[r] * a + sn[r] * b;
-            work[r + 1] = cs[r] * b - sn[r] * a;
-        }
-        double a = work[j], b = work[j + 1];
-        double h = hypot(a, b);
-        if (h > 0.0) {
-            cs[j] = a / h;
-            sn[j] = b / h;
-        } else {
-            cs[j] = 1.0;
-            sn[j] = 0.0;
-        }
-        work[j] = h;
+        rotate_column(work, k, j, cs, sn);
         memcpy(dst, work, (size_t)(j + 1) * sizeof(double));
     }
 }
@@ -66,21 +73,7 @@ static void delete_packed(double *ap, Py_ssize_t s, Py_ssize_t k, double *work, 
 {
     for (Py_ssize_t j = k; j < s - 1; j++) {
         memcpy(work, ap + (j + 1) * (j + 2) / 2, (size_t)(j + 2) * sizeof(double));
-        for (Py_ssize_t r = k; r < j; r++) {
-            double a = work[r], b = work[r + 1];
-            work[r] = cs[r] * a + sn[r] * b;
-            work[r + 1] = cs[r] * b - sn[r] * a;
-        }
-        double a = work[j], b = work[j + 1];
-        double h = hypot(a, b);
-        if (h > 0.0) {
-            cs[j] = a / h;
-            sn[j] = b / h;
-        } else {
-            cs[j] = 1.0;
-            sn[j] = 0.0;
-        }
-        work[j] = h;
+        rotate_column(work, k, j, cs, sn);
         memcpy(ap + j * (j + 1) / 2, work, (size_t)(j + 1) * sizeof(double));
     }
 }
