@@ -47,7 +47,7 @@
 #define HOT __attribute__((target_clones("avx2", "default")))
 #endif
 #else
-#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define HOT
 #endif
 
 /* A dot product with four partial sums: the factorization's inner loops are short, and with a
