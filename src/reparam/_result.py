@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ._linalg import abs_max
 from .domains import orthant_kkt
 
 # Smallest denominator used when normalizing the KKT residual (b with A^T b = 0 has x = 0).
@@ -370,8 +371,7 @@ def certify(op, b: np.ndarray, x: np.ndarray, col_norms: np.ndarray | None = Non
 def _exponent(op) -> int:
     """Binary exponent of the largest entry of an explicit ``A``; 0 for operators."""
     if op.kind == "dense" and op.A.dtype.kind == "f" and op.A.size:
-        # max and min rather than max |A|: no temporary (1.6x faster at 1000 x 1000)
-        big = max(float(op.A.max()), -float(op.A.min()))
+        big = abs_max(op.A)  # no temporary of |A|
     elif op.kind == "dense":
         big = float(np.max(np.abs(op.A))) if op.A.size else 0.0
     elif op.kind == "sparse":
