@@ -86,8 +86,13 @@ def test_small_system_reports_the_returned_x(m, n, dtype):
     assert res.x.dtype == dtype and res.status is rp.Status.CONVERGED
     assert res.kkt == pytest.approx(rp.kkt_residual(A, b, res.x), rel=1e-6, abs=1e-14)
     assert res.objective == pytest.approx(_objective(A, b, res.x), rel=1e-12)
-    # |x^T g| sums n terms of size |x_i g_i|: equal to that sum's rounding
-    assert res.complementarity == pytest.approx(abs(x64 @ g), abs=1e-12 * np.abs(x64) @ np.abs(g))
+    # |x^T g| sums n terms of size |x_i g_i|, each g_i a sum of products whose order of
+    # rounding differs between BLAS and the compiled certificate: equal up to the rounding
+    # of g (m eps |A|^T (|A| |x| + |b|), Higham's bound for a product) and of the sum
+    A_abs = np.abs(A64)
+    g_err = m * np.finfo(float).eps * (A_abs.T @ (A_abs @ np.abs(x64) + np.abs(b.astype(float))))
+    assert res.complementarity == pytest.approx(
+        abs(x64 @ g), abs=1e-12 * np.abs(x64) @ np.abs(g) + np.abs(x64) @ g_err)
     rounded = "x rounded to float32 has kkt"
     assert (rounded in res.message) == (dtype == np.float32)
     if dtype == np.float32:
@@ -159,6 +164,7 @@ def test_larger_system_the_kernel_fails_goes_to_the_general_path(monkeypatch, fa
     # An answer on the Gram pair that the kernel does not finish or the certificate rejects
     # is not returned: the general path (equilibrated kernel) solves the problem again.
     kernel, calls = active_set_module.active_set_nnls, []
+    pivoting = _nnls.bpp_small
 
     def spoiled(A, b, **kwargs):
         out = kernel(A, b, **kwargs)
@@ -170,11 +176,43 @@ def test_larger_system_the_kernel_fails_goes_to_the_general_path(monkeypatch, fa
                 out.x = out.x + 1e-3
         return out
 
+    def spoiled_pivoting(*args):  # the first attempt on the Gram pair, compiled or not
+        x, rounds = pivoting(*args)
+        return (None if failure == "not converged" else x + 1e-3), rounds
+
     monkeypatch.setattr(active_set_module, "active_set_nnls", spoiled)
+    monkeypatch.setattr(_nnls, "bpp_small", spoiled_pivoting)
     rng = np.random.default_rng(15)
     A, b = rng.standard_normal((120, 90)), rng.standard_normal(120)
     res = rp.nnls(A, b)
     assert calls == [True, False]
+    _check_single(A, b, res)
+
+
+@pytest.mark.parametrize("failure", ["not converged", "rejected by the certificate"])
+def test_larger_system_pivoting_fails_goes_to_the_kernel_on_the_gram_pair(monkeypatch, failure):
+    # 64 < n <= 255: an answer of the first attempt (bpp_small) that it does not finish or
+    # that the certificate rejects goes to the exact kernel on the same Gram pair, and its
+    # answer is returned, certified, with the kernel's message.
+    kernel, grams = active_set_module.active_set_nnls, []
+    pivoting = _nnls.bpp_small
+
+    def spy(A, b, **kwargs):
+        grams.append(kwargs.get("gram"))
+        return kernel(A, b, **kwargs)
+
+    def spoiled_pivoting(*args):
+        x, rounds = pivoting(*args)
+        return (None if failure == "not converged" else x + 1e-3), rounds
+
+    monkeypatch.setattr(active_set_module, "active_set_nnls", spy)
+    monkeypatch.setattr(_nnls, "bpp_small", spoiled_pivoting)
+    rng = np.random.default_rng(15)
+    A, b = rng.standard_normal((120, 90)), rng.standard_normal(120)
+    res = rp.nnls(A, b)
+    assert len(grams) == 1 and grams[0] is not None
+    np.testing.assert_allclose(grams[0][0], A.T @ A, rtol=1e-12, atol=1e-12)
+    assert "(compiled)" not in res.message and "block principal pivoting" in res.message
     _check_single(A, b, res)
 
 

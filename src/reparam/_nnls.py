@@ -24,7 +24,13 @@ from ._validation import Problem, validate_options, validate_problem, validate_x
 from .domains import orthant_kkt_positive
 from .solvers import METHOD_NAMES, METHODS, active_set
 from .solvers._exact import zero_result
-from .solvers.active_set.small import bpp_columns, bpp_small, compiled_kernel, gram_is_safe
+from .solvers.active_set.small import (
+    bpp_columns,
+    bpp_small,
+    compiled_certificate,
+    compiled_kernel,
+    gram_is_safe,
+)
 from .solvers.auto import choose
 from .solvers.iterative import expand_sweep, solve, solve_arrays, solve_columns
 
@@ -230,51 +236,56 @@ def _lean(A, b, options: dict) -> Result | None:
     status, n_iter, x = Status.CONVERGED, 0, None
     try:
         if gram:
-            # Up to _LEAN_N unknowns, per-variable tolerances in the units of A^T b make the
-            # pivoting scale-free without equilibrating G; a numerically singular passive
-            # block (duplicated or dependent columns) or an answer that the certificate
-            # rejects goes on to Lawson-Hanson, which does not mind them. Beyond, the exact
-            # kernel runs on this Gram pair, and the general path takes what it leaves.
-            if n > _LEAN_N:
-                out = active_set.active_set_nnls(A64, b64, max_iter=max_iter,
-                                                 gram=(G, A64.T.dot(b64)))
+            # Per-variable tolerances in the units of A^T b make the pivoting scale-free
+            # without equilibrating G (bpp_small); a numerically singular passive block
+            # (duplicated or dependent columns) or an answer that the certificate rejects goes
+            # on: up to _LEAN_N unknowns to Lawson-Hanson, which does not mind them, beyond to
+            # the exact kernel on this Gram pair, and the general path takes what it leaves.
+            atb = A64.T.dot(b64)
+            compiled = compiled_kernel(n)
+            if compiled or n <= _LEAN_N:
+                x, n_iter = bpp_small(G, atb, c, norm, max_iter)
+                message = (f"block principal pivoting on the Gram matrix"
+                           f"{' (compiled)' if compiled else ''}: {n_iter} rounds")
+                if x is not None:
+                    kkt, report = _certify_small(A64, b64, x, c, norm)
+                    if not kkt <= tol:
+                        x = None
+            if x is None and n > _LEAN_N:
+                out = active_set.active_set_nnls(A64, b64, max_iter=max_iter, gram=(G, atb))
                 if not np.all(out.converged):
                     return None
                 x, n_iter, message = out.x, out.n_iter, out.message
-                kkt, r, g = _certify_small(A64, b64, x, c, norm)
+                kkt, report = _certify_small(A64, b64, x, c, norm)
                 if not kkt <= tol:
                     return None  # the general path equilibrates the columns first
-            else:
-                x, n_iter = bpp_small(G, A64.T.dot(b64), c, norm, max_iter)
-                message = f"block principal pivoting on the Gram matrix: {n_iter} rounds"
-                if x is not None:
-                    kkt, r, g = _certify_small(A64, b64, x, c, norm)
-                    if not kkt <= tol:
-                        x = None
         if x is None:
             x, status, message = _lean_lawson_hanson(A64, b64, c, hi > 1e8 * lo, max_iter)
             n_iter = 0
-            kkt, r, g = _certify_small(A64, b64, x, c, norm)
+            kkt, report = _certify_small(A64, b64, x, c, norm)
     except KeyboardInterrupt:  # as in the exact kernel: a partial state is no answer
         x = np.zeros(n)
         status = Status.INTERRUPTED
         message = "interrupted (Ctrl-C) inside the exact kernel; returning x = 0"
-        kkt, r, g = _certify_small(A64, b64, x, c, norm)
+        kkt, report = _certify_small(A64, b64, x, c, norm)
     if status is Status.CONVERGED and not kkt <= tol:
         status = Status.STALLED
         message += (f"; the answer's kkt exceeds tol={tol:.0e} ({kkt:.2e}): the problem is "
                     "ill-conditioned at this precision")
     # The report (objective, complementarity; for float32 output, the certificate of x
-    # rounded to float32) is computed when first read: at 7 x 5 it costs as much as the solve.
+    # rounded to float32) is computed when first read where it costs numpy calls: at 7 x 5
+    # it costs as much as the solve. The compiled certificate has it already.
     if f32:
         x = x.astype(_F32)
         fields = {}
         report = partial(_report_rounded, A64, b64, x, c, norm, message)
         if m * n > _DEFER_ENTRIES:  # no float64 copy of a large A kept alive by the result
             fields, report = report(), None
+    elif type(report) is dict:
+        fields, report = report, None
+        fields["message"], fields["kkt"] = message, kkt
     else:
         fields = {"message": message, "kkt": kkt}
-        report = partial(_report, x, r, g)
     return Result.deferred(report, x=x, status=status, n_iter=n_iter, method="active-set",
                            time=time.perf_counter() - t0,
                            info={CTRL_C: True} if status is Status.INTERRUPTED else {},
@@ -301,15 +312,22 @@ def _lean_lawson_hanson(A64, b64, c, spread: bool, max_iter: int):
 
 
 def _certify_small(A64, b64, x, c, norm):
-    """``(kkt, r, g)`` of one small answer ``x`` (float64): its certificate
-    (:func:`~reparam.domains.orthant_kkt`, as a float), residual ``A x - b`` and gradient
-    ``A^T r``, in a few numpy calls (ndarray.dot rather than @, whose dispatch costs more
-    than the product at this size)."""
+    """``(kkt, report)`` of one small answer ``x`` (float64): its certificate
+    (:func:`~reparam.domains.orthant_kkt`, as a float) and its report, the dict of its
+    objective and complementarity, or a callable that computes them from the residual
+    ``A x - b`` and gradient ``A^T r`` (so that they are computed only when read).
+
+    One compiled call where the extension is built (:func:`compiled_certificate`); else a few
+    numpy calls (ndarray.dot rather than @, whose dispatch costs more than the product at
+    this size)."""
+    parts = compiled_certificate(A64, b64, x, c)
+    if parts is not None:
+        return parts[0] / norm, {"objective": 0.5 * parts[1], "complementarity": abs(parts[2])}
     r = A64.dot(x)
     r -= b64
     g = r.dot(A64)
     t = np.minimum(x * c, g / c)
-    return float(np.maximum.reduce(np.abs(t, out=t))) / norm, r, g
+    return float(np.maximum.reduce(np.abs(t, out=t))) / norm, partial(_report, x, r, g)
 
 
 def _report(x, r, g) -> dict:
@@ -319,10 +337,9 @@ def _report(x, r, g) -> dict:
 
 def _report_rounded(A64, b64, x32, c, norm, message: str) -> dict:
     """The report of the float32 ``x32`` returned: its own certificate, measured in float64."""
-    x = x32.astype(_F64)
-    kkt, r, g = _certify_small(A64, b64, x, c, norm)
+    kkt, report = _certify_small(A64, b64, x32.astype(_F64), c, norm)
     return {"kkt": kkt, "message": f"{message}; x rounded to float32 has kkt {kkt:.2e}",
-            **_report(x, r, g)}
+            **(report if type(report) is dict else report())}
 
 
 def _lean_options(options: dict) -> dict | None:

@@ -31,6 +31,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <limits.h>
 #include <string.h>
 
 #define MAXN 256
@@ -370,6 +371,94 @@ HOT static int solve_column(work_t *wk, const double *c, const double *xls,
     return it > wk->max_iter ? wk->max_iter : it;
 }
 
+/* One right-hand side on a Gram pair (G, c) = (A^T A, A^T b) in the user's units: the inner
+ * loop of ``small.bpp_small``, with its rules. Block principal pivoting (Kim & Park 2011,
+ * Algorithm 2, with the Judice & Pires backup rule after full_exchanges full exchanges without
+ * fewer infeasible variables) from Kim & Park's start x = 0, whose passive set is c > 0. With
+ * per-variable tolerances tol[i] in the units of c: a passive x_i is infeasible when
+ * G_ii x_i < -tol[i], an active one when its gradient (G x - c)_i < -tol[i]; both tests are
+ * unchanged by scaling column i of A, so G needs no equilibration. Each round factors the
+ * passive block as solve_column does (the rows of the unchanged leading passive variables
+ * kept, a variable that left removed by a rank-one update).
+ * Returns the rounds; *done = 1 when every sign was right within the tolerances (x is then
+ * clipped at zero), else 0: a pivot that is not safely positive (a numerically singular
+ * passive block, which the caller leaves to another path) or max_iter rounds. */
+HOT static int solve_gram(int n, const double *G, const double *c, const double *tol,
+                          int max_iter, int full_exchanges, factor_t *f, double *x, int *done)
+{
+    double v[MAXN], y[MAXN];
+    int plist[MAXN], dlist[MAXN];
+    unsigned char passive[MAXN], infeasible[MAXN];
+    for (int i = 0; i < n; i++) passive[i] = c[i] > 0.0;
+    f->valid = 0;
+    *done = 0;
+    int best = n + 1, budget = full_exchanges;
+    for (int it = 1; it <= max_iter; it++) {
+        int p = 0, q = 0;
+        for (int i = 0; i < n; i++) {
+            if (passive[i]) plist[p++] = i;
+            else dlist[q++] = i;
+        }
+        factor_prune(f, n, passive, 1);
+        reorder(f, passive, 1, n, plist);
+        if (factor_solve(f, G, n, plist, p, c, v) < 0) return it;
+        memset(x, 0, (size_t)n * sizeof(double));
+        for (int r = 0; r < p; r++) {
+            const int i = plist[r];
+            x[i] = v[r];
+            infeasible[i] = G[(size_t)i * n + i] * v[r] < -tol[i];
+        }
+        /* the gradient on the active variables, as in solve_column */
+        if (p < q) {
+            for (int i = 0; i < n; i++) y[i] = -c[i];
+            int r = 0;
+            for (; r + 4 <= p; r += 4)
+                sub4(y, G + (size_t)plist[r] * n, G + (size_t)plist[r + 1] * n,
+                     G + (size_t)plist[r + 2] * n, G + (size_t)plist[r + 3] * n,
+                     -v[r], -v[r + 1], -v[r + 2], -v[r + 3], 0, n);
+            for (; r < p; r++) {
+                const double *Grow = G + (size_t)plist[r] * n;
+                const double xr = v[r];
+                for (int i = 0; i < n; i++) y[i] += Grow[i] * xr;
+            }
+            for (int r = 0; r < q; r++) infeasible[dlist[r]] = y[dlist[r]] < -tol[dlist[r]];
+        } else {
+            for (int r = 0; r < q; r++) {
+                const int i = dlist[r];
+                infeasible[i] = dot(G + (size_t)i * n, x, n) - c[i] < -tol[i];
+            }
+        }
+        int count = 0, last = -1;
+        for (int i = 0; i < n; i++) {
+            if (infeasible[i]) {
+                count++;
+                last = i;
+            }
+        }
+        if (count == 0) {
+            for (int i = 0; i < n; i++)
+                if (x[i] < 0.0) x[i] = 0.0;
+            *done = 1;
+            return it;
+        }
+        int full = 1;
+        if (count < best) {
+            best = count;
+            budget = full_exchanges;
+        } else if (budget > 0) {
+            budget--;
+        } else {
+            full = 0;
+        }
+        if (full) {
+            for (int i = 0; i < n; i++) passive[i] ^= infeasible[i];
+        } else {
+            passive[last] ^= 1;
+        }
+    }
+    return max_iter;
+}
+
 #define AT(view, i, j) ((char *)(view).buf + (i) * (view).strides[0] + (j) * (view).strides[1])
 
 PyDoc_STRVAR(bpp_columns_doc,
@@ -574,6 +663,153 @@ static void release_all(Py_buffer *views, int count)
         if (views[i].obj) PyBuffer_Release(&views[i]);
 }
 
+PyDoc_STRVAR(bpp_gram_doc,
+"bpp_gram(G, c, tol, x, max_iter, full_exchanges)\n--\n\n"
+"Block principal pivoting for one right-hand side on the Gram pair (G, c) (G: n x n float64,\n"
+"symmetric, contiguous, n <= 256; c: n float64), from the passive set c > 0, with the\n"
+"per-variable tolerances tol (n float64, in the units of c; see solve_gram). Writes the\n"
+"answer into x (n float64, writable) and returns (rounds, done); done is False when a passive\n"
+"block was numerically singular or max_iter rounds did not finish (x is then no answer).");
+
+/* a contiguous float64 vector of n entries */
+static int get_vec(PyObject *o, Py_buffer *b, Py_ssize_t n, int writable, const char *name)
+{
+    if (PyObject_GetBuffer(o, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT
+                           | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    if (b->ndim != 1 || b->shape[0] != n || b->itemsize != 8
+        || strcmp(b->format ? b->format : "B", "d") != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a contiguous float64 array of shape (%zd,)",
+                     name, n);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_bpp_gram(PyObject *self, PyObject *args)
+{
+    PyObject *oG, *oc, *ot, *ox;
+    int max_iter, full_exchanges;
+    if (!PyArg_ParseTuple(args, "OOOOii", &oG, &oc, &ot, &ox, &max_iter, &full_exchanges))
+        return NULL;
+    Py_buffer v[4] = {{0}};
+    PyObject *result = NULL;
+    double *mem = NULL;
+    if (PyObject_GetBuffer(oG, &v[0], PyBUF_ANY_CONTIGUOUS | PyBUF_FORMAT) < 0) goto out;
+    const Py_ssize_t n = v[0].ndim == 2 ? v[0].shape[0] : 0;
+    if (n < 1 || n > MAXN || v[0].shape[1] != n || v[0].itemsize != 8
+        || strcmp(v[0].format ? v[0].format : "B", "d") != 0) {
+        PyErr_Format(PyExc_ValueError, "G must be a contiguous float64 n x n array with 1 <= n "
+                     "<= %d", MAXN);
+        goto out;
+    }
+    if (get_vec(oc, &v[1], n, 0, "c") || get_vec(ot, &v[2], n, 0, "tol")
+        || get_vec(ox, &v[3], n, 1, "x"))
+        goto out;
+    mem = PyMem_Malloc((size_t)(n * n) * sizeof(double));  /* the factor's columns */
+    if (mem == NULL) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    factor_t f;
+    f.cols = mem;
+    int rounds, done;
+    Py_BEGIN_ALLOW_THREADS
+    /* G is symmetric: its rows are its columns, whichever order it is stored in */
+    rounds = solve_gram((int)n, (const double *)v[0].buf, (const double *)v[1].buf,
+                        (const double *)v[2].buf, max_iter < 0 ? 0 : max_iter,
+                        full_exchanges, &f, (double *)v[3].buf, &done);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("(iO)", rounds, done ? Py_True : Py_False);
+out:
+    PyMem_Free(mem);
+    release_all(v, 4);
+    return result;
+}
+
+/* The certificate of a small answer in one pass of each product, without the calls and
+ * temporaries of numpy: r = A x - b, g = A^T r, and out = (max_i |min(x_i c_i, g_i / c_i)|,
+ * r.r, x.g), the parts of reparam.domains.orthant_kkt, the objective and the complementarity.
+ * A is m x n, row-major (fortran = 0) or column-major (fortran = 1); a NaN anywhere in the
+ * minimum makes the first part NaN, as numpy's minimum and maximum do. */
+HOT static void certify(const double *A, int fortran, int m, int n, const double *b,
+                        const double *x, const double *c, double *r, double *g, double *out)
+{
+    if (fortran) {
+        for (int i = 0; i < m; i++) r[i] = -b[i];
+        for (int j = 0; j < n; j++) {
+            const double xj = x[j];
+            if (xj == 0.0) continue;
+            const double *col = A + (size_t)j * m;
+            for (int i = 0; i < m; i++) r[i] += col[i] * xj;
+        }
+        for (int j = 0; j < n; j++) g[j] = dot(A + (size_t)j * m, r, m);
+    } else {
+        for (int j = 0; j < n; j++) g[j] = 0.0;
+        for (int i = 0; i < m; i++) {
+            const double *row = A + (size_t)i * n;
+            const double ri = dot(row, x, n) - b[i];
+            r[i] = ri;
+            for (int j = 0; j < n; j++) g[j] += row[j] * ri;
+        }
+    }
+    double t = 0.0, xg = 0.0;
+    int nan = 0;
+    for (int j = 0; j < n; j++) {
+        const double u = x[j] * c[j], w = g[j] / c[j];
+        const double a = fabs(w < u ? w : u);
+        nan |= u != u || w != w;
+        if (a > t) t = a;
+        xg += x[j] * g[j];
+    }
+    out[0] = nan ? NAN : t;
+    out[1] = dot(r, r, m);
+    out[2] = xg;
+}
+
+PyDoc_STRVAR(certify_doc,
+"certify(A, b, x, c)\n--\n\n"
+"The certificate of x for min 0.5 |A x - b|^2, x >= 0 (A: m x n float64, C- or\n"
+"Fortran-contiguous; b, x, c: contiguous float64, c the column norms of A): with\n"
+"g = A^T (A x - b) and r = A x - b, returns (max_i |min(x_i c_i, g_i / c_i)|, r.r, x.g).");
+
+static PyObject *py_certify(PyObject *self, PyObject *args)
+{
+    PyObject *oA, *ob, *ox, *oc;
+    if (!PyArg_ParseTuple(args, "OOOO", &oA, &ob, &ox, &oc)) return NULL;
+    Py_buffer v[4] = {{0}};
+    PyObject *result = NULL;
+    double *mem = NULL;
+    if (PyObject_GetBuffer(oA, &v[0], PyBUF_ANY_CONTIGUOUS | PyBUF_FORMAT) < 0) goto out;
+    if (v[0].ndim != 2 || v[0].itemsize != 8 || strcmp(v[0].format ? v[0].format : "B", "d")
+        || v[0].shape[0] < 1 || v[0].shape[1] < 1 || v[0].shape[0] > INT_MAX
+        || v[0].shape[1] > INT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "A must be a contiguous float64 2-d array");
+        goto out;
+    }
+    const Py_ssize_t m = v[0].shape[0], n = v[0].shape[1];
+    /* C order when its rows are contiguous (a one-row or one-column A is both) */
+    const int fortran = !PyBuffer_IsContiguous(&v[0], 'C');
+    if (get_vec(ob, &v[1], m, 0, "b") || get_vec(ox, &v[2], n, 0, "x")
+        || get_vec(oc, &v[3], n, 0, "c"))
+        goto out;
+    mem = PyMem_Malloc((size_t)(m + n) * sizeof(double));
+    if (mem == NULL) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    double parts[3];
+    Py_BEGIN_ALLOW_THREADS
+    certify((const double *)v[0].buf, fortran, (int)m, (int)n, (const double *)v[1].buf,
+            (const double *)v[2].buf, (const double *)v[3].buf, mem, mem + m, parts);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("(ddd)", parts[0], parts[1], parts[2]);
+out:
+    PyMem_Free(mem);
+    release_all(v, 4);
+    return result;
+}
+
 PyDoc_STRVAR(cg_start_doc,
 "cg_start(W, C, M, R, D, rr)\n--\n\n"
 "The start of masked conjugate gradients, per row: R = M * (C - W), D = R, rr = |R|^2\n"
@@ -689,6 +925,8 @@ out:
 
 static PyMethodDef methods[] = {
     {"bpp_columns", py_bpp_columns, METH_VARARGS, bpp_columns_doc},
+    {"bpp_gram", py_bpp_gram, METH_VARARGS, bpp_gram_doc},
+    {"certify", py_certify, METH_VARARGS, certify_doc},
     {"cg_start", py_cg_start, METH_VARARGS, cg_start_doc},
     {"cg_step", py_cg_step, METH_VARARGS, cg_step_doc},
     {"cg_exchange", py_cg_exchange, METH_VARARGS, cg_exchange_doc},

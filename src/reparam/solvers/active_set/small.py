@@ -73,6 +73,23 @@ def gram_is_safe(G):
     return L
 
 
+def compiled_certificate(A, b, x, col_norms):
+    """The parts of the NNLS certificate of ``x`` in one compiled call, or None where the
+    extension is not used (:func:`compiled_kernel`) or ``A`` is not contiguous.
+
+    With ``r = A x - b`` and ``g = A^T r``: ``(max_i |min(x_i c_i, g_i / c_i)|, r.r, x.g)``
+    (``c = col_norms``, all positive), the numerator of
+    :func:`~reparam.domains.orthant_kkt`, twice the objective and the signed
+    complementarity. Both products run in C without temporaries: at 80 x 40 the numpy
+    version's ten calls cost more than the products. ``A``, ``b``, ``x``, ``col_norms``:
+    float64, the vectors contiguous.
+    """
+    if _bppc is None or not (A.flags.c_contiguous or A.flags.f_contiguous) \
+            or not compiled_kernel():
+        return None
+    return _bppc.certify(A, b, x, col_norms)
+
+
 def bpp_small(G, c, col_norms, b_norm, max_iter):
     """Block principal pivoting for one right-hand side on the Gram pair ``(G, c) = (A^T A,
     A^T b)``, started as Kim & Park do from ``x = 0`` (the passive set ``c > 0``).
@@ -84,8 +101,19 @@ def bpp_small(G, c, col_norms, b_norm, max_iter):
     accuracy: it does not depend on a diagonal scaling).
     Returns ``(x, rounds)``, or ``(None, rounds)`` when a passive block is numerically
     singular or ``max_iter`` rounds did not finish; the caller certifies ``x`` on ``A``.
+
+    Runs compiled where :func:`compiled_kernel` says so (``G`` and ``c`` contiguous float64):
+    the same rules and tolerances with no numpy call per round, its factorizations keeping
+    the rows of the unchanged leading passive variables (measured 4-10x faster at 40-200
+    unknowns); its pivot test is stricter than LAPACK's (a pivot below ``1e-14 G_ii``
+    fails), which only sends a nearly singular block to the caller's fallback sooner.
     """
     n = c.size
+    if compiled_kernel(n):
+        x = np.empty(n)
+        rounds, done = _bppc.bpp_gram(G, c, (_TOL * b_norm) * col_norms, x, max_iter,
+                                      _FULL_EXCHANGES)
+        return (x if done else None), rounds
     d = G.diagonal()
     neg_tol = (-_TOL * b_norm) * col_norms
     passive = c > 0
