@@ -222,17 +222,20 @@ def _lean(A, b, options: dict) -> Result | None:
         sq = G.diagonal()
     else:
         sq = np.add.reduce(A64 * A64)  # cheaper than einsum's parsing at this size
-    # NaN fails every comparison, so non-finite input also goes to the general path (which
-    # raises the error that names it).
+    # Non-finite input goes to the general path (which raises the error that names it): inf
+    # fails the bounds, and NaN fails every comparison, but Python's min and max skip a NaN
+    # that is not first, so their sum (which keeps it) is tested too.
     sq_list = sq.tolist()  # n <= 255: Python's min and max beat two numpy reductions
     lo, hi = min(sq_list), max(sq_list)
-    if not (_LEAN_LO < bb < _LEAN_HI and _LEAN_LO < lo and hi < _LEAN_HI):
+    if not (_LEAN_LO < bb < _LEAN_HI and _LEAN_LO < lo and hi < _LEAN_HI
+            and _LEAN_LO < sum(sq_list)):
         return None
     c = np.sqrt(sq)
     max_iter = opts["max_iter"] or max(50, 3 * n)
     norm = max(math.sqrt(bb), _TINY)
     f32 = da is _F32 and db is _F32
     tol = opts["tol"]
+    compiled = compiled_kernel(n)
     status, n_iter, x = Status.CONVERGED, 0, None
     try:
         if gram:
@@ -242,13 +245,12 @@ def _lean(A, b, options: dict) -> Result | None:
             # on: up to _LEAN_N unknowns to Lawson-Hanson, which does not mind them, beyond to
             # the exact kernel on this Gram pair, and the general path takes what it leaves.
             atb = A64.T.dot(b64)
-            compiled = compiled_kernel(n)
             if compiled or n <= _LEAN_N:
-                x, n_iter = bpp_small(G, atb, c, norm, max_iter)
+                x, n_iter = bpp_small(G, atb, c, norm, max_iter, compiled)
                 message = (f"block principal pivoting on the Gram matrix"
                            f"{' (compiled)' if compiled else ''}: {n_iter} rounds")
                 if x is not None:
-                    kkt, report = _certify_small(A64, b64, x, c, norm)
+                    kkt, report = _certify_small(A64, b64, x, c, norm, compiled)
                     if not kkt <= tol:
                         x = None
             if x is None and n > _LEAN_N:
@@ -256,18 +258,18 @@ def _lean(A, b, options: dict) -> Result | None:
                 if not np.all(out.converged):
                     return None
                 x, n_iter, message = out.x, out.n_iter, out.message
-                kkt, report = _certify_small(A64, b64, x, c, norm)
+                kkt, report = _certify_small(A64, b64, x, c, norm, compiled)
                 if not kkt <= tol:
                     return None  # the general path equilibrates the columns first
         if x is None:
             x, status, message = _lean_lawson_hanson(A64, b64, c, hi > 1e8 * lo, max_iter)
             n_iter = 0
-            kkt, report = _certify_small(A64, b64, x, c, norm)
+            kkt, report = _certify_small(A64, b64, x, c, norm, compiled)
     except KeyboardInterrupt:  # as in the exact kernel: a partial state is no answer
         x = np.zeros(n)
         status = Status.INTERRUPTED
         message = "interrupted (Ctrl-C) inside the exact kernel; returning x = 0"
-        kkt, report = _certify_small(A64, b64, x, c, norm)
+        kkt, report = _certify_small(A64, b64, x, c, norm, compiled)
     if status is Status.CONVERGED and not kkt <= tol:
         status = Status.STALLED
         message += (f"; the answer's kkt exceeds tol={tol:.0e} ({kkt:.2e}): the problem is "
@@ -311,7 +313,7 @@ def _lean_lawson_hanson(A64, b64, c, spread: bool, max_iter: int):
         "scipy.optimize.nnls (Lawson-Hanson), the fastest at this size")
 
 
-def _certify_small(A64, b64, x, c, norm):
+def _certify_small(A64, b64, x, c, norm, compiled=None):
     """``(kkt, report)`` of one small answer ``x`` (float64): its certificate
     (:func:`~reparam.domains.orthant_kkt`, as a float) and its report, the dict of its
     objective and complementarity, or a callable that computes them from the residual
@@ -320,7 +322,7 @@ def _certify_small(A64, b64, x, c, norm):
     One compiled call where the extension is built (:func:`compiled_certificate`); else a few
     numpy calls (ndarray.dot rather than @, whose dispatch costs more than the product at
     this size)."""
-    parts = compiled_certificate(A64, b64, x, c)
+    parts = compiled_certificate(A64, b64, x, c, compiled)
     if parts is not None:
         return parts[0] / norm, {"objective": 0.5 * parts[1], "complementarity": abs(parts[2])}
     r = A64.dot(x)
@@ -337,7 +339,7 @@ def _report(x, r, g) -> dict:
 
 def _report_rounded(A64, b64, x32, c, norm, message: str) -> dict:
     """The report of the float32 ``x32`` returned: its own certificate, measured in float64."""
-    kkt, report = _certify_small(A64, b64, x32.astype(_F64), c, norm)
+    kkt, report = _certify_small(A64, b64, x32.astype(_F64), c, norm, compiled_kernel())
     return {"kkt": kkt, "message": f"{message}; x rounded to float32 has kkt {kkt:.2e}",
             **(report if type(report) is dict else report())}
 

@@ -375,7 +375,7 @@ HOT static int solve_column(work_t *wk, const double *c, const double *xls,
  * loop of ``small.bpp_small``, with its rules. Block principal pivoting (Kim & Park 2011,
  * Algorithm 2, with the Judice & Pires backup rule after full_exchanges full exchanges without
  * fewer infeasible variables) from Kim & Park's start x = 0, whose passive set is c > 0. With
- * per-variable tolerances tol[i] in the units of c: a passive x_i is infeasible when
+ * per-variable tolerances tol[i] = tol_scale col_norms[i] in the units of c: a passive x_i is infeasible when
  * G_ii x_i < -tol[i], an active one when its gradient (G x - c)_i < -tol[i]; both tests are
  * unchanged by scaling column i of A, so G needs no equilibration. Each round factors the
  * passive block as solve_column does (the rows of the unchanged leading passive variables
@@ -383,10 +383,12 @@ HOT static int solve_column(work_t *wk, const double *c, const double *xls,
  * Returns the rounds; *done = 1 when every sign was right within the tolerances (x is then
  * clipped at zero), else 0: a pivot that is not safely positive (a numerically singular
  * passive block, which the caller leaves to another path) or max_iter rounds. */
-HOT static int solve_gram(int n, const double *G, const double *c, const double *tol,
-                          int max_iter, int full_exchanges, factor_t *f, double *x, int *done)
+HOT static int solve_gram(int n, const double *G, const double *c, const double *col_norms,
+                          double tol_scale, int max_iter, int full_exchanges, factor_t *f,
+                          double *x, int *done)
 {
-    double v[MAXN], y[MAXN];
+    double v[MAXN], y[MAXN], tol[MAXN];
+    for (int i = 0; i < n; i++) tol[i] = tol_scale * col_norms[i];
     int plist[MAXN], dlist[MAXN];
     unsigned char passive[MAXN], infeasible[MAXN];
     for (int i = 0; i < n; i++) passive[i] = c[i] > 0.0;
@@ -664,10 +666,10 @@ static void release_all(Py_buffer *views, int count)
 }
 
 PyDoc_STRVAR(bpp_gram_doc,
-"bpp_gram(G, c, tol, x, max_iter, full_exchanges)\n--\n\n"
+"bpp_gram(G, c, col_norms, tol_scale, x, max_iter, full_exchanges)\n--\n\n"
 "Block principal pivoting for one right-hand side on the Gram pair (G, c) (G: n x n float64,\n"
 "symmetric, contiguous, n <= 256; c: n float64), from the passive set c > 0, with the\n"
-"per-variable tolerances tol (n float64, in the units of c; see solve_gram). Writes the\n"
+"per-variable tolerances tol_scale * col_norms (in the units of c; see solve_gram). Writes the\n"
 "answer into x (n float64, writable) and returns (rounds, done); done is False when a passive\n"
 "block was numerically singular or max_iter rounds did not finish (x is then no answer).");
 
@@ -689,8 +691,10 @@ static int get_vec(PyObject *o, Py_buffer *b, Py_ssize_t n, int writable, const 
 static PyObject *py_bpp_gram(PyObject *self, PyObject *args)
 {
     PyObject *oG, *oc, *ot, *ox;
+    double tol_scale;
     int max_iter, full_exchanges;
-    if (!PyArg_ParseTuple(args, "OOOOii", &oG, &oc, &ot, &ox, &max_iter, &full_exchanges))
+    if (!PyArg_ParseTuple(args, "OOOdOii", &oG, &oc, &ot, &tol_scale, &ox, &max_iter,
+                          &full_exchanges))
         return NULL;
     Py_buffer v[4] = {{0}};
     PyObject *result = NULL;
@@ -703,7 +707,7 @@ static PyObject *py_bpp_gram(PyObject *self, PyObject *args)
                      "<= %d", MAXN);
         goto out;
     }
-    if (get_vec(oc, &v[1], n, 0, "c") || get_vec(ot, &v[2], n, 0, "tol")
+    if (get_vec(oc, &v[1], n, 0, "c") || get_vec(ot, &v[2], n, 0, "col_norms")
         || get_vec(ox, &v[3], n, 1, "x"))
         goto out;
     mem = PyMem_Malloc((size_t)(n * n) * sizeof(double));  /* the factor's columns */
@@ -717,7 +721,7 @@ static PyObject *py_bpp_gram(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     /* G is symmetric: its rows are its columns, whichever order it is stored in */
     rounds = solve_gram((int)n, (const double *)v[0].buf, (const double *)v[1].buf,
-                        (const double *)v[2].buf, max_iter < 0 ? 0 : max_iter,
+                        (const double *)v[2].buf, tol_scale, max_iter < 0 ? 0 : max_iter,
                         full_exchanges, &f, (double *)v[3].buf, &done);
     Py_END_ALLOW_THREADS
     result = Py_BuildValue("(iO)", rounds, done ? Py_True : Py_False);

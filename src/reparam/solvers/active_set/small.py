@@ -73,7 +73,7 @@ def gram_is_safe(G):
     return L
 
 
-def compiled_certificate(A, b, x, col_norms):
+def compiled_certificate(A, b, x, col_norms, compiled=None):
     """The parts of the NNLS certificate of ``x`` in one compiled call, or None where the
     extension is not used (:func:`compiled_kernel`) or ``A`` is not contiguous.
 
@@ -82,15 +82,16 @@ def compiled_certificate(A, b, x, col_norms):
     :func:`~reparam.domains.orthant_kkt`, twice the objective and the signed
     complementarity. Both products run in C without temporaries: at 80 x 40 the numpy
     version's ten calls cost more than the products. ``A``, ``b``, ``x``, ``col_norms``:
-    float64, the vectors contiguous.
+    float64, the vectors contiguous. ``compiled``: :func:`compiled_kernel`'s answer when the
+    caller has it (it reads the environment, a microsecond).
     """
-    if _bppc is None or not (A.flags.c_contiguous or A.flags.f_contiguous) \
-            or not compiled_kernel():
+    if not (compiled_kernel() if compiled is None else compiled) \
+            or not (A.flags.c_contiguous or A.flags.f_contiguous):
         return None
     return _bppc.certify(A, b, x, col_norms)
 
 
-def bpp_small(G, c, col_norms, b_norm, max_iter):
+def bpp_small(G, c, col_norms, b_norm, max_iter, compiled=None):
     """Block principal pivoting for one right-hand side on the Gram pair ``(G, c) = (A^T A,
     A^T b)``, started as Kim & Park do from ``x = 0`` (the passive set ``c > 0``).
 
@@ -107,11 +108,12 @@ def bpp_small(G, c, col_norms, b_norm, max_iter):
     the rows of the unchanged leading passive variables (measured 4-10x faster at 40-200
     unknowns); its pivot test is stricter than LAPACK's (a pivot below ``1e-14 G_ii``
     fails), which only sends a nearly singular block to the caller's fallback sooner.
+    ``compiled``: :func:`compiled_kernel`'s answer for ``n`` when the caller has it.
     """
     n = c.size
-    if compiled_kernel(n):
+    if compiled_kernel(n) if compiled is None else compiled:
         x = np.empty(n)
-        rounds, done = _bppc.bpp_gram(G, c, (_TOL * b_norm) * col_norms, x, max_iter,
+        rounds, done = _bppc.bpp_gram(G, c, col_norms, _TOL * b_norm, x, max_iter,
                                       _FULL_EXCHANGES)
         return (x if done else None), rounds
     d = G.diagonal()

@@ -1,0 +1,276 @@
+"""The compiled small-system path of rp.nnls: block principal pivoting on the Gram pair
+(``small.bpp_small``, in C as ``_bppc.bpp_gram`` where the extension was built) and the
+certificate in one compiled call (``small.compiled_certificate``).
+
+Every case runs with the extension and without it (``REPARAM_NO_EXTENSION=1``): both must give
+the certified answer of the general path and of scipy.optimize.nnls, raise the same errors on
+bad input and leave the input untouched. The compiled pivoting follows the numpy version's
+rules and tolerances, so on problems with a unique solution it takes the same rounds to the
+same ``x`` up to rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+import reparam as rp
+from reparam import _nnls
+from reparam.domains import orthant_kkt
+from reparam.solvers.active_set import small
+
+# Both are exact answers in float64: objectives agree to this relative precision (room for
+# conditioning up to ~1e5, as in the other exact-path tests).
+OBJ_RTOL = 1e-10
+EPS = np.finfo(float).eps
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def kernel(request, monkeypatch):
+    """Runs a test with the extension (skipped where it was not built) and without it."""
+    if request.param == "compiled":
+        if small._bppc is None:
+            pytest.skip("the extension was not built")
+        monkeypatch.delenv("REPARAM_NO_EXTENSION", raising=False)
+    else:
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", "1")
+    return request.param
+
+
+CASES = ["gaussian", "exact fit", "zero column", "duplicated", "b = 0", "x = 0 optimal",
+         "badly scaled", "nearly dependent", "rank-deficient"]
+# 30: Lawson-Hanson on A; 40-64: pivoting on the Gram pair, Lawson-Hanson behind it;
+# 90-200: pivoting on the Gram pair, the exact kernel behind it.
+SHAPES = [(60, 30), (80, 40), (70, 64), (120, 90), (300, 200)]
+UNIQUE = {"gaussian", "exact fit", "zero column", "b = 0", "x = 0 optimal", "badly scaled"}
+
+
+def _problem(case, m, n, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    b = rng.standard_normal(m)
+    if case == "exact fit":  # degenerate complementarity: zeros of x* with zero gradient
+        b = A @ np.where(rng.random(n) < 0.5, rng.random(n), 0.0)
+    elif case == "zero column":
+        A[:, n // 3] = 0.0
+    elif case == "duplicated":
+        A[:, n // 2:] = A[:, : n - n // 2]
+    elif case == "b = 0":
+        b = np.zeros(m)
+    elif case == "x = 0 optimal":  # A^T b < 0: looks infeasible, x = 0 is the answer
+        A, b = np.abs(A), -np.abs(b)
+    elif case == "badly scaled":
+        A *= 10.0 ** rng.uniform(-6, 6, n)
+    elif case == "nearly dependent":
+        A[:, 1] = A[:, 0] + 1e-7 * rng.standard_normal(m)
+    elif case == "rank-deficient":
+        A = A[:, : n // 3] @ rng.standard_normal((n // 3, n))
+    return A, b
+
+
+def _objective(A, b, x):
+    r = A @ np.asarray(x, float) - b
+    return 0.5 * float(r @ r)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("m, n", SHAPES)
+def test_same_certified_answer_as_the_general_path_and_scipy(kernel, case, m, n):
+    A, b = _problem(case, m, n, seed=m + n)
+    res = rp.nnls(A, b)
+    ref = _nnls._general(A, b, "active-set", None, {})  # validation, dispatch, _finish
+    x_sp = scipy.optimize.nnls(A, b, maxiter=30 * n)[0]
+    f, f_ref, f_sp = _objective(A, b, res.x), _objective(A, b, ref.x), _objective(A, b, x_sp)
+    assert res.success and res.kkt <= 1e-10, res.message
+    # an exact fit's residual is rounding: 1e-12 ||b|| (about m eps ||A|| ||x||) of it allowed
+    f_abs = 0.5 * (1e-12 * np.linalg.norm(b)) ** 2
+    assert f <= min(f_ref, f_sp) * (1 + OBJ_RTOL) + f_abs
+    assert res.objective == pytest.approx(f, rel=1e-12, abs=f_abs)
+    assert res.kkt == pytest.approx(rp.kkt_residual(A, b, res.x), rel=1e-6, abs=1e-14)
+    assert res.x.dtype == np.float64 and np.all(res.x >= 0) and res.method == "active-set"
+    if case in UNIQUE:  # full column rank: one answer, to rounding
+        scale = np.linalg.norm(A, axis=0)  # compare the contributions c_i x_i
+        np.testing.assert_allclose(res.x * scale, ref.x * scale, rtol=0,
+                                   atol=1e-9 * max(np.linalg.norm(b), 1e-300))
+    if case in ("b = 0", "x = 0 optimal"):
+        assert not np.any(res.x)
+    if case == "zero column":
+        assert res.x[n // 3] == 0.0
+
+
+@pytest.mark.parametrize("m, n", [(80, 40), (300, 200)])
+def test_the_message_names_the_kernel(kernel, m, n):
+    A, b = _problem("gaussian", m, n, seed=1)
+    res = rp.nnls(A, b)
+    assert "block principal pivoting" in res.message
+    assert ("(compiled)" in res.message) == (kernel == "compiled")
+    assert res.n_iter >= 1
+
+
+@pytest.mark.parametrize("order", ["C", "F", "strided"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_layouts_and_float32(kernel, order, dtype):
+    # F order is certified by the compiled certificate column by column, a strided view by
+    # numpy; float32 gives a float32 x whose report describes the rounded x.
+    A, b = _problem("gaussian", 90, 90, seed=2)
+    A = A[:, :45] if order == "strided" else np.asarray(A[:, :45], order=order)
+    A, b = A.astype(dtype, copy=False), b.astype(dtype)
+    res = rp.nnls(A, b)
+    A64, b64 = A.astype(float), b.astype(float)
+    x_sp = scipy.optimize.nnls(A64, b64)[0]
+    assert res.x.dtype == dtype and res.success
+    assert res.kkt == pytest.approx(rp.kkt_residual(A64, b64, res.x.astype(float)), rel=1e-6,
+                                    abs=1e-14)
+    rtol = 1e-5 if dtype == np.float32 else OBJ_RTOL
+    assert _objective(A64, b64, res.x) <= _objective(A64, b64, x_sp) * (1 + rtol)
+
+
+def test_compiled_pivoting_takes_the_numpy_rounds(monkeypatch):
+    # The same rules and tolerances: the same rounds and the same x up to rounding, on
+    # problems with a unique solution (cond(G) up to ~1e4 here, so 1e-10 relative is room).
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        m = int(rng.integers(20, 300))
+        n = int(rng.integers(1, min(m, 255) + 1))
+        A, b = rng.standard_normal((m, n)), rng.standard_normal(m)
+        if seed % 2:
+            b = A @ np.where(rng.random(n) < 0.5, rng.random(n), 0.0) + 1e-2 * b
+        G, c = A.T @ A, A.T @ b
+        args = (G, c, np.sqrt(np.diag(G)), float(np.linalg.norm(b)), 3 * n + 50)
+        x_c, rounds_c = small.bpp_small(*args, compiled=True)
+        x_n, rounds_n = small.bpp_small(*args, compiled=False)
+        assert rounds_c == rounds_n and x_c is not None and x_n is not None
+        np.testing.assert_allclose(x_c, x_n, rtol=0, atol=1e-10 * max(1.0, np.abs(x_n).max()))
+
+
+def test_compiled_pivoting_backup_rule(monkeypatch):
+    # With no full exchange allowed every stalled round flips one variable (Júdice-Pires):
+    # more rounds, the same answer; the compiled kernel reads the module's setting.
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(9)
+    A, b = rng.standard_normal((70, 45)), rng.standard_normal(70)
+    G, c = A.T @ A, A.T @ b
+    args = (G, c, np.sqrt(np.diag(G)), float(np.linalg.norm(b)), 500)
+    x, rounds = small.bpp_small(*args, compiled=True)
+    monkeypatch.setattr(small, "_FULL_EXCHANGES", 0)
+    x_backup, backup_rounds = small.bpp_small(*args, compiled=True)
+    assert backup_rounds > rounds
+    np.testing.assert_allclose(x_backup, x, atol=1e-12)
+    assert small.bpp_small(*args[:4], 1, compiled=True)[0] is None  # the round cap holds
+
+
+def test_compiled_pivoting_refuses_a_singular_block():
+    # Duplicated columns make a passive block singular: no answer (the caller goes on).
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((80, 40))
+    A[:, 20:] = A[:, :20]
+    b = A @ np.ones(40)
+    G, c = A.T @ A, A.T @ b
+    x, rounds = small.bpp_small(G, c, np.sqrt(np.diag(G)), float(np.linalg.norm(b)), 200,
+                                compiled=True)
+    assert x is None and rounds == 1
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_compiled_certificate_matches_numpy(order):
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(4)
+    A = np.asarray(rng.standard_normal((50, 30)), order=order)
+    b = rng.standard_normal(50)
+    x = np.where(rng.random(30) < 0.5, rng.random(30), 0.0)
+    c = np.linalg.norm(A, axis=0)
+    t, rr, xg = small.compiled_certificate(A, b, x, c, True)
+    r = A @ x - b
+    g = A.T @ r
+    # each entry of r and g is a sum of products: equal up to its rounding (m eps |A| |x|)
+    A_abs = np.abs(A)
+    g_err = 50 * EPS * (A_abs.T @ (A_abs @ x + np.abs(b)))
+    assert t == pytest.approx(float(orthant_kkt(x, g, c, 1.0)), abs=float(np.max(g_err / c)))
+    assert rr == pytest.approx(float(r @ r), rel=1e-13)
+    assert xg == pytest.approx(float(x @ g), abs=float(x @ g_err))
+    assert small.compiled_certificate(A[:, ::2], b, x[::2].copy(), c[::2].copy(), True) is None
+    assert small.compiled_certificate(A, b, x, c, False) is None
+    x[3] = np.nan  # a NaN anywhere makes the certificate NaN: never CONVERGED
+    assert np.isnan(small.compiled_certificate(A, b, x, c, True)[0])
+
+
+def test_compiled_functions_check_their_arguments():
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    G, c, x = np.eye(4), np.ones(4), np.empty(4)
+    with pytest.raises(ValueError, match="G must be"):
+        small._bppc.bpp_gram(np.ones((4, 3)), c, c, 1e-13, x, 10, 3)
+    with pytest.raises(ValueError, match="c: expected"):
+        small._bppc.bpp_gram(G, np.ones(5), c, 1e-13, x, 10, 3)
+    with pytest.raises(ValueError, match="x: expected"):
+        small._bppc.bpp_gram(G, c, c, 1e-13, np.empty(4, dtype=np.float32), 10, 3)
+    with pytest.raises(ValueError, match="b: expected"):
+        small._bppc.certify(np.ones((3, 4)), np.ones(4), x, c)
+    with pytest.raises(ValueError, match="A must be"):
+        small._bppc.certify(np.ones((3, 4), dtype=np.float32), np.ones(3), x, c)
+
+
+@pytest.mark.parametrize("m, n", [(20, 10), (80, 40), (300, 200)])
+@pytest.mark.parametrize("fault", ["nan in A", "inf in A", "inf in b", "rows", "dtype"])
+def test_bad_input_raises_the_same_named_error(monkeypatch, m, n, fault):
+    # A NaN inside A (not in its first column) once slipped past the small-system checks.
+    A, b = _problem("gaussian", m, n, seed=5)
+    if fault == "nan in A":
+        A[3, 7] = np.nan
+        exc, match = ValueError, "A contains 1 non-finite"
+    elif fault == "inf in A":
+        A[0, 0] = np.inf
+        exc, match = ValueError, "A contains 1 non-finite"
+    elif fault == "inf in b":
+        b[5] = -np.inf
+        exc, match = ValueError, "b contains 1 non-finite"
+    elif fault == "rows":
+        b = b[:-1]
+        exc, match = ValueError, rf"b has shape \({m - 1},\), but A has {m} rows"
+    else:
+        A = A.astype(str)
+        exc, match = TypeError, "A has dtype"
+    messages = []
+    for env in ("", "1"):
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", env)
+        with pytest.raises(exc, match=match) as info:
+            rp.nnls(A, b)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("m, n", [(60, 30), (80, 40), (300, 200)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_inputs_are_not_mutated(kernel, m, n, dtype):
+    A, b = _problem("exact fit", m, n, seed=6)
+    A, b = np.asfortranarray(A.astype(dtype)), b.astype(dtype)
+    A_copy, b_copy = A.copy(order="K"), b.copy()
+    res = rp.nnls(A, b)
+    _ = res.objective, res.complementarity, res.kkt, res.message  # a deferred report too
+    np.testing.assert_array_equal(A, A_copy)
+    np.testing.assert_array_equal(b, b_copy)
+    assert A.flags.f_contiguous and A.flags.writeable and b.flags.writeable
+    assert not np.shares_memory(res.x, A) and not np.shares_memory(res.x, b)
+
+
+@pytest.mark.parametrize("m, n", [(80, 40), (300, 200)])
+def test_the_result_carries_its_report(kernel, m, n):
+    A, b = _problem("gaussian", m, n, seed=7)
+    res = rp.nnls(A, b)
+    g = A.T @ (A @ res.x - b)
+    A_abs = np.abs(A)
+    g_err = m * EPS * (A_abs.T @ (A_abs @ res.x + np.abs(b)))
+    assert res.status is rp.Status.CONVERGED and res.success
+    assert res.objective == pytest.approx(_objective(A, b, res.x), rel=1e-12)
+    assert res.complementarity == pytest.approx(abs(res.x @ g), abs=float(res.x @ g_err))
+    assert res.time > 0 and res.info == {} and res.history is None
+    assert isinstance(res.n_iter, int) and isinstance(res.kkt, float)
+    text = str(res)
+    assert "active-set" in text and "converged" in text.lower()
