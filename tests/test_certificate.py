@@ -300,8 +300,10 @@ def test_interrupt_on_the_small_problem_path(monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(scipy.optimize, "nnls", interrupted)
-    # the small-problem path calls scipy's compiled routine without its wrapper
+    # the small-problem path calls scipy's compiled routine without its wrapper, or pivots
+    # on the Gram pair
     monkeypatch.setattr(rp._nnls, "_raw_lawson_hanson", interrupted)
+    monkeypatch.setattr(rp._nnls, "bpp_small", interrupted)
     A, b = _needs_many_iterations(m=7, n=5)
     with pytest.raises(rp.Interrupted) as caught:  # Ctrl-C stops the caller, as everywhere
         rp.nnls(A.astype(np.float32), b.astype(np.float32))

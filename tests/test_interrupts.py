@@ -54,8 +54,11 @@ def test_interrupt_inside_exact_kernel(monkeypatch, method):
 
     monkeypatch.setattr(active_set_module, "active_set_nnls", interrupted)
     monkeypatch.setattr(scipy.optimize, "nnls", interrupted)
-    # the small-problem path calls scipy's compiled routine without its wrapper
+    # the small-problem path calls scipy's compiled routine without its wrapper, or pivots
+    # on the Gram pair (in one compiled call where the extension was built)
     monkeypatch.setattr(rp._nnls, "_raw_lawson_hanson", interrupted)
+    monkeypatch.setattr(rp._nnls, "solve_small_compiled", interrupted)
+    monkeypatch.setattr(rp._nnls, "bpp_small", interrupted)
     for shape in [(20, 10), (100, 80)]:  # the small-problem path and the general one
         A, b, _ = gaussian_problem(*shape, seed=1)
         with pytest.raises(rp.Interrupted) as caught:

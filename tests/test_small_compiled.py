@@ -274,3 +274,24 @@ def test_the_result_carries_its_report(kernel, m, n):
     assert isinstance(res.n_iter, int) and isinstance(res.kkt, float)
     text = str(res)
     assert "active-set" in text and "converged" in text.lower()
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("m, n", [(10, 5), (80, 40), (300, 200)])
+def test_one_call_path_equals_the_separate_calls(monkeypatch, case, m, n):
+    # solve_small_compiled runs the same C code as bpp_small + compiled_certificate: the same
+    # x, rounds, objective and message, to the bit (the certificate's normalizer |b| is summed
+    # in another order: a few ulps); what it does not finish, they handle.
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    monkeypatch.delenv("REPARAM_NO_EXTENSION", raising=False)
+    A, b = _problem(case, m, n, seed=m * n)
+    fused = rp.nnls(A, b)
+    monkeypatch.setattr(_nnls, "solve_small_compiled",
+                        lambda *args: (1, None, 1, np.nan, np.nan, np.nan))
+    separate = rp.nnls(A, b)
+    np.testing.assert_array_equal(fused.x, separate.x)
+    assert (fused.n_iter, fused.status) == (separate.n_iter, separate.status)
+    assert fused.kkt == pytest.approx(separate.kkt, rel=1e-14, abs=1e-300)
+    assert fused.objective == separate.objective and fused.message == separate.message
+    assert fused.complementarity == separate.complementarity

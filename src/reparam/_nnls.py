@@ -30,6 +30,7 @@ from .solvers.active_set.small import (
     compiled_certificate,
     compiled_kernel,
     gram_is_safe,
+    solve_small_compiled,
 )
 from .solvers.auto import choose
 from .solvers.iterative import expand_sweep, solve, solve_arrays, solve_columns
@@ -211,12 +212,18 @@ def _lean(A, b, options: dict) -> Result | None:
     if opts is None:
         return None
     t0 = time.perf_counter()
+    compiled = compiled_kernel(n)
+    if (compiled and m >= n and da is _F64 and db is _F64 and b.flags.c_contiguous
+            and (A.flags.c_contiguous or A.flags.f_contiguous)):
+        res = _lean_compiled(A, b, opts, t0)
+        if res is not None:
+            return res
     A64 = A if da is _F64 else A.astype(_F64)
     b64 = b if db is _F64 else b.astype(_F64)
     # ndarray.dot rather than the @ operator: at this size the matmul ufunc's dispatch costs
     # more than the product.
     bb = float(b64.dot(b64))
-    gram = m >= n >= _LEAN_GRAM_N
+    gram = m >= n and (compiled or n >= _LEAN_GRAM_N)
     if gram:
         G = A64.T.dot(A64)
         sq = G.diagonal()
@@ -235,7 +242,6 @@ def _lean(A, b, options: dict) -> Result | None:
     norm = max(math.sqrt(bb), _TINY)
     f32 = da is _F32 and db is _F32
     tol = opts["tol"]
-    compiled = compiled_kernel(n)
     status, n_iter, x = Status.CONVERGED, 0, None
     try:
         if gram:
@@ -292,6 +298,33 @@ def _lean(A, b, options: dict) -> Result | None:
                            time=time.perf_counter() - t0,
                            info={CTRL_C: True} if status is Status.INTERRUPTED else {},
                            **fields)
+
+
+def _lean_compiled(A, b, opts: dict, t0: float) -> Result | None:
+    """A float64 system with ``m >= n`` in one compiled call
+    (:func:`~reparam.solvers.active_set.small.solve_small_compiled`: pivoting on the Gram
+    pair and the certificate), returned when pivoting finished and the certificate meets
+    ``tol``; None sends it through the rest of :func:`_lean`, which checks and reports
+    everything else (and meets the same pivoting first)."""
+    max_iter = opts["max_iter"] or max(50, 3 * A.shape[1])
+    try:
+        code, x, rounds, kkt, rr, xg = solve_small_compiled(A, b, max_iter, _LEAN_LO, _LEAN_HI)
+    except KeyboardInterrupt:  # as in the exact kernel: no answer, x = 0 certified
+        x = np.zeros(A.shape[1])
+        c = np.sqrt(np.einsum("ij,ij->j", A, A))
+        kkt, report = _certify_small(A, b, x, c, max(math.sqrt(float(b.dot(b))), _TINY))
+        return Result.deferred(
+            report if callable(report) else None, x=x, status=Status.INTERRUPTED, n_iter=0,
+            method="active-set", kkt=kkt, time=time.perf_counter() - t0, info={CTRL_C: True},
+            message="interrupted (Ctrl-C) inside the exact kernel; returning x = 0",
+            **(report if type(report) is dict else {}))
+    if code or not kkt <= opts["tol"]:
+        return None
+    return Result.deferred(
+        None, x=x, status=Status.CONVERGED, n_iter=rounds, method="active-set",
+        message=f"block principal pivoting on the Gram matrix (compiled): {rounds} rounds",
+        kkt=kkt, objective=0.5 * rr, complementarity=abs(xg),
+        time=time.perf_counter() - t0, info={})
 
 
 def _lean_lawson_hanson(A64, b64, c, spread: bool, max_iter: int):

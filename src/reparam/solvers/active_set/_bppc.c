@@ -814,6 +814,99 @@ out:
     return result;
 }
 
+/* The whole small system in one call: the range checks of the caller, pivoting on the Gram
+ * pair (solve_gram) and the certificate of its answer (certify). G = A^T A and atb = A^T b
+ * come from BLAS. Returns 0 with the rounds and the parts of the certificate when pivoting
+ * finished; 1 when it did not (a singular passive block or max_iter rounds); -1 when |b|^2 or
+ * a squared column norm G_ii lies outside (lo, hi): zero, huge, tiny or non-finite input,
+ * which the caller's other paths check, scale or report. */
+HOT static int solve_small(const double *A, int fortran, int m, int n, const double *b,
+                           const double *G, const double *atb, double tol, int max_iter,
+                           int full_exchanges, double lo, double hi, factor_t *f, double *x,
+                           double *c, double *work, int *rounds, double *out)
+{
+    const double bb = dot(b, b, m);
+    int bad = !(bb > lo && bb < hi);
+    for (int i = 0; i < n; i++) {
+        const double s = G[(size_t)i * n + i];
+        bad |= !(s > lo && s < hi);
+        c[i] = sqrt(s);
+    }
+    *rounds = 0;
+    if (bad) return -1;
+    const double norm = sqrt(bb);  /* > 1e-100: no tiny guard needed */
+    int done;
+    *rounds = solve_gram(n, G, atb, c, tol * norm, max_iter, full_exchanges, f, x, &done);
+    if (!done) return 1;
+    certify(A, fortran, m, n, b, x, c, work, work + m, out);
+    out[0] /= norm;
+    return 0;
+}
+
+PyDoc_STRVAR(solve_small_doc,
+"solve_small(A, b, G, atb, x, c, max_iter, tol, full_exchanges, lo, hi)\n--\n\n"
+"One small NNLS system in one call: A (m x n float64, C- or Fortran-contiguous, n <= 256),\n"
+"b (m), its Gram pair G = A^T A (n x n, contiguous) and atb = A^T b. Checks that |b|^2 and\n"
+"every G_ii lie in (lo, hi), pivots on the Gram pair from x = 0 with the tolerances\n"
+"tol |b| |a_i| (bpp_gram) and certifies the answer on A (certify). Writes x and the column\n"
+"norms c (n float64 each) and returns (code, rounds, kkt, r.r, x.g): code 0 when pivoting\n"
+"finished (kkt = max_i |min(x_i c_i, g_i / c_i)| / |b|), 1 when it did not, -1 when the\n"
+"range check failed (the other numbers are then 0).");
+
+static PyObject *py_solve_small(PyObject *self, PyObject *args)
+{
+    PyObject *o[6];
+    int max_iter, full_exchanges;
+    double tol, lo, hi;
+    if (!PyArg_ParseTuple(args, "OOOOOOididd", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                          &max_iter, &tol, &full_exchanges, &lo, &hi))
+        return NULL;
+    Py_buffer v[6] = {{0}};
+    PyObject *result = NULL;
+    double *mem = NULL;
+    if (PyObject_GetBuffer(o[0], &v[0], PyBUF_ANY_CONTIGUOUS | PyBUF_FORMAT) < 0) goto out;
+    const Py_ssize_t m = v[0].ndim == 2 ? v[0].shape[0] : 0;
+    const Py_ssize_t n = v[0].ndim == 2 ? v[0].shape[1] : 0;
+    if (m < 1 || n < 1 || n > MAXN || m > INT_MAX || v[0].itemsize != 8
+        || strcmp(v[0].format ? v[0].format : "B", "d") != 0) {
+        PyErr_Format(PyExc_ValueError, "A must be a contiguous float64 m x n array with "
+                     "1 <= n <= %d", MAXN);
+        goto out;
+    }
+    const int fortran = !PyBuffer_IsContiguous(&v[0], 'C');
+    if (PyObject_GetBuffer(o[2], &v[2], PyBUF_ANY_CONTIGUOUS | PyBUF_FORMAT) < 0) goto out;
+    if (v[2].ndim != 2 || v[2].shape[0] != n || v[2].shape[1] != n || v[2].itemsize != 8
+        || strcmp(v[2].format ? v[2].format : "B", "d") != 0) {
+        PyErr_SetString(PyExc_ValueError, "G must be a contiguous float64 n x n array");
+        goto out;
+    }
+    if (get_vec(o[1], &v[1], m, 0, "b") || get_vec(o[3], &v[3], n, 0, "atb")
+        || get_vec(o[4], &v[4], n, 1, "x") || get_vec(o[5], &v[5], n, 1, "c"))
+        goto out;
+    /* the factor's columns, then r and g of the certificate */
+    mem = PyMem_Malloc((size_t)(n * n + m + n) * sizeof(double));
+    if (mem == NULL) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    factor_t f;
+    f.cols = mem;
+    int code, rounds;
+    double parts[3] = {0.0, 0.0, 0.0};
+    Py_BEGIN_ALLOW_THREADS
+    code = solve_small((const double *)v[0].buf, fortran, (int)m, (int)n,
+                       (const double *)v[1].buf, (const double *)v[2].buf,
+                       (const double *)v[3].buf, tol, max_iter < 0 ? 0 : max_iter,
+                       full_exchanges, lo, hi, &f, (double *)v[4].buf, (double *)v[5].buf,
+                       mem + n * n, &rounds, parts);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("(iiddd)", code, rounds, parts[0], parts[1], parts[2]);
+out:
+    PyMem_Free(mem);
+    release_all(v, 6);
+    return result;
+}
+
 PyDoc_STRVAR(cg_start_doc,
 "cg_start(W, C, M, R, D, rr)\n--\n\n"
 "The start of masked conjugate gradients, per row: R = M * (C - W), D = R, rr = |R|^2\n"
@@ -931,6 +1024,7 @@ static PyMethodDef methods[] = {
     {"bpp_columns", py_bpp_columns, METH_VARARGS, bpp_columns_doc},
     {"bpp_gram", py_bpp_gram, METH_VARARGS, bpp_gram_doc},
     {"certify", py_certify, METH_VARARGS, certify_doc},
+    {"solve_small", py_solve_small, METH_VARARGS, solve_small_doc},
     {"cg_start", py_cg_start, METH_VARARGS, cg_start_doc},
     {"cg_step", py_cg_step, METH_VARARGS, cg_step_doc},
     {"cg_exchange", py_cg_exchange, METH_VARARGS, cg_exchange_doc},

@@ -91,6 +91,26 @@ def compiled_certificate(A, b, x, col_norms, compiled=None):
     return _bppc.certify(A, b, x, col_norms)
 
 
+def solve_small_compiled(A, b, max_iter, lo, hi):
+    """One small system ``m >= n`` in one compiled call: :func:`bpp_small`'s pivoting on the
+    Gram pair (``A^T A`` and ``A^T b`` by BLAS) and :func:`compiled_certificate`'s certificate
+    of its answer, with the caller's range checks (``|b|^2`` and every ``|a_i|^2`` in
+    ``(lo, hi)``) done on the way. At 80 x 40 the Python glue between the separate calls cost
+    as much as the pivoting and the certificate together.
+
+    ``A``, ``b``: float64, ``A`` C- or Fortran-contiguous, ``b`` contiguous, ``n <= 256``; the
+    caller checks :func:`compiled_kernel`. Returns ``(code, x, rounds, kkt, rr, xg)``: code 0
+    when pivoting finished, with the certificate ``kkt`` (:func:`~reparam.domains.orthant_kkt`
+    of ``x``), ``rr = |A x - b|^2`` and ``xg = x^T A^T (A x - b)``; 1 when it did not (a
+    singular passive block or ``max_iter`` rounds); -1 when a range check failed.
+    """
+    n = A.shape[1]
+    x, c = np.empty(n), np.empty(n)
+    code, rounds, kkt, rr, xg = _bppc.solve_small(A, b, A.T.dot(A), A.T.dot(b), x, c, max_iter,
+                                                  _TOL, _FULL_EXCHANGES, lo, hi)
+    return code, x, rounds, kkt, rr, xg
+
+
 def bpp_small(G, c, col_norms, b_norm, max_iter, compiled=None):
     """Block principal pivoting for one right-hand side on the Gram pair ``(G, c) = (A^T A,
     A^T b)``, started as Kim & Park do from ``x = 0`` (the passive set ``c > 0``).
