@@ -108,13 +108,16 @@ def test_the_message_names_the_kernel(kernel, m, n):
     assert res.n_iter >= 1
 
 
-@pytest.mark.parametrize("order", ["C", "F", "strided"])
+@pytest.mark.parametrize("order", ["C", "F", "strided", "strided b"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_layouts_and_float32(kernel, order, dtype):
     # F order is certified by the compiled certificate column by column, a strided view by
     # numpy; float32 gives a float32 x whose report describes the rounded x.
     A, b = _problem("gaussian", 90, 90, seed=2)
-    A = A[:, :45] if order == "strided" else np.asarray(A[:, :45], order=order)
+    if order == "strided b":
+        A, b = np.ascontiguousarray(A[::2, :40]), b[::2]
+    else:
+        A = A[:, :45] if order == "strided" else np.asarray(A[:, :45], order=order)
     A, b = A.astype(dtype, copy=False), b.astype(dtype)
     res = rp.nnls(A, b)
     A64, b64 = A.astype(float), b.astype(float)
@@ -196,6 +199,7 @@ def test_compiled_certificate_matches_numpy(order):
     assert rr == pytest.approx(float(r @ r), rel=1e-13)
     assert xg == pytest.approx(float(x @ g), abs=float(x @ g_err))
     assert small.compiled_certificate(A[:, ::2], b, x[::2].copy(), c[::2].copy(), True) is None
+    assert small.compiled_certificate(A[::2], b[::2], x, c, True) is None  # strided b
     assert small.compiled_certificate(A, b, x, c, False) is None
     x[3] = np.nan  # a NaN anywhere makes the certificate NaN: never CONVERGED
     assert np.isnan(small.compiled_certificate(A, b, x, c, True)[0])

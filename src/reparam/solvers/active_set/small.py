@@ -75,7 +75,8 @@ def gram_is_safe(G):
 
 def compiled_certificate(A, b, x, col_norms, compiled=None):
     """The parts of the NNLS certificate of ``x`` in one compiled call, or None where the
-    extension is not used (:func:`compiled_kernel`) or ``A`` is not contiguous.
+    extension is not used (:func:`compiled_kernel`) or ``A``, ``b`` or ``x`` is not
+    contiguous.
 
     With ``r = A x - b`` and ``g = A^T r``: ``(max_i |min(x_i c_i, g_i / c_i)|, r.r, x.g)``
     (``c = col_norms``, all positive), the numerator of
@@ -86,7 +87,8 @@ def compiled_certificate(A, b, x, col_norms, compiled=None):
     caller has it (it reads the environment, a microsecond).
     """
     if not (compiled_kernel() if compiled is None else compiled) \
-            or not (A.flags.c_contiguous or A.flags.f_contiguous):
+            or not (A.flags.c_contiguous or A.flags.f_contiguous) \
+            or not (b.flags.c_contiguous and x.flags.c_contiguous):
         return None
     return _bppc.certify(A, b, x, col_norms)
 
