@@ -380,8 +380,8 @@ HOT static int solve_column(work_t *wk, const double *c, const double *xls,
  * unchanged by scaling column i of A, so G needs no equilibration. Each round factors the
  * passive block as solve_column does (the rows of the unchanged leading passive variables
  * kept, a variable that left removed by a rank-one update).
- * Returns the rounds; *done = 1 when every sign was right within the tolerances (x is then
- * clipped at zero), else 0: a pivot that is not safely positive (a numerically singular
+ * Returns the rounds (none when c <= 0: x = 0 is optimal); *done = 1 when every sign was
+ * right within the tolerances (x is then clipped at zero), else 0: a pivot that is not safely positive (a numerically singular
  * passive block, which the caller leaves to another path) or max_iter rounds. */
 HOT static int solve_gram(int n, const double *G, const double *c, const double *col_norms,
                           double tol_scale, int max_iter, int full_exchanges, factor_t *f,
@@ -391,8 +391,17 @@ HOT static int solve_gram(int n, const double *G, const double *c, const double 
     for (int i = 0; i < n; i++) tol[i] = tol_scale * col_norms[i];
     int plist[MAXN], dlist[MAXN];
     unsigned char passive[MAXN], infeasible[MAXN];
-    for (int i = 0; i < n; i++) passive[i] = c[i] > 0.0;
+    int start = 0;
+    for (int i = 0; i < n; i++) {
+        passive[i] = c[i] > 0.0;
+        start += passive[i];
+    }
     f->valid = 0;
+    if (start == 0) {  /* A^T b <= 0: x = 0 is optimal (its gradient -c >= 0), no round */
+        memset(x, 0, (size_t)n * sizeof(double));
+        *done = 1;
+        return 0;
+    }
     *done = 0;
     int best = n + 1, budget = full_exchanges;
     for (int it = 1; it <= max_iter; it++) {

@@ -122,8 +122,9 @@ def bpp_small(G, c, col_norms, b_norm, max_iter, compiled=None):
     ``G_ii x_i < -tol_i``, an active one when its gradient ``y_i < -tol_i``; both tests are
     unchanged by scaling column ``i``, so ``G`` needs no equilibration (nor does Cholesky's
     accuracy: it does not depend on a diagonal scaling).
-    Returns ``(x, rounds)``, or ``(None, rounds)`` when a passive block is numerically
-    singular or ``max_iter`` rounds did not finish; the caller certifies ``x`` on ``A``.
+    Returns ``(x, rounds)`` (no round when ``c <= 0``: ``x = 0`` is optimal), or
+    ``(None, rounds)`` when a passive block is numerically singular or ``max_iter`` rounds did
+    not finish; the caller certifies ``x`` on ``A``.
 
     Runs compiled where :func:`compiled_kernel` says so (``G`` and ``c`` contiguous float64):
     the same rules and tolerances with no numpy call per round, its factorizations keeping
@@ -141,6 +142,8 @@ def bpp_small(G, c, col_norms, b_norm, max_iter, compiled=None):
     d = G.diagonal()
     neg_tol = (-_TOL * b_norm) * col_norms
     passive = c > 0
+    if not passive.any():  # A^T b <= 0: x = 0 is optimal (its gradient -c >= 0), no round
+        return np.zeros(n), 0
     best, budget = n + 1, _FULL_EXCHANGES
     for rounds in range(1, max_iter + 1):
         idx = passive.nonzero()[0]
