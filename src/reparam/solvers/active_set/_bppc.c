@@ -22,7 +22,11 @@
  * rounding; the callers certify every answer on A in float64 either way.
  *
  * The module also holds the fused steps of the inexact rounds that guess the passive sets for
- * many right-hand sides (cg_start, cg_step, cg_exchange; see ``many_rhs._inexact_pivoting``).
+ * many right-hand sides (cg_start, cg_step, cg_exchange; see ``many_rhs._inexact_pivoting``),
+ * and the small single systems of ``reparam.nnls``: the same pivoting for one right-hand side
+ * on an unequilibrated Gram pair with per-variable tolerances (bpp_gram, after
+ * ``small.bpp_small``), the certificate of an answer (certify), and both with the range
+ * checks in one call (solve_small).
  *
  * The interface uses the buffer protocol only (no numpy headers): arrays of float64 with any
  * strides, the passive sets as one byte per entry, the round counts as Py_ssize_t; the fused
