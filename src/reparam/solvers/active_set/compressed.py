@@ -130,18 +130,19 @@ def lawson_hanson_small(C, c, max_iter):
     k, n = C.shape
     CT = np.ascontiguousarray(C.T)  # the columns of C as contiguous rows
     norms = np.sqrt(np.einsum("ij,ij->i", CT, CT))
+    dgels = lapack.dgels
     x = np.zeros(n)
     F = np.zeros(0, dtype=np.intp)
     w = CT @ c
     for it in range(1, max_iter + 1):
         w[F] = -np.inf
         while True:  # the entering column: the largest gradient that passes the tests
-            j = int(np.argmax(w))
+            j = w.argmax()
             if not w[j] > 0.0 or F.size >= k:
                 return x, it
-            F1 = np.concatenate((F, (j,)))
+            F1 = np.append(F, j)
             V = CT[F1].T  # C[:, F1], Fortran-ordered: LAPACK reads it in place
-            qr, z = lapack.dgels(V, c)[:2]
+            qr, z = dgels(V, c)[:2]
             s = F1.size
             if abs(qr[s - 1, s - 1]) > _DEPENDENT * norms[j] and z[s - 1] > 0.0:
                 break
@@ -149,17 +150,18 @@ def lawson_hanson_small(C, c, max_iter):
         F = F1
         z = z[:s]
         dropped = False
-        while z.min() <= 0.0:
+        neg = z <= 0.0
+        while neg.any():
             # Lawson & Hanson's inner loop: move x_F toward z until a variable reaches zero,
             # drop it (and any other that reached zero while headed down), solve again.
             xF = x[F]
-            neg = z <= 0.0
             xn = xF[neg]
             ratio = xn / np.maximum(xn - z[neg], _TINY)  # xn - z >= 0; 0 / 0 counts as 0
-            i = int(np.argmin(ratio))
+            i = ratio.argmin()
             xF += ratio[i] * (z - xF)
-            drop = (xF <= 0.0) & neg
-            drop[np.flatnonzero(neg)[i]] = True
+            drop = xF <= 0.0
+            drop &= neg
+            drop[neg.nonzero()[0][i]] = True
             x[F[drop]] = 0.0
             keep = ~drop
             F, xF = F[keep], xF[keep]
@@ -167,7 +169,8 @@ def lawson_hanson_small(C, c, max_iter):
             dropped = True
             if not F.size:
                 break
-            z = lapack.dgels(CT[F].T, c)[1][:F.size]
+            z = dgels(CT[F].T, c)[1][:F.size]
+            neg = z <= 0.0
         x[F] = z
         w = CT @ (c - (CT[F].T if dropped else V) @ z)
     return x, max_iter
