@@ -25,7 +25,14 @@ tolerance (every column with a positive gradient may enter), which on Shaw's pro
 the support of the exact minimizer where a relative tolerance of 1e-15 stops at a KKT point
 whose objective is ~1e-9 (relative) higher; termination rests on Lawson & Hanson's tests (an
 entering column must be independent of F and get a positive coefficient), with an iteration
-cap behind them.
+cap behind them. The support found is then given its values from A's own columns (one QR of
+``A[:, F]``), which takes the compression's error out of x: on a rank-20 matrix with noise
+at 1e-14 the KKT residual on A went from 3e-12 to 3e-15 with it.
+
+Cost at n = 1000 (Shaw, one thread, measured on a loaded machine, CPU time): sample and basis
+0.7 ms, compression 0.5 ms, Lawson-Hanson 2.5 ms (46 iterations, 81 solves of at most
+20 x 11), values and certificate 0.8 ms (two products with A^T); the whole kernel 5.6 ms
+against 14.4 ms for the QR path on A it replaces (32 iterations, about 28 passes over A).
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ _OVERSAMPLE = 8
 # Singular values of the sample below this fraction of the largest are left out of the basis:
 # a direction of A this small moves the gradient by about 1e-13 ||A|| ||r||, two orders below
 # the acceptance bound of the certificate. Shaw's A (n = 1000) has sigma_19 / sigma_0 = 3e-13
-# and sigma_20 / sigma_0 = 7e-16, so k = 20.
+# and sigma_20 / sigma_0 = 7e-16; a sample of 32 of its columns keeps k = 18.
 _RANK_TOL = 1e-13
 # An entering column whose last diagonal in the QR of the passive columns is below this
 # fraction of its norm is numerically dependent on them and waits (Lawson & Hanson's test,
