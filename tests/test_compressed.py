@@ -177,3 +177,37 @@ def test_small_lawson_hanson_stops_at_its_iteration_cap():
     c = C @ np.abs(rng.standard_normal(100))
     x, it = compressed.lawson_hanson_small(C, c, 3)
     assert it == 3 and np.count_nonzero(x) <= 3 and np.all(x >= 0)
+
+
+def test_polish_takes_the_values_from_the_columns_of_A():
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((200, 50))
+    x_true = np.abs(rng.standard_normal(50)) * (rng.random(50) < 0.3)
+    b = A @ x_true + 1e-3 * rng.standard_normal(200)
+    F = np.flatnonzero(x_true)
+    rough = np.where(x_true > 0, x_true * (1 + 1e-3 * rng.standard_normal(50)), 0.0)
+    x, residual, floor = compressed.polish(A, b, rough)
+    z, *_ = np.linalg.lstsq(A[:, F], b, rcond=None)
+    np.testing.assert_allclose(x[F], z, rtol=1e-12)
+    assert np.all(x[np.setdiff1d(np.arange(50), F)] == 0)
+    np.testing.assert_allclose(residual, A @ x - b, rtol=0, atol=1e-13 * np.abs(b).max())
+    assert floor == pytest.approx(np.abs(A[:, F].T @ b).max(), rel=1e-14)
+    # A support whose least-squares values are not all positive keeps the values it had.
+    bad = np.zeros(50)
+    bad[:2] = 1.0
+    A2 = A.copy()
+    A2[:, 1] = A2[:, 0] + 1e-3 * A2[:, 1]  # nearly parallel: the LS values have mixed signs
+    b2 = A2[:, 0] - A2[:, 1]
+    x2, residual2, _ = compressed.polish(A2, b2, bad)
+    np.testing.assert_array_equal(x2, bad)
+    np.testing.assert_allclose(residual2, A2 @ bad - b2, rtol=0, atol=1e-13)
+    # At the solution the certificate accepts on the floor, a lower bound of ||A^T b||_inf,
+    # so its value bounds the exact residual from above.
+    x_opt, _ = scipy.optimize.nnls(A, b)
+    x_opt, residual, floor = compressed.polish(A, b, x_opt)
+    assert 0 < floor <= np.abs(A.T @ b).max()
+    on_floor = compressed.certify(A, b, x_opt, residual, floor)
+    exact = compressed.certify(A, b, x_opt)
+    assert on_floor <= 1e-11
+    # (the two residuals A x - b differ by rounding, hence the margin)
+    assert exact <= on_floor * (1 + 1e-6) + 1e-18
