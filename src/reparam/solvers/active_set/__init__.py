@@ -58,18 +58,22 @@ Which path runs first (one right-hand side): problems with n <= 64, and wide one
 m n < 60 000, go straight to ``scipy.optimize.nnls``, whose compiled loop is faster there
 (measured); m >= n problems whose random sample of 64 columns is numerically dependent
 (first-kind integral equations such as Shaw's) skip the working set and the Gram path, which
-could only fail, and try 3. on a compression first when A is numerically of low rank
-(``compressed``: a basis of range(A) from a sample of its columns, Lawson-Hanson on the
-k x n problem, the answer certified on A; 3. on A itself when it is not); other wide problems, and m >= n ones with at least 256 unknowns and at most
+could only fail; other wide problems, and m >= n ones with at least 256 unknowns and at most
 2 n rows, start with the working set, the rest with block pivoting. A warm start ``x0`` or a ``gram`` pair always keeps the work in this module. Many right-hand
 sides start from the sign pattern of the unconstrained solution, refined by the inexact rounds
 when there are at least 64 columns and 32 unknowns.
+
+Where that column sample is dependent because A is numerically of low rank (Shaw's A spans
+about 20 directions to rounding at n = 1000), 3. runs first on a compression (``compressed``):
+a basis B of range(A) from a random sample of its columns, ``C ~ B^T A`` (k x n) by an
+interpolative decomposition, Lawson-Hanson on C, the values of the support found taken from
+A's own columns and the answer certified on A; when it is not, 3. runs on A itself.
 
 Layout: ``_front`` orders the paths (and scales the data); ``working_set`` holds 0.,
 ``block_pivoting`` 1. for one
 right-hand side, ``many_rhs`` the machinery for many, ``small`` the variants with few numpy
 calls (also used by the small-problem paths of :func:`reparam.nnls`), ``lawson_hanson_gram`` 2.,
-``lawson_hanson_qr`` 3., ``compressed`` 3. on a low-rank compression; ``outcome`` the record of which path ran and why each earlier one
+``lawson_hanson_qr`` 3.; ``outcome`` the record of which path ran and why each earlier one
 was left (``ActiveSetOutput.trail``).
 
 Inputs arrive validated (finite float64, matching shapes); nothing here modifies them.

@@ -84,8 +84,9 @@ class ActiveSetOutput:
     converged : bool or one per column
     message : which path produced x and why an earlier one was left
     path : the kernel that produced x: "working-set", "block-pivoting", "lawson-hanson-gram",
-        "lawson-hanson-qr", "compressed", "scipy", or for many right-hand sides "block-pivoting" possibly
-        followed by "+columns" when some columns were finished one at a time
+        "lawson-hanson-qr", "compressed", "scipy", or for many right-hand sides
+        "block-pivoting" possibly followed by "+columns" when some columns were finished one
+        at a time
     trail : the paths tried, in order, each with its :class:`Exit` (the last produced x)
     """
 
