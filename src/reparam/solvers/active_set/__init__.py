@@ -63,6 +63,12 @@ could only fail; other wide problems, and m >= n ones with at least 256 unknowns
 sides start from the sign pattern of the unconstrained solution, refined by the inexact rounds
 when there are at least 64 columns and 32 unknowns.
 
+Where that column sample is dependent because A is numerically of low rank (Shaw's A spans
+about 20 directions to rounding at n = 1000), 3. runs first on a compression (``compressed``):
+a basis B of range(A) from a random sample of its columns, ``C ~ B^T A`` (k x n) by an
+interpolative decomposition, Lawson-Hanson on C, the values of the support found taken from
+A's own columns and the answer certified on A; when it is not, 3. runs on A itself.
+
 Layout: ``_front`` orders the paths (and scales the data); ``working_set`` holds 0.,
 ``block_pivoting`` 1. for one
 right-hand side, ``many_rhs`` the machinery for many, ``small`` the variants with few numpy

@@ -14,6 +14,7 @@ from scipy.linalg import lapack
 from ..._linalg import abs_max
 from ._common import _ACCEPT, _TINY
 from .block_pivoting import _bpp_single
+from .compressed import compressed_nnls
 from .lawson_hanson_gram import _lawson_hanson_gram
 from .lawson_hanson_qr import _lawson_hanson_qr
 from .many_rhs import (
@@ -162,6 +163,18 @@ def _solve_single(A, b, x0, max_iter, gram):
                        "so the Gram path was skipped")
         trail.append(Attempt(Path.BLOCK_PIVOTING, 0, skipped))
         notes.append(skipped.text)
+        # Dependent columns often mean a numerically low-rank A (Shaw: rank ~20 at n = 1000):
+        # Lawson-Hanson on a k x n compression, certified on A, else the QR path below.
+        low_rank = compressed_nnls(A, b, 3 * max_iter)
+        if low_rank is not None:
+            x, it, ok, stop, k = low_rank
+            trail.append(Attempt(Path.COMPRESSED, it, stop))
+            if ok:
+                return _output(x, it, True, "; ".join(notes) + f"; A is numerically of rank "
+                               f"{k}: Lawson-Hanson on its {k} x {n} compression, certified "
+                               f"on A: {it} iterations", trail)
+            notes.append(f"Lawson-Hanson on the rank-{k} compression of A stopped after {it} "
+                         f"iterations ({stop})")
     elif gram is not None or m >= n:
         G, c = gram if gram is not None else (A.T @ A, A.T @ b)
         x, it, ok, stop = _bpp_single(G, c, passive0, max_iter)

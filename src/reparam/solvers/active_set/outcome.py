@@ -23,6 +23,7 @@ class Path(str, Enum):
     BLOCK_PIVOTING = "block-pivoting"
     LAWSON_HANSON_GRAM = "lawson-hanson-gram"
     LAWSON_HANSON_QR = "lawson-hanson-qr"
+    COMPRESSED = "compressed"  # numerically low-rank A: Lawson-Hanson on B^T A, certified on A
     SCIPY = "scipy"
     COLUMNS = "columns"  # many right-hand sides: some columns finished one at a time
 
@@ -83,8 +84,9 @@ class ActiveSetOutput:
     converged : bool or one per column
     message : which path produced x and why an earlier one was left
     path : the kernel that produced x: "working-set", "block-pivoting", "lawson-hanson-gram",
-        "lawson-hanson-qr", "scipy", or for many right-hand sides "block-pivoting" possibly
-        followed by "+columns" when some columns were finished one at a time
+        "lawson-hanson-qr", "compressed", "scipy", or for many right-hand sides
+        "block-pivoting" possibly followed by "+columns" when some columns were finished one
+        at a time
     trail : the paths tried, in order, each with its :class:`Exit` (the last produced x)
     """
 
