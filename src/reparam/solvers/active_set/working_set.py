@@ -61,7 +61,11 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
     c = A.T @ b  # minus the gradient at x = 0; c_F is the right-hand side on F
     cnorm = max(float(np.max(np.abs(c), initial=0.0)), _TINY)
     tol_w = _TOL * cnorm
-    ws = _Set(A, b, c, min(m, n))
+    if m < n:  # the factor packed, grown and downdated in place (see the module)
+        from .working_set_wide import PackedSet
+        ws = PackedSet(A, b, c, m)
+    else:
+        ws = _Set(A, b, c, n)
     x = np.zeros(n)
     passive = np.zeros(n, dtype=bool)
     blocked = np.zeros(n, dtype=bool)

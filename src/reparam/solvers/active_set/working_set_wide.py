@@ -1,0 +1,157 @@
+"""The working set of a wide problem (m < n) with its Cholesky factor packed by columns.
+
+Lawson & Hanson, *Solving Least Squares Problems* (1974), ch. 23, Algorithm NNLS, as run by
+:func:`.working_set._working_set`; this module only changes how the factor of
+``A_F^T A_F`` is held. Near the phase transition of a wide problem (a Gaussian 500 x 1000:
+a support of about m columns, b just outside the cone of the columns) the passive set grows
+to about m columns while about 200 variables leave on the way, each leaving costing a Givens
+sweep over the factor. With the square factor of :class:`.working_set._Set` every leaving
+variable and every entering block wrote a new s x s array (the sweep's output, or the grown
+factor), a pass over 2 MB at s = 500 that cost more than the sweep itself, whose rotations
+mostly touch the last, recently entered, columns. Packed by columns (``dtpsv``'s layout)
+the factor grows by appending the new columns after the old ones and shrinks in place
+(:func:`.working_set.packed_delete`), so only the columns after a leaving variable move.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import blas, lapack
+
+from ._common import _CHOL_PIVOT, _step_to_boundary
+from .working_set import _WS_DEPENDENT, packed_delete
+
+_dtpsv = blas.dtpsv
+
+
+class PackedSet:
+    """The working set F of :func:`.working_set._working_set` (same interface as
+    ``working_set._Set``): its columns as rows of ``At`` (at ``slot[j]`` for ``F[j]``, so a
+    column leaving costs no copy of the others) and the upper Cholesky factor U of
+    ``A_F^T A_F`` packed by columns in ``ap`` (column j in ``ap[j (j + 1) / 2 :][: j + 1]``),
+    allocated once for rank(A) <= min(m, n) columns."""
+
+    def __init__(self, A, b, c, cap):
+        self.A, self.b, self.c = A, b, c
+        self.At = np.zeros((cap, A.shape[0]))
+        self.xs = np.zeros(cap)  # x by slot: the residual is one product with At
+        self.used = 0
+        self.F = np.zeros(0, dtype=np.intp)
+        self.slot = np.zeros(0, dtype=np.intp)
+        self.ap = np.zeros(cap * (cap + 1) // 2)
+
+    def _size(self):
+        s = self.F.size
+        return s * (s + 1) // 2
+
+    def add(self, cand):
+        """Append the leading independent columns of ``cand`` (sorted by priority) to F.
+
+        The factor grows by the columns ``[E; U_D]`` with ``E = U^{-T} A_F^T V`` and ``U_D``
+        the Cholesky factor of ``V^T V - E^T E`` (the candidates' Gram block orthogonal to
+        span(A_F)); candidates enter up to the first whose pivot says it is numerically
+        dependent on those before it. Returns the dependent candidate (none or one), which
+        the caller sets aside until a column leaves.
+        """
+        s = self.F.size
+        room = self.At.shape[0] - s
+        if room <= 0:
+            return cand[:1]
+        V = self.A[:, cand]
+        D = V.T @ V
+        sq = D.diagonal().copy()  # the candidates' squared norms (no pass over all of A)
+        if s:
+            C = (self.At[:self.used] @ V)[self.slot]
+            ap = self.ap[:self._size()]
+            E = np.empty_like(C, order="F")
+            for j in range(C.shape[1]):  # no packed multi-column solve in LAPACK's wrappers
+                E[:, j] = _dtpsv(s, ap, C[:, j], trans=1)
+            D -= E.T @ E
+        UD, info = lapack.dpotrf(D, lower=False, clean=True)
+        k = cand.size if info == 0 else info - 1
+        d2 = np.diagonal(UD)[:k] ** 2
+        ok = d2 > _WS_DEPENDENT * sq[:k]
+        r = int(np.argmin(ok)) if not ok.all() else k
+        r = min(r, room)
+        dependent = cand[r:r + 1] if r < cand.size and r < room else cand[:0]
+        if r == 0:
+            return cand[:1]
+        for i in range(r):  # column s + i of the factor: [E[:, i]; U_D[:i + 1, i]]
+            start = (s + i) * (s + i + 1) // 2
+            if s:
+                self.ap[start:start + s] = E[:, i]
+            self.ap[start + s:start + s + i + 1] = UD[:i + 1, i]
+        if self.used + r > self.At.shape[0]:
+            self._compact()
+        new = np.arange(self.used, self.used + r)
+        self.At[new] = V[:, :r].T
+        self.used += r
+        self.slot = np.concatenate([self.slot, new])
+        self.F = np.concatenate([self.F, cand[:r]])
+        return dependent
+
+    def _compact(self):
+        s = self.F.size
+        self.At[:s] = self.At[self.slot]
+        self.xs[:] = 0.0
+        self.slot = np.arange(s)
+        self.used = s
+
+    def inner(self, x, passive, blocked):
+        """Lawson–Hanson's inner loop: move toward the least-squares point on F, dropping
+        the variables that reach zero first (downdating the factor in place). Returns x."""
+        while self.F.size:
+            s = self.F.size
+            ap = self.ap[:self._size()]
+            z = _dtpsv(s, ap, _dtpsv(s, ap, self.c[self.F], trans=1))
+            neg = z <= 0
+            if not neg.any():
+                x[self.F] = z
+                self.xs[self.slot] = z
+                return x
+            drop = _step_to_boundary(x, self.F, z, neg, passive)
+            self.xs[self.slot[drop]] = 0.0
+            for k in np.flatnonzero(drop)[::-1]:  # last first: the others keep their place
+                if k < s - 1:
+                    packed_delete(self.ap, s, int(k))
+                s -= 1
+            keep = ~drop
+            self.F = self.F[keep]
+            self.slot = self.slot[keep]
+            blocked[:] = False
+        return x
+
+    def residual(self, x):
+        """``b - A_F x_F`` (``x`` as last set by :meth:`inner`)."""
+        if not self.F.size:
+            return self.b.copy()
+        return self.b - self.xs[:self.used] @ self.At[:self.used]
+
+    def gradient(self, x):
+        """Minus the gradient, ``A^T (b - A x)``."""
+        return self.A.T @ self.residual(x)
+
+    def refactor(self) -> bool:
+        """Recompute the factor of the current set from its columns; False when it is not
+        numerically positive definite."""
+        s = self.F.size
+        if s == 0:
+            return True
+        At = self.At[self.slot]
+        U, info = lapack.dpotrf(At @ At.T, lower=False, clean=True)
+        if info != 0:
+            return False
+        d = np.diagonal(U)
+        if float(np.min(d)) ** 2 < _CHOL_PIVOT * float(np.max(d)) ** 2:
+            return False
+        # Column j of U, top to bottom, is row j of U^T's lower triangle, left to right.
+        self.ap[:self._size()] = U.T[np.tril_indices(s)]
+        return True
+
+    def dense(self):
+        """The factor as a square upper-triangular array (for tests)."""
+        s = self.F.size
+        U = np.zeros((s, s))
+        for j in range(s):
+            U[:j + 1, j] = self.ap[j * (j + 1) // 2:][:j + 1]
+        return U
