@@ -29,7 +29,14 @@ class PackedSet:
     ``working_set._Set``): its columns as rows of ``At`` (at ``slot[j]`` for ``F[j]``, so a
     column leaving costs no copy of the others) and the upper Cholesky factor U of
     ``A_F^T A_F`` packed by columns in ``ap`` (column j in ``ap[j (j + 1) / 2 :][: j + 1]``),
-    allocated once for rank(A) <= min(m, n) columns."""
+    allocated once for rank(A) <= min(m, n) columns.
+
+    After U comes one more packed column, ``[y; rho]`` with ``y = U^{-T} c_F`` (c = A^T b):
+    the factor of ``[A_F, b]``'s Gram matrix, as in Lawson & Hanson's QR form, where y is
+    ``Q^T b``. The Givens sweep that removes a variable rotates it with U, so the
+    least-squares point on F is one triangular solve, ``U z = y``, instead of two. The
+    rotations on rows j < s never read ``rho`` (the last one only mixes it into itself), so
+    ``rho`` is left at zero instead of tracking the residual norm."""
 
     def __init__(self, A, b, c, cap):
         self.A, self.b, self.c = A, b, c
@@ -38,11 +45,17 @@ class PackedSet:
         self.used = 0
         self.F = np.zeros(0, dtype=np.intp)
         self.slot = np.zeros(0, dtype=np.intp)
-        self.ap = np.zeros(cap * (cap + 1) // 2)
+        # Room for cap columns of U and one more, [y; rho] (see the class docstring).
+        self.ap = np.zeros((cap + 1) * (cap + 2) // 2)
 
     def _size(self):
         s = self.F.size
         return s * (s + 1) // 2
+
+    def _y(self):
+        """``y = U^{-T} c_F``: the first s entries of column s of the packed array."""
+        start = self._size()
+        return self.ap[start:start + self.F.size]
 
     def add(self, cand):
         """Append the leading independent columns of ``cand`` (sorted by priority) to F.
@@ -76,11 +89,18 @@ class PackedSet:
         dependent = cand[r:r + 1] if r < cand.size and r < room else cand[:0]
         if r == 0:
             return cand[:1]
+        # y grows by U_D^{-T} (c_new - E^T y) (the forward solve restricted to the new rows).
+        cn = self.c[cand[:r]] - (E[:, :r].T @ self._y() if s else 0.0)
+        yn = np.concatenate([self._y(), lapack.dtrtrs(UD[:r, :r], cn, lower=False,
+                                                      trans=1)[0]])
         for i in range(r):  # column s + i of the factor: [E[:, i]; U_D[:i + 1, i]]
             start = (s + i) * (s + i + 1) // 2
             if s:
                 self.ap[start:start + s] = E[:, i]
             self.ap[start + s:start + s + i + 1] = UD[:i + 1, i]
+        start = (s + r) * (s + r + 1) // 2
+        self.ap[start:start + s + r] = yn
+        self.ap[start + s + r] = 0.0  # rho: never read back (see the class docstring)
         if self.used + r > self.At.shape[0]:
             self._compact()
         new = np.arange(self.used, self.used + r)
@@ -102,8 +122,7 @@ class PackedSet:
         the variables that reach zero first (downdating the factor in place). Returns x."""
         while self.F.size:
             s = self.F.size
-            ap = self.ap[:self._size()]
-            z = _dtpsv(s, ap, _dtpsv(s, ap, self.c[self.F], trans=1))
+            z = _dtpsv(s, self.ap[:self._size()], self._y())
             neg = z <= 0
             if not neg.any():
                 x[self.F] = z
@@ -112,8 +131,7 @@ class PackedSet:
             drop = _step_to_boundary(x, self.F, z, neg, passive)
             self.xs[self.slot[drop]] = 0.0
             for k in np.flatnonzero(drop)[::-1]:  # last first: the others keep their place
-                if k < s - 1:
-                    packed_delete(self.ap, s, int(k))
+                packed_delete(self.ap, s + 1, int(k))  # U and the column [y; rho]
                 s -= 1
             keep = ~drop
             self.F = self.F[keep]
@@ -145,7 +163,10 @@ class PackedSet:
         if float(np.min(d)) ** 2 < _CHOL_PIVOT * float(np.max(d)) ** 2:
             return False
         # Column j of U, top to bottom, is row j of U^T's lower triangle, left to right.
-        self.ap[:self._size()] = U.T[np.tril_indices(s)]
+        size = self._size()
+        self.ap[:size] = U.T[np.tril_indices(s)]
+        self.ap[size:size + s] = _dtpsv(s, self.ap[:size], self.c[self.F], trans=1)
+        self.ap[size + s] = 0.0
         return True
 
     def dense(self):
