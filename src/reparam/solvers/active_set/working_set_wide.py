@@ -93,11 +93,14 @@ class PackedSet:
         cn = self.c[cand[:r]] - (E[:, :r].T @ self._y() if s else 0.0)
         yn = np.concatenate([self._y(), lapack.dtrtrs(UD[:r, :r], cn, lower=False,
                                                       trans=1)[0]])
-        for i in range(r):  # column s + i of the factor: [E[:, i]; U_D[:i + 1, i]]
-            start = (s + i) * (s + i + 1) // 2
-            if s:
-                self.ap[start:start + s] = E[:, i]
-            self.ap[start + s:start + s + i + 1] = UD[:i + 1, i]
+        # Columns s .. s + r - 1 of the factor, [E[:, i]; U_D[:i + 1, i]], follow each other in
+        # the packed array: the rows of the new columns' transpose, cut at the diagonal.
+        new_cols = np.empty((r, s + r))
+        if s:
+            new_cols[:, :s] = E[:, :r].T
+        new_cols[:, s:] = UD[:r, :r].T
+        start = s * (s + 1) // 2
+        self.ap[start:start + r * s + r * (r + 1) // 2] = new_cols[_upper_trapezoid(r, s)]
         start = (s + r) * (s + r + 1) // 2
         self.ap[start:start + s + r] = yn
         self.ap[start + s + r] = 0.0  # rho: never read back (see the class docstring)
@@ -176,3 +179,8 @@ class PackedSet:
         for j in range(s):
             U[:j + 1, j] = self.ap[j * (j + 1) // 2:][:j + 1]
         return U
+
+
+def _upper_trapezoid(r, s):
+    """The mask of an r x (s + r) array whose row i is kept up to column s + i."""
+    return np.arange(s + r)[None, :] <= s + np.arange(r)[:, None]
