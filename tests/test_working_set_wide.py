@@ -79,7 +79,7 @@ def with_square_factor(monkeypatch):
 def test_wide_gaussian_matches_scipy_and_the_square_factor(m, n, seed, zero_residual,
                                                            downdate, packed, monkeypatch):
     A, b = gaussian(m, n, seed)
-    x, it, ok, stop = _working_set(A, b, None, 3 * n)
+    x, _, ok, stop = _working_set(A, b, None, 3 * n)
     assert ok and stop.certified and len(packed) == 1
     x_ref, res_ref = scipy.optimize.nnls(A, b, maxiter=50 * n)
     assert bool(res_ref <= 1e-9 * np.linalg.norm(b)) == zero_residual  # the case named
