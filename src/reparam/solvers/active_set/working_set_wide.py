@@ -27,9 +27,9 @@ _dtpsv = blas.dtpsv
 class PackedSet:
     """The working set F of :func:`.working_set._working_set` (same interface as
     ``working_set._Set``): its columns as rows of ``At`` (at ``slot[j]`` for ``F[j]``, so a
-    column leaving costs no copy of the others) and the upper Cholesky factor U of
-    ``A_F^T A_F`` packed by columns in ``ap`` (column j in ``ap[j (j + 1) / 2 :][: j + 1]``),
-    allocated once for rank(A) <= min(m, n) columns.
+    column leaving costs no copy of the others, and the next one to enter takes its row) and
+    the upper Cholesky factor U of ``A_F^T A_F`` packed by columns in ``ap`` (column j in
+    ``ap[j (j + 1) / 2 :][: j + 1]``), allocated once for rank(A) <= min(m, n) columns.
 
     After U comes one more packed column, ``[y; rho]`` with ``y = U^{-T} c_F`` (c = A^T b):
     the factor of ``[A_F, b]``'s Gram matrix, as in Lawson & Hanson's QR form, where y is
@@ -42,7 +42,8 @@ class PackedSet:
         self.A, self.b, self.c = A, b, c
         self.At = np.zeros((cap, A.shape[0]))
         self.xs = np.zeros(cap)  # x by slot: the residual is one product with At
-        self.used = 0
+        self.used = 0  # rows of At ever written; a leaving column frees its row for the next
+        self.free = np.ones(cap, dtype=bool)
         self.F = np.zeros(0, dtype=np.intp)
         self.slot = np.zeros(0, dtype=np.intp)
         # Room for cap columns of U and one more, [y; rho] (see the class docstring).
@@ -104,21 +105,13 @@ class PackedSet:
         start = (s + r) * (s + r + 1) // 2
         self.ap[start:start + s + r] = yn
         self.ap[start + s + r] = 0.0  # rho: never read back (see the class docstring)
-        if self.used + r > self.At.shape[0]:
-            self._compact()
-        new = np.arange(self.used, self.used + r)
+        new = np.flatnonzero(self.free)[:r]  # the lowest free rows: At[:used] stays short
+        self.free[new] = False
         self.At[new] = V[:, :r].T
-        self.used += r
+        self.used = max(self.used, int(new[-1]) + 1)
         self.slot = np.concatenate([self.slot, new])
         self.F = np.concatenate([self.F, cand[:r]])
         return dependent
-
-    def _compact(self):
-        s = self.F.size
-        self.At[:s] = self.At[self.slot]
-        self.xs[:] = 0.0
-        self.slot = np.arange(s)
-        self.used = s
 
     def inner(self, x, passive, blocked):
         """Lawson–Hanson's inner loop: move toward the least-squares point on F, dropping
@@ -133,6 +126,7 @@ class PackedSet:
                 return x
             drop = _step_to_boundary(x, self.F, z, neg, passive)
             self.xs[self.slot[drop]] = 0.0
+            self.free[self.slot[drop]] = True
             for k in np.flatnonzero(drop)[::-1]:  # last first: the others keep their place
                 packed_delete(self.ap, s + 1, int(k))  # U and the column [y; rho]
                 s -= 1
