@@ -10,7 +10,11 @@ variable and every entering block wrote a new s x s array (the sweep's output, o
 factor), a pass over 2 MB at s = 500 that cost more than the sweep itself, whose rotations
 mostly touch the last, recently entered, columns. Packed by columns (``dtpsv``'s layout)
 the factor grows by appending the new columns after the old ones and shrinks in place
-(:func:`.working_set.packed_delete`), so only the columns after a leaving variable move.
+(:func:`.working_set.packed_delete`), so only the columns after a leaving variable move, and
+the triangular solves read it as fast (BLAS ``dtpsv``). Measured at 500 x 1000 (one thread,
+CPU time, the kernel alone): 0.54-0.65x the time of the square factor; the sweep at the last
+of 486 variables 0.001 ms instead of 0.15 ms. Below ``working_set._WS_PACKED`` rows, where
+few variables leave and the factor is small, the square factor measured faster.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ class PackedSet:
     After U comes one more packed column, ``[y; rho]`` with ``y = U^{-T} c_F`` (c = A^T b):
     the factor of ``[A_F, b]``'s Gram matrix, as in Lawson & Hanson's QR form, where y is
     ``Q^T b``. The Givens sweep that removes a variable rotates it with U, so the
-    least-squares point on F is one triangular solve, ``U z = y``, instead of two. The
-    rotations on rows j < s never read ``rho`` (the last one only mixes it into itself), so
-    ``rho`` is left at zero instead of tracking the residual norm."""
+    least-squares point on F is one triangular solve, ``U z = y``, instead of two. Only the
+    last rotation of a sweep meets ``rho``: it mixes y's last entry, which leaves with the
+    variable, into the new ``rho``, which nothing reads; so ``rho`` is left at zero instead
+    of tracking the residual norm."""
 
     def __init__(self, A, b, c, cap):
         self.A, self.b, self.c = A, b, c
