@@ -12,7 +12,10 @@ Five paths, tried in order until one certifies its answer with the KKT residual
    8 to 64 while whole blocks enter and stay) and solves the least-squares problem on the
    passive set F exactly, with the Cholesky factor of ``A_F^T A_F`` extended when columns
    enter and downdated by Givens rotations when they leave (in C where the extension
-   ``_cholc`` was built: ``working_set.upper_delete``, shared with 2.). It never forms the n x n Gram
+   ``_cholc`` was built: ``working_set.upper_delete``, shared with 2.; on wide problems
+   from 256 rows on the factor is packed by columns, grown by appending and downdated in
+   place, with ``U^{-T} A_F^T b`` as one more column that the sweep rotates along, so that
+   each step is one triangular solve: ``working_set_wide``). It never forms the n x n Gram
    matrix: its work is the rounds' products with A plus ``m |F|^2`` for the final set, which
    on wide problems is all an exact answer needs and on the Gaussian m >= n problems of the
    benchmark from 1000 x 500 to 1500 x 1500 costs less than ``A^T A`` alone. Where the columns enter only a few per round

@@ -1,0 +1,215 @@
+"""Tests of the packed working set of wide problems
+(:mod:`reparam.solvers.active_set.working_set_wide`).
+
+References: ``scipy.optimize.nnls`` for the optimum, and the square-factor working set
+(``working_set._Set``, the same Lawson-Hanson algorithm with the factor held as a square
+array).
+Wide Gaussian problems have a zero residual when b lies in the cone of the columns (then the
+solution set is a polytope and objectives are compared) and a positive one near n = 2 m,
+where the solution is unique (compared entrywise, atol 1e-9 relative to ||x||: the kernel
+solves the normal equations of the final set, cond(A_F)^2 eps ~ 1e-11 for these blocks).
+The KKT residual, certified at 1e-11 of ||A^T b||, must be below 1e-10.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+from reparam.solvers.active_set import Path, Reason, active_set_nnls
+from reparam.solvers.active_set import working_set as ws
+from reparam.solvers.active_set import working_set_wide as wide
+from reparam.solvers.active_set.working_set import _working_set
+
+
+def kkt(A, b, x):
+    g = A.T @ (A @ x - b)
+    return float(np.max(np.abs(np.minimum(x, g))) / max(np.max(np.abs(A.T @ b)), 1e-300))
+
+
+def objective(A, b, x):
+    return 0.5 * float(np.sum((A @ x - b) ** 2))
+
+
+def gaussian(m, n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, n)), rng.standard_normal(m)
+
+
+@pytest.fixture(autouse=True)
+def packed(monkeypatch):
+    """The packed set on every wide problem of these tests (by default only from
+    ``working_set._WS_PACKED`` rows on); yields the list of the sets it built."""
+    monkeypatch.setattr(ws, "_WS_PACKED", 1)
+    built = []
+    init = wide.PackedSet.__init__
+
+    def counting_init(self, *args):
+        init(self, *args)
+        built.append(self)
+
+    monkeypatch.setattr(wide.PackedSet, "__init__", counting_init)
+    return built
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def downdate(request, monkeypatch):
+    """Both versions of the in-place downdate: the compiled sweep and its numpy fallback."""
+    if request.param == "compiled":
+        if ws._cholc is None:
+            pytest.skip("the extension _cholc was not built")
+        monkeypatch.delenv("REPARAM_NO_EXTENSION", raising=False)
+    else:
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", "1")
+    return request.param
+
+
+def with_square_factor(monkeypatch):
+    """Run ``_working_set`` on a wide problem with the square factor of ``working_set._Set``."""
+    monkeypatch.setattr(ws, "_WS_PACKED", np.inf)
+
+
+@pytest.mark.parametrize("m,n,seed,zero_residual", [
+    (60, 300, 0, True),     # n = 5 m: b in the cone of the columns
+    (100, 400, 1, True),
+    (100, 190, 2, False),   # n < 2 m: b outside the cone, about m columns in the support
+    (150, 300, 3, False),
+])
+def test_wide_gaussian_matches_scipy_and_the_square_factor(m, n, seed, zero_residual,
+                                                           downdate, packed, monkeypatch):
+    A, b = gaussian(m, n, seed)
+    x, _, ok, stop = _working_set(A, b, None, 3 * n)
+    assert ok and stop.certified and len(packed) == 1
+    x_ref, res_ref = scipy.optimize.nnls(A, b, maxiter=50 * n)
+    assert bool(res_ref <= 1e-9 * np.linalg.norm(b)) == zero_residual  # the case named
+    assert np.all(x >= 0) and kkt(A, b, x) <= 1e-10
+    assert objective(A, b, x) == pytest.approx(objective(A, b, x_ref), rel=1e-10,
+                                               abs=1e-13 * float(b @ b))
+    if not zero_residual:  # unique solution
+        np.testing.assert_allclose(x, x_ref, rtol=0, atol=1e-9 * np.abs(x_ref).max())
+    with_square_factor(monkeypatch)
+    x_sq, _, ok_sq, _ = _working_set(A, b, None, 3 * n)
+    assert ok_sq and len(packed) == 1
+    # With a zero residual the last rounds compare objectives at the rounding level, so the
+    # two factors may stop at different vertices of the solution set.
+    if zero_residual:
+        assert objective(A, b, x_sq) <= 1e-20 * float(b @ b)
+    else:
+        np.testing.assert_allclose(x, x_sq, rtol=0, atol=1e-9 * np.abs(x_sq).max())
+
+
+def test_near_the_phase_transition_many_variables_leave(downdate, packed, monkeypatch):
+    # 250 x 500: b just outside the cone, the support about m columns, and dozens of
+    # variables leave on the way; every leaving one goes through the in-place sweep.
+    A, b = gaussian(250, 500, 10)
+    left = []
+    step = wide._step_to_boundary
+
+    def counting(x, F, z, neg, passive):
+        drop = step(x, F, z, neg, passive)
+        left.append(int(np.count_nonzero(drop)))
+        return drop
+
+    monkeypatch.setattr(wide, "_step_to_boundary", counting)
+    x, _, ok, _ = _working_set(A, b, None, 1500)
+    assert ok and sum(left) >= 20 and len(packed) == 1
+    x_ref, _ = scipy.optimize.nnls(A, b, maxiter=50 * 500)
+    np.testing.assert_allclose(x, x_ref, rtol=0, atol=1e-9 * np.abs(x_ref).max())
+    assert kkt(A, b, x) <= 1e-10
+
+
+def test_packed_factor_and_y_column_after_entries_and_exits(downdate):
+    # The invariants the solves rely on: U^T U = A_F^T A_F and U^T y = A_F^T b, after a run
+    # in which variables entered in blocks and left from the middle of the factor.
+    A, b = gaussian(120, 240, 4)
+    c = A.T @ b
+    s = wide.PackedSet(A, b, c, 120)
+    x = np.zeros(240)
+    passive = np.zeros(240, dtype=bool)
+    blocked = np.zeros(240, dtype=bool)
+    order = np.argsort(-c)
+    for start in range(0, 200, 25):  # blocks by decreasing correlation, as rounds would
+        s.add(order[start:start + 25])
+        passive[s.F] = True
+        x = s.inner(x, passive, blocked)
+    assert 0 < s.F.size <= 120 and np.all(x[s.F] > 0)
+    AF = A[:, s.F]
+    U = s.dense()
+    np.testing.assert_allclose(U.T @ U, AF.T @ AF, rtol=0, atol=1e-10 * np.abs(AF).max() ** 2
+                               * A.shape[0])
+    np.testing.assert_allclose(U.T @ s._y(), AF.T @ b, rtol=0,
+                               atol=1e-10 * float(np.abs(c).max()))
+    # x_F is the least-squares point of the set (the inner loop stopped with z > 0).
+    z, *_ = np.linalg.lstsq(AF, b, rcond=None)
+    np.testing.assert_allclose(x[s.F], z, rtol=0, atol=1e-9 * np.abs(z).max())
+
+
+def test_refactor_rebuilds_the_y_column():
+    A, b = gaussian(80, 200, 5)
+    c = A.T @ b
+    s = wide.PackedSet(A, b, c, 80)
+    s.add(np.argsort(-c)[:30])
+    y = s._y().copy()
+    s._y()[:] = 0.0
+    assert s.refactor()
+    np.testing.assert_allclose(s._y(), y, rtol=0, atol=1e-12 * np.abs(y).max())
+
+
+def test_degenerate_columns(downdate):
+    # Zero columns, exact copies, multiples and a column in the span of two others: copies
+    # wait as dependent, the answer is optimal.
+    rng = np.random.default_rng(6)
+    A0 = rng.standard_normal((60, 150))
+    A = np.column_stack([A0, np.zeros((60, 3)), A0[:, :30], 3.0 * A0[:, 30:40],
+                         A0[:, 50] + A0[:, 51]])
+    b = rng.standard_normal(60)
+    x, _, ok, _ = _working_set(A, b, None, 3 * A.shape[1])
+    assert ok and kkt(A, b, x) <= 1e-10
+    x_ref, _ = scipy.optimize.nnls(A, b, maxiter=50 * A.shape[1])
+    assert objective(A, b, x) == pytest.approx(objective(A, b, x_ref), rel=1e-10,
+                                               abs=1e-13 * float(b @ b))
+
+
+def test_rank_deficient_wide():
+    # rank 40 < m = 80 < n: the set stops at rank(A) columns.
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((80, 40)) @ rng.standard_normal((40, 300))
+    b = rng.standard_normal(80)
+    x, _, ok, _ = _working_set(A, b, None, 900)
+    assert ok and np.count_nonzero(x) <= 40 and kkt(A, b, x) <= 1e-10
+
+
+def test_a_broken_factor_is_caught_and_the_front_falls_back(packed, monkeypatch):
+    # Control: a packed set whose y column is corrupted on every entry solves the wrong
+    # systems; the end test must refuse its answer, and the front must hand over to the QR
+    # path, whose answer is certified.
+    A, b = gaussian(200, 400, 3)  # m n above the threshold under which scipy runs alone
+    add = wide.PackedSet.add
+
+    def corrupted_add(self, cand):
+        out = add(self, cand)
+        self._y()[:] *= 1.001
+        return out
+
+    monkeypatch.setattr(wide.PackedSet, "add", corrupted_add)
+    monkeypatch.setattr(wide.PackedSet, "refactor", lambda self: False)
+    x_bad, _, ok, stop = _working_set(A, b, None, 1200)
+    assert not ok and stop.reason is Reason.SMALL_PIVOT
+    assert kkt(A, b, x_bad) > 1e-8  # the corruption changes the answer: the control bites
+    out = active_set_nnls(A, b)
+    assert len(packed) == 2  # the corrupted set ran in the front too
+    assert [attempt.path for attempt in out.trail] == [Path.WORKING_SET,
+                                                       Path.LAWSON_HANSON_QR]
+    assert out.converged and kkt(A, b, out.x) <= 1e-10
+    x_ref, _ = scipy.optimize.nnls(A, b, maxiter=50 * 400)
+    np.testing.assert_allclose(out.x, x_ref, rtol=0, atol=1e-9 * np.abs(x_ref).max())
+
+
+@pytest.mark.parametrize("m,n,expect", [(300, 600, True), (255, 600, False), (300, 300, False)])
+def test_which_wide_problems_hold_the_factor_packed(m, n, expect, packed, monkeypatch):
+    monkeypatch.setattr(ws, "_WS_PACKED", 256)
+    A, b = gaussian(m, n, 8)
+    x, _, ok, _ = _working_set(A, b, None, 3 * n)
+    assert ok and kkt(A, b, x) <= 1e-10
+    assert (len(packed) == 1) == expect
