@@ -202,7 +202,8 @@ def test_claim_against_its_threshold(outcome):
     assert t["effective_scale"][-1] >= t["floor_at_largest_scale"] > 0.95
     # every run of the κ sweep is reported; at α = 1 none of the converged ones is within TOL
     for sw in t["kappa_sweeps"]:
-        assert len(sw["gap"]) == len(experiment._KAPPAS) * len(experiment._SWEEP_SCALES["tiny"])
+        assert len(sw["gap"]) == len(experiment._KAPPAS["tiny"]) * len(
+            experiment._SWEEP_SCALES["tiny"])
         at_one = [g for g, a, c in zip(sw["gap"], sw["init_scale"], sw["converged"])
                   if a == 1.0 and c]
         assert at_one and min(at_one) > dn.TOL

@@ -20,10 +20,16 @@ magnified by a factor that depends on that ratio, and that training converges fa
 ``r·s`` with ``‖s‖₂ = 1``, trained by gradient descent on ``(r, s)`` with the dimensionless
 ratio ``κ = η_s r0² / η_r`` (:data:`KAPPA`), started at the plain network's weights. At
 ``L = 2`` its limit is exactly the plain network's predicted limit at an *effective* init
-scale (recorded as ``effective_scale``), which shrinks only while
-``(η_r/r² − η_s)⟨x, ∇f(x)⟩ > 0``. From ``u0 = v0 = 1`` (``x0 = 0``) the fit is lazy, the
-effective scale stays at 1 and the normalized network ends where the plain one does; from the
-positive network's overshooting start ``x0 = α²·1`` with the magnitude faster (``κ < 1``) the
+scale (recorded as ``effective_scale``), and the common factor that separates the two flows
+integrates in closed form: ``α_eff = α √(ρ e^{−κ(ρ−1)})`` with ``ρ = r∞²/r0²`` the growth
+of the magnitude (:func:`effective_scale_law`). The factor ``ρ e^{−κ(ρ−1)}`` magnifies the
+bias when the direction is fast (``κ > 1``) and the magnitude grows; but from
+``u0 = v0 = α·1`` (``x0 = 0``) the law forces ``ρ ≥ 1`` and ``r∞² ≤ 2nα_eff² + ‖x∞‖₁``,
+which bounds the effective scale below by ``√(α² − ‖x∞‖₁/(2n))`` whatever the ratio
+(:func:`effective_scale_floor`): from a large init (``2nα² ≫ ‖x∞‖₁``) the fit is lazy and
+the normalized network ends where the plain one does (:func:`kappa_sweep` measures it over
+``κ`` and ``α``, at depths 2 and 3, for both polar forms). From the positive network's
+overshooting start ``x0 = α²·1`` with the magnitude faster (``κ < 1``, ``ρ < 1``) the
 scale shrinks, but not to the rich regime. :class:`WeightNormalizedDifference` is the variant
 with one magnitude and one direction per layer vector (``network="normalized-layers"``).
 
@@ -374,13 +380,13 @@ def _polar_descent(A, b, scales, depth: int, model: str, kappa: float, max_iter:
     return runs.results(x, growth, effective)
 
 
-def _descend_layers(A, b, scales, depth: int, ratio: float, max_iter: int,
-                        tol: float) -> list[NetworkRun]:
+def _descend_layers(A, b, scales, depth: int, ratio, max_iter: int,
+                    tol: float) -> list[NetworkRun]:
     r"""Gradient descent on the per-layer polar coordinates of
     :class:`WeightNormalizedDifference`, one column per initial scale, each stopping on its own certificate.
 
     One step: ``r ← r − η ∂_r f``, ``D ← normalize(D − ratio·η grad_D f)`` (the rows mapped back
-    to the sphere). Written here rather than through :func:`reparam.train` because the engine
+    to the sphere); ``ratio`` is a number or one per column. Written here rather than through :func:`reparam.train` because the engine
     takes one step for every parameter and cannot map the directions back to the sphere.
 
     The common step ``η`` is recomputed at every iteration so that both coordinates move
@@ -397,6 +403,7 @@ def _descend_layers(A, b, scales, depth: int, ratio: float, max_iter: int,
     n = A.shape[1]
     k = len(scales)
     alphas = np.asarray(scales, dtype=float)
+    ratio = np.broadcast_to(np.asarray(ratio, dtype=float), (k,))
     r = np.tile(alphas * np.sqrt(n), (2, 1))                        # (2, k)
     D = np.full((2, n, k), 1.0 / np.sqrt(n))
     lip = L * L * np.linalg.norm(A, 2) ** 2
@@ -635,8 +642,8 @@ def kappa_sweep(A, b, init_scales, kappas, *, depth: int = 2, network: str = "no
         if whole:
             runs = _polar_descent(A, b, scales, depth, "signed", kappa, max_iter, tol)
         else:
-            runs = [_descend_layers(A, b, [a], depth, kappa / (n * a * a), max_iter, tol)[0]
-                    for a in scales]
+            ratios = kappa / (n * np.asarray(scales) ** 2)       # one per column
+            runs = _descend_layers(A, b, scales, depth, ratios, max_iter, tol)
         for alpha, run in zip(scales, runs):
             exact = whole and depth == 2
             row = (kappa, alpha, run.l1, run.l1 / lp - 1.0, run.n_iter, run.converged,
