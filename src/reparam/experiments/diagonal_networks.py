@@ -45,7 +45,7 @@ CLAIM = ("Chou, Rauhut & Ward (2024): gradient descent on the diagonal network x
 # network's κ, max_iter; the largest scale is 1 in every size. The positive network's
 # direction moves at κ times the plain step: κ = 0.1 (full) needs ~6·10⁴ steps at α = 1 on
 # the 20 × 100 problem, so the smaller sizes use a larger κ (less shrinkage, same sign).
-# The per-layer variant runs in "full" only. The polar runs of the signed network from
+# The per-layer variant runs in the κ sweep below. The polar runs of the signed network from
 # α ≤ 0.03 are still moving at 2·10⁵ steps (their effective scale collapses towards 0 and the
 # fit slows down): "full" reports them, flagged; they are no part of the criterion.
 _SIZES = {"tiny": ((10, 40, 2), (0.1, 1.0), (1.0,), 0.3, 10_000),
