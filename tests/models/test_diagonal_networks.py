@@ -113,6 +113,57 @@ def test_effective_scale_shrinks_only_on_one_side_of_kappa():
     assert fast_direction.l1 < fast_magnitude.l1
 
 
+@pytest.mark.parametrize(("model", "alpha", "kappa"),
+                         [("signed", 0.1, 0.1), ("signed", 0.2, 10.0), ("signed", 0.2, 0.1),
+                          ("signed", 0.3, 100.0), ("positive", 1.0, 0.3)])
+def test_effective_scale_follows_the_derived_law(model, alpha, kappa):
+    # α_eff = α √(ρ e^{−κ(ρ−1)}) with ρ the magnitude's measured growth: exact for the flow;
+    # the discrete runs (half the inverse curvature) follow it to 1% (seen: ≤ 0.4%)
+    A, b, _ = dn.problem(10, 40, 2, seed=0 if model == "positive" else 1,
+                         nonnegative=model == "positive")
+    run = dn.train(A, b, "normalized", init_scale=alpha, model=model, kappa=kappa,
+                   max_iter=30_000)
+    assert run.converged  # a run stopped at max_iter is no evidence
+    law = dn.effective_scale_law(alpha, run.growth, kappa)
+    assert run.effective_scale == pytest.approx(law, rel=1e-2)
+    # control: the nominal scale (the common factor ignored, ρ = 1) fails the same check
+    assert abs(run.effective_scale / alpha - 1) > 1e-2
+    assert dn.effective_scale_law(alpha, 1.0, kappa) == pytest.approx(alpha)
+
+
+@pytest.mark.parametrize("kappa", [0.1, 1.0, 10.0, 100.0])
+def test_no_learning_rate_ratio_shrinks_the_scale_from_a_large_init(kappa):
+    # α_eff² ≥ α² − ‖x∞‖₁/(2n) whatever κ: at α = 1 the polar form of w = (u, v) ends
+    # where the plain network does, far outside the tolerance of the claim
+    A, b, _ = dn.problem(10, 40, 2, seed=1)
+    lp = l1_limit(A, b, nonnegative=False).objective
+    plain = dn.train(A, b, "plain", init_scale=1.0, max_iter=5_000)
+    run = dn.train(A, b, "normalized", init_scale=1.0, kappa=kappa, max_iter=5_000)
+    assert run.converged and plain.converged
+    floor = dn.effective_scale_floor(1.0, run.l1, 40)
+    assert 0.98 < floor <= run.effective_scale
+    assert run.growth >= 1.0 - 1e-9          # the magnitude cannot end below its start
+    assert abs(run.l1 - plain.l1) <= dn.AGREE * lp and run.l1 > (1 + dn.TOL) * lp
+    # control: a small init has no floor, and there κ = 100 does shrink the scale
+    small = dn.train(A, b, "normalized", init_scale=0.3, kappa=100.0, max_iter=30_000)
+    assert small.converged
+    assert dn.effective_scale_floor(0.3, small.l1, 40) < small.effective_scale < 0.3 - 1e-3
+
+
+def test_kappa_sweep_reports_every_run():
+    A, b, _ = dn.problem(10, 40, 2, seed=1)
+    t = dn.kappa_sweep(A, b, [0.3, 1.0], [1.0, 10.0], max_iter=5_000)
+    assert t["kappa"] == [1.0, 1.0, 10.0, 10.0] and t["init_scale"] == [0.3, 1.0, 0.3, 1.0]
+    assert all(t["converged"])
+    np.testing.assert_allclose(t["effective_scale"], t["law"], rtol=1e-2)
+    assert all(e >= f for e, f in zip(t["effective_scale"], t["floor"]))
+    np.testing.assert_allclose(t["gap"], np.asarray(t["l1"]) / t["min_l1"] - 1, rtol=1e-12)
+    layers = dn.kappa_sweep(A, b, [1.0], [10.0], network="normalized-layers", max_iter=5_000)
+    assert layers["converged"] == [True] and np.isnan(layers["law"][0])
+    deep = dn.kappa_sweep(A, b, [1.0], [10.0], depth=3, max_iter=5_000)
+    assert deep["converged"] == [True] and np.isnan(deep["law"][0])
+
+
 @pytest.mark.parametrize(("depth", "alpha"), [(2, 0.1), (2, 0.5), (3, 0.3)])
 def test_plain_network_reaches_its_predicted_limit(depth, alpha):
     A, b, _ = dn.problem(10, 40, 2, seed=1)
@@ -145,6 +196,17 @@ def test_claim_against_its_threshold(outcome):
     assert abs(t["magnitude_growth"][-1] - 1.0) <= 1e-2
     assert abs(t["effective_scale"][-1] - 1.0) <= 1e-2
     assert outcome.verdict == "not supported"
+    # the derived law holds in every converged polar run at L = 2, and the floor explains
+    # the failure: at α = 1 the scale cannot shrink below it, whatever κ
+    assert t["law_deviation"] <= 1e-2
+    assert t["effective_scale"][-1] >= t["floor_at_largest_scale"] > 0.95
+    # every run of the κ sweep is reported; at α = 1 none of the converged ones is within TOL
+    for sw in t["kappa_sweeps"]:
+        assert len(sw["gap"]) == len(experiment._KAPPAS["tiny"]) * len(
+            experiment._SWEEP_SCALES["tiny"])
+        at_one = [g for g, a, c in zip(sw["gap"], sw["init_scale"], sw["converged"])
+                  if a == 1.0 and c]
+        assert at_one and min(at_one) > dn.TOL
     # the positive network from an overshooting start: the polar form shrinks the effective
     # scale and ends much nearer the minimum ℓ1 than the plain one, but not within TOL
     pos = t["positive"]
@@ -197,3 +259,13 @@ def test_bad_input_is_rejected_with_the_argument_named():
         dn.WeightNormalizedDifference().forward((np.ones(3), np.ones((2, 4))))
     with pytest.raises(ValueError, match="sparsity"):
         dn.problem(5, 10, 11)
+    with pytest.raises(ValueError, match="growth"):
+        dn.effective_scale_law(1.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="l1"):
+        dn.effective_scale_floor(1.0, -1.0, 10)
+    with pytest.raises(ValueError, match="n must"):
+        dn.effective_scale_floor(1.0, 1.0, 0)
+    with pytest.raises(ValueError, match="network"):
+        dn.kappa_sweep(A, b, [1.0], [1.0], network="plain")
+    with pytest.raises(ValueError, match="kappas"):
+        dn.kappa_sweep(A, b, [1.0], [-1.0])

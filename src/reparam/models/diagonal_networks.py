@@ -20,10 +20,16 @@ magnified by a factor that depends on that ratio, and that training converges fa
 ``r·s`` with ``‖s‖₂ = 1``, trained by gradient descent on ``(r, s)`` with the dimensionless
 ratio ``κ = η_s r0² / η_r`` (:data:`KAPPA`), started at the plain network's weights. At
 ``L = 2`` its limit is exactly the plain network's predicted limit at an *effective* init
-scale (recorded as ``effective_scale``), which shrinks only while
-``(η_r/r² − η_s)⟨x, ∇f(x)⟩ > 0``. From ``u0 = v0 = 1`` (``x0 = 0``) the fit is lazy, the
-effective scale stays at 1 and the normalized network ends where the plain one does; from the
-positive network's overshooting start ``x0 = α²·1`` with the magnitude faster (``κ < 1``) the
+scale (recorded as ``effective_scale``), and the common factor that separates the two flows
+integrates in closed form: ``α_eff = α √(ρ e^{−κ(ρ−1)})`` with ``ρ = r∞²/r0²`` the growth
+of the magnitude (:func:`effective_scale_law`). The factor ``ρ e^{−κ(ρ−1)}`` magnifies the
+bias when the direction is fast (``κ > 1``) and the magnitude grows; but from
+``u0 = v0 = α·1`` (``x0 = 0``) the law forces ``ρ ≥ 1`` and ``r∞² ≤ 2nα_eff² + ‖x∞‖₁``,
+which bounds the effective scale below by ``√(α² − ‖x∞‖₁/(2n))`` whatever the ratio
+(:func:`effective_scale_floor`): from a large init (``2nα² ≫ ‖x∞‖₁``) the fit is lazy and
+the normalized network ends where the plain one does (:func:`kappa_sweep` measures it over
+``κ`` and ``α``, at depths 2 and 3, for both polar forms). From the positive network's
+overshooting start ``x0 = α²·1`` with the magnitude faster (``κ < 1``, ``ρ < 1``) the
 scale shrinks, but not to the rich regime. :class:`WeightNormalizedDifference` is the variant
 with one magnitude and one direction per layer vector (``network="normalized-layers"``).
 
@@ -64,8 +70,9 @@ from reparam.implicit_bias import l1_limit, limit
 from reparam.objectives import LeastSquares
 from reparam.parametrizations import Difference, Domain, Parametrization, Power
 
-__all__ = ["KAPPA", "RATIO", "TOL", "NetworkRun", "WeightNormalizedDifference", "problem",
-           "sweep", "train"]
+__all__ = ["KAPPA", "RATIO", "TOL", "NetworkRun", "WeightNormalizedDifference",
+           "effective_scale_floor", "effective_scale_law", "kappa_sweep", "problem", "sweep",
+           "train"]
 
 # The claim's tolerance, fixed before any run: the weight-normalized network's ‖x∞‖₁ at init
 # scale 1 within 5% of the minimum-ℓ1 value (the plain network at small α gets within ~1%).
@@ -373,13 +380,13 @@ def _polar_descent(A, b, scales, depth: int, model: str, kappa: float, max_iter:
     return runs.results(x, growth, effective)
 
 
-def _descend_layers(A, b, scales, depth: int, ratio: float, max_iter: int,
-                        tol: float) -> list[NetworkRun]:
+def _descend_layers(A, b, scales, depth: int, ratio, max_iter: int,
+                    tol: float) -> list[NetworkRun]:
     r"""Gradient descent on the per-layer polar coordinates of
     :class:`WeightNormalizedDifference`, one column per initial scale, each stopping on its own certificate.
 
     One step: ``r ← r − η ∂_r f``, ``D ← normalize(D − ratio·η grad_D f)`` (the rows mapped back
-    to the sphere). Written here rather than through :func:`reparam.train` because the engine
+    to the sphere); ``ratio`` is a number or one per column. Written here rather than through :func:`reparam.train` because the engine
     takes one step for every parameter and cannot map the directions back to the sphere.
 
     The common step ``η`` is recomputed at every iteration so that both coordinates move
@@ -396,6 +403,7 @@ def _descend_layers(A, b, scales, depth: int, ratio: float, max_iter: int,
     n = A.shape[1]
     k = len(scales)
     alphas = np.asarray(scales, dtype=float)
+    ratio = np.broadcast_to(np.asarray(ratio, dtype=float), (k,))
     r = np.tile(alphas * np.sqrt(n), (2, 1))                        # (2, k)
     D = np.full((2, n, k), 1.0 / np.sqrt(n))
     lip = L * L * np.linalg.norm(A, 2) ** 2
@@ -416,6 +424,63 @@ def _descend_layers(A, b, scales, depth: int, ratio: float, max_iter: int,
     x = p.forward((r, D))
     growth = np.sum(r * r, axis=0) / (2 * n * alphas ** 2)  # ‖(u∞, v∞)‖² / ‖(u0, v0)‖²
     return runs.results(x, growth)
+
+
+def effective_scale_law(init_scale: float, growth: float, kappa: float) -> float:
+    r"""The effective init scale of the polar form of the whole weight vector at ``L = 2``:
+    ``α_eff = α √(ρ e^{−κ(ρ−1)})`` with ``ρ = r∞²/r0²`` (the magnitude's growth) and
+    ``κ = η_s r0²/η_r``.
+
+    Derivation (gradient flow, constant ``η_r`` and ``η_s``; any common time change, such as
+    the step rule of :func:`_polar_descent`, leaves it unchanged). With ``w = r s`` and
+    ``g = ∇f(x)``: ``r r' = −2η_r⟨x, g⟩`` and, for each coordinate of the direction,
+    ``(log s_i)' = ∓2η_s r² g_i + 2η_s⟨x, g⟩``. The last term is common to every coordinate
+    and integrates exactly: ``2η_s∫⟨x, g⟩ = −(η_s/2η_r)(r² − r0²)``. So ``u_i v_i =
+    (r²/2n)·e^{−(η_s/η_r)(r² − r0²)}`` for every ``i`` (signed model, ``s0 = 1/√(2n)``) and
+    ``log(w_i/α) ∈ range(Aᵀ) + log(√ρ e^{−κ(ρ−1)/2})`` (positive model): the limit is the
+    plain network's predicted limit at ``α_eff``. The factor ``ρ e^{−κ(ρ−1)}`` magnifies the
+    bias (``α_eff < α``) only when the direction is fast enough (``κ > 1``) and the magnitude
+    grows (``ρ > 1``), or when the magnitude shrinks (``ρ < 1``, positive model).
+
+    Examples
+    --------
+    >>> round(effective_scale_law(1.0, 1.0, 10.0), 12)      # the magnitude did not move
+    1.0
+    >>> round(effective_scale_law(0.1, 2.0, 10.0) / 0.1, 6)  # √(2 e^{−10})
+    0.009529
+    """
+    alpha = _check_positive("init_scale", init_scale)
+    rho = _check_positive("growth", growth)
+    kappa = _check_positive("kappa", kappa)
+    return float(alpha * np.sqrt(rho) * np.exp(-0.5 * kappa * (rho - 1.0)))
+
+
+def effective_scale_floor(init_scale: float, l1: float, n: int) -> float:
+    r"""The smallest effective init scale the polar form of ``w = (u, v)`` can reach at
+    ``L = 2`` from ``u0 = v0 = α·1`` (``x0 = 0``), whatever the learning-rate ratio:
+    ``α_eff ≥ √(max(α² − ‖x∞‖₁/(2n), 0))``.
+
+    Proof: at the limit ``u_i v_i = α_eff²`` and ``u_i² − v_i² = x_i``, so
+    ``r∞² = Σ √(x_i² + 4α_eff⁴) ≥ 2nα_eff²``. With :func:`effective_scale_law`,
+    ``α_eff² = (r∞²/2n) e^{−κ(ρ−1)} ≤ (r∞²/2n)`` forces ``e^{−κ(ρ−1)} ≤ 1``, i.e. ``ρ ≥ 1``:
+    the magnitude cannot end below its start. Then ``α_eff² = r∞²/2n·e^{−κ(ρ−1)}`` and
+    ``r∞² − 2nα_eff² = Σ(√(x_i² + 4α_eff⁴) − 2α_eff²) ≤ ‖x∞‖₁`` give ``2nα² ≤ r∞² ≤
+    2nα_eff² + ‖x∞‖₁``. At a large init (``2nα² ≫ ‖x∞‖₁``, the lazy regime) the polar form
+    cannot shrink the scale: its limit is the plain network's.
+
+    Examples
+    --------
+    >>> round(effective_scale_floor(1.0, 4.0, 100), 6)        # √(1 − 4/200)
+    0.989949
+    >>> effective_scale_floor(0.1, 4.0, 100)                  # small α: no floor
+    0.0
+    """
+    alpha = _check_positive("init_scale", init_scale)
+    if isinstance(l1, bool) or not isinstance(l1, numbers.Real) or not l1 >= 0:
+        raise ValueError(f"l1 must be a non-negative real number, got {l1!r}")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    return float(np.sqrt(max(alpha * alpha - float(l1) / (2 * n), 0.0)))
 
 
 def _check_model(model) -> str:
@@ -540,4 +605,51 @@ def sweep(A, b, init_scales, *, depth: int = 2, model: str = "signed",
             table["converged_layers"].append(per_layer[j].converged)
     table["path_plain"] = plain.l1_path
     table["path_normalized"] = normalized[-1].l1_path
+    return table
+
+
+def kappa_sweep(A, b, init_scales, kappas, *, depth: int = 2, network: str = "normalized",
+                max_iter: int = 100_000, tol: float = 1e-7) -> dict:
+    """A weight-normalized network of the signed model over init scales × learning-rate
+    ratios, every run reported (flagged when stopped at ``max_iter``).
+
+    ``network="normalized"``: the polar form of the whole weight vector (:func:`_polar_descent`,
+    ``κ = η_s r0²/η_r``); ``"normalized-layers"``: one magnitude and one direction per layer
+    vector (:func:`_descend_layers`, with ``ratio = κ/(nα²)`` so that ``κ = η_d r_u0²/η_r``
+    means the same there). Returns a table of rows (one per ``(κ, α)``): ``network``,
+    ``depth``, ``min_l1``, and lists ``kappa``, ``init_scale``, ``l1``, ``gap``
+    (``‖x∞‖₁/min ℓ1 − 1``), ``iterations``, ``converged``, ``growth`` (``ρ``),
+    ``effective_scale`` (measured; ``L = 2``, whole vector), ``law``
+    (:func:`effective_scale_law` at the measured ``ρ``) and ``floor``
+    (:func:`effective_scale_floor`); ``law`` and ``floor`` are NaN where they do not apply.
+    """
+    if network not in ("normalized", "normalized-layers"):
+        raise ValueError(f"network must be 'normalized' or 'normalized-layers'; got {network!r}")
+    scales = [_check_positive("init_scales", float(a)) for a in np.atleast_1d(init_scales)]
+    ks = [_check_positive("kappas", float(k)) for k in np.atleast_1d(kappas)]
+    depth = _check_depth(depth)
+    A = np.asarray(A, dtype=float)
+    b = np.asarray(b, dtype=float)
+    n = A.shape[1]
+    lp = float(l1_limit(A, b, nonnegative=False).objective)
+    table: dict = {"network": network, "depth": depth, "min_l1": lp}
+    keys = ("kappa", "init_scale", "l1", "gap", "iterations", "converged", "growth",
+            "effective_scale", "law", "floor")
+    for key in keys:
+        table[key] = []
+    whole = network == "normalized"
+    for kappa in ks:
+        if whole:
+            runs = _polar_descent(A, b, scales, depth, "signed", kappa, max_iter, tol)
+        else:
+            ratios = kappa / (n * np.asarray(scales) ** 2)       # one per column
+            runs = _descend_layers(A, b, scales, depth, ratios, max_iter, tol)
+        for alpha, run in zip(scales, runs):
+            exact = whole and depth == 2
+            row = (kappa, alpha, run.l1, run.l1 / lp - 1.0, run.n_iter, run.converged,
+                   run.growth, run.effective_scale,
+                   effective_scale_law(alpha, run.growth, kappa) if exact else float("nan"),
+                   effective_scale_floor(alpha, run.l1, n) if exact else float("nan"))
+            for key, value in zip(keys, row):
+                table[key].append(value)
     return table
