@@ -96,9 +96,9 @@ def distinct_columns(As: np.ndarray, norms: np.ndarray | None = None
         cols = np.sort(order[twin])
     else:
         norms = np.sqrt(np.einsum("ij,ij->j", As, As))
-    V = As if cols.size == n else As[:, cols]
     probe = np.random.default_rng(0).standard_normal(m)
-    key = probe @ V
+    # a gather of many columns would cost more than the product with all of them
+    key = probe @ As[:, cols] if 8 * cols.size < n else (probe @ As)[cols]
     # The product's rounding depends on where a column sits in the BLAS kernel's lanes, so
     # identical columns can get keys a few ulps apart: keys within the rounding bound of a
     # dot product (4 m eps ||probe|| ||a_i||) are grouped, then compared exactly.
