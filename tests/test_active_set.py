@@ -21,6 +21,7 @@ from reparam.solvers.active_set.lawson_hanson_gram import (
     PackedFactor,
     _GramRows,
     _lawson_hanson_gram,
+    _lh_gram_inner,
 )
 from reparam.solvers.active_set.lawson_hanson_qr import _lawson_hanson_qr, _qr_remove
 from reparam.solvers.active_set.many_rhs import (
@@ -440,6 +441,39 @@ def test_cholesky_downdate(compiled, monkeypatch):
                                    atol=1e-12 * np.abs(G).max())
         y = rng.standard_normal(Un.shape[0])
         np.testing.assert_allclose(U.solve(y), np.linalg.solve(Un.T @ Un, y), rtol=1e-10)
+
+
+def test_compiled_gram_inner_loop_matches_numpy(monkeypatch):
+    # Lawson-Hanson's inner loop on the packed factor, in one compiled call and in numpy
+    # (solve, step to the boundary, downdate per variable that leaves) from the same state:
+    # the same variables leave, the same x, the factor of the variables kept.
+    if working_set._cholc is None:
+        pytest.skip("the extension _cholc was not built")
+    rng = np.random.default_rng(35)
+    A = rng.standard_normal((120, 60))
+    G = A.T @ A
+    c = A.T @ rng.standard_normal(120)
+    F0 = np.sort(rng.choice(60, 40, replace=False))
+    x0 = np.zeros(60)
+    x0[F0[::2]] = rng.random(20)  # half positive, half entering at zero
+    results = []
+    for compiled in (True, False):
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", "" if compiled else "1")
+        U = PackedFactor.from_lower(np.linalg.cholesky(G[np.ix_(F0, F0)]))
+        passive = np.zeros(60, dtype=bool)
+        passive[F0] = True
+        blocked = np.ones(60, dtype=bool)
+        x, F = _lh_gram_inner(G, c, x0.copy(), U, F0.copy(), passive, blocked)
+        results.append((x, F, U.dense(), passive, blocked))
+    (xc, Fc, Uc, pc, bc), (xn, Fn, Un, pn, bn) = results
+    assert 0 < Fc.size < F0.size  # some variables left
+    np.testing.assert_array_equal(Fc, Fn)
+    np.testing.assert_array_equal(pc, pn)
+    np.testing.assert_array_equal(bc, bn)
+    np.testing.assert_allclose(xc, xn, rtol=1e-10, atol=1e-12)
+    for U in (Uc, Un):  # (the rows' signs may differ between the two sweeps)
+        np.testing.assert_allclose(U.T @ U, G[np.ix_(Fc, Fc)], atol=1e-10 * np.abs(G).max())
+    assert np.all(xc[Fc] > 0) and np.all(xc[np.setdiff1d(np.arange(60), Fc)] == 0)
 
 
 def test_packed_factor_grows_past_its_buffer():

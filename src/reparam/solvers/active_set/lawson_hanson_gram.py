@@ -194,7 +194,25 @@ def _gram_cholesky(G, F):
 def _lh_gram_inner(G, c, x, U, F, passive, blocked):
     """Lawson–Hanson inner loop on the normal equations: move toward G_FF^{-1} c_F, dropping
     the variables that reach zero first, with a downdate of the factor ``U`` (in place) after
-    each drop. Returns (x, F)."""
+    each drop. Returns (x, F).
+
+    Compiled (``_cholc.lh_inner``) where the extension was built: the whole loop in one call,
+    its triangular solves and downdates on the packed factor in place, instead of a few
+    numpy calls per variable that leaves (about 300 leave on blur 2000).
+    """
+    if U.compiled and F.size:
+        xF, cF = x[F], c[F].astype(np.float64)
+        pos = np.arange(F.size, dtype=np.intp)
+        U.s = s = _cholc.lh_inner(U.ap, U.s, xF, cF, pos)
+        if s < F.size:
+            gone = np.ones(F.size, dtype=bool)
+            gone[pos[:s]] = False
+            x[F[gone]] = 0.0
+            passive[F[gone]] = False
+            blocked[:] = False
+            F = F[pos[:s]]
+        x[F] = xF[:s]
+        return x, F
     while F.size:
         z = U.solve(c[F])
         neg = z <= 0
