@@ -200,7 +200,7 @@ def _solve_single(A, b, x0, max_iter, gram):
         # Certified on A itself: its gradient carries less rounding than the Gram pair's, so
         # a finish that the Gram gradient could not certify may still pass.
         finished = ok or stop.reason is Reason.KKT_ABOVE_BOUND
-        if finished and _kkt(A, b, x) <= _ACCEPT:
+        if finished and _kkt(A, b, x, c) <= _ACCEPT:
             trail.append(Attempt(Path.LAWSON_HANSON_GRAM, it, CERTIFIED))
             return _output(x, it, True, "; ".join(notes) + "; fell back to "
                            f"Lawson-Hanson on the Gram matrix: {it} iterations", trail)
@@ -293,10 +293,12 @@ def _columns_dependent(V, pivot=1e-7):
     return bool(p.min() < pivot * p.max())
 
 
-def _kkt(A, b, x):
+def _kkt(A, b, x, c=None):
+    """The scaled KKT residual of x on A (``c``: ``A^T b`` when known, saving a pass)."""
     g = A.T @ (A @ x - b)
+    c = A.T @ b if c is None else c
     return float(np.max(np.abs(np.minimum(x, g)), initial=0.0)
-                 / max(float(np.max(np.abs(A.T @ b), initial=0.0)), _TINY))
+                 / max(float(np.max(np.abs(c), initial=0.0)), _TINY))
 
 
 # --------------------------------------------------------------------------------------------

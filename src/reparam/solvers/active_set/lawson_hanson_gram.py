@@ -129,12 +129,10 @@ class _GramRows:
 
     Gathering G[F] (|F| x n) on every iteration dominated Lawson–Hanson on a 2000 x 2000 blur
     (with the Givens downdates, this cache took that solve from 3.1 s to 1.4 s on one core); a
-    variable's row is copied here once, when it first enters, and keeps its slot while it is
-    passive or leaves and comes back. The buffer is compacted to the current F when full, or
-    when the rows of variables that left (which the product still reads) outnumber a quarter
-    of F: several variables enter per iteration, and about as many leave. Compaction gathers
-    into a second buffer of the same size, kept for the next one (a fresh allocation each time
-    cost 4 ms of page faults at 550 x 2000).
+    variable's row is copied here once, when it enters, and keeps its slot while it is
+    passive. The slot of a variable that leaves goes to the next one that enters, so the
+    buffer holds little more than F (several variables enter and leave per iteration) and is
+    never compacted, only grown when F outgrows it.
     """
 
     def __init__(self, G):
@@ -142,39 +140,39 @@ class _GramRows:
         n = G.shape[0]
         self.slot = np.full(n, -1, dtype=np.intp)
         self.buf = np.empty((min(n, 64), n))
-        self.spare = None
-        self.used = 0
+        self.used = 0  # rows 0 .. used-1 of buf are slots, held or free
+        self.free = np.zeros(0, dtype=np.intp)
 
     def gradient(self, c, x, F):
         if F.size == 0:
             return c.copy()
+        inF = np.zeros(self.slot.size, dtype=bool)
+        inF[F] = True
+        gone = np.flatnonzero((self.slot >= 0) & ~inF)
+        if gone.size:  # their slots are free
+            self.free = np.concatenate([self.free, self.slot[gone]])
+            self.slot[gone] = -1
         new = F[self.slot[F] < 0]
-        stale = self.used - (F.size - new.size)  # rows of variables that left
-        if self.used + new.size > self.buf.shape[0] or stale > max(16, F.size // 4):
-            self._compact(F, new.size)
         if new.size:
-            self.slot[new] = np.arange(self.used, self.used + new.size)
-            self.buf[self.used:self.used + new.size] = self.G[new]
-            self.used += new.size
-        xs = np.zeros(self.used)
+            reuse = min(new.size, self.free.size)
+            fresh = new.size - reuse
+            if self.used + fresh > self.buf.shape[0]:
+                self._grow(self.used + fresh)
+            slots = np.concatenate([self.free[:reuse],
+                                    np.arange(self.used, self.used + fresh)])
+            self.free = self.free[reuse:]
+            self.used += fresh
+            self.slot[new] = slots
+            self.buf[slots] = self.G[new]
+        xs = np.zeros(self.used)  # free slots read as zero
         xs[self.slot[F]] = x[F]
         return c - xs @ self.buf[:self.used]
 
-    def _compact(self, F, extra):
-        held = F[self.slot[F] >= 0]
-        need = held.size + extra
+    def _grow(self, need):
         n = self.G.shape[0]
-        cap = self.buf.shape[0]
-        if need > 3 * cap // 4:
-            cap = min(n, max(2 * need, cap))
-        if self.spare is None or self.spare.shape[0] != cap:
-            self.spare = np.empty((cap, n))
-        np.take(self.buf, self.slot[held], axis=0, out=self.spare[:held.size])
-        self.slot[:] = -1
-        self.slot[held] = np.arange(held.size)
-        self.buf, self.spare, self.used = self.spare, self.buf, held.size
-        if self.spare.shape[0] != cap:
-            self.spare = None
+        buf = np.empty((min(n, max(2 * need, self.buf.shape[0])), n))
+        buf[:self.used] = self.buf[:self.used]
+        self.buf = buf
 
 
 _dtpsv = blas.dtpsv
