@@ -1,6 +1,7 @@
 /* Downdate of an upper Cholesky factor when one variable leaves the Lawson-Hanson working set:
  * the compiled inner loop of ``working_set._upper_remove`` and
- * ``lawson_hanson_gram._chol_remove``.
+ * ``lawson_hanson_gram.PackedFactor.remove``; and the whole inner loop of Lawson-Hanson on the
+ * Gram matrix on that packed factor (``lh_inner``: solves, steps to the boundary, downdates).
  *
  * With G_FF = U^T U (U upper triangular, s x s), removing variable k deletes column k of U.
  * The columns after it then form an upper Hessenberg block in rows k..s-1, which a sweep of
