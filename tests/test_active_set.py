@@ -579,20 +579,22 @@ def test_trail_records_each_path_and_why_it_was_left(monkeypatch):
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_blur_goes_straight_to_gram_lawson_hanson(compiled, monkeypatch):
-    # Adjacent columns of a blur are numerically dependent: the working set and block
-    # pivoting are skipped (the trail says why) and Lawson-Hanson on the Gram matrix, several
-    # variables entering per iteration, gives scipy's optimum, certified on A. The same
-    # problem through the old route (probe off) gives the same optimum; a Gaussian problem
-    # of the same shape keeps the working set.
+    # Adjacent columns of a blur are nearly parallel: the working set gets its few rounds,
+    # block pivoting is skipped (the trail says why) and Lawson-Hanson on the Gram matrix,
+    # several variables entering per iteration, gives scipy's optimum, certified on A. The
+    # same problem through the old route (probe off) gives the same optimum; a Gaussian
+    # problem of the same shape keeps the working set, to its end.
     if compiled and working_set._cholc is None:
         pytest.skip("the extension _cholc was not built")
     monkeypatch.setenv("REPARAM_NO_EXTENSION", "" if compiled else "1")
     A, b, _ = problems.blur(400, sigma=4.0, seed=3)
     out = active_set_nnls(A, b)
     assert [(a.path, a.exit.reason) for a in out.trail] == [
+        (Path.WORKING_SET, Reason.ROUND_BUDGET),
         (Path.BLOCK_PIVOTING, Reason.DEPENDENT_NEIGHBOURS),
         (Path.LAWSON_HANSON_GRAM, Reason.CERTIFIED)]
-    assert out.path == "lawson-hanson-gram" and out.trail[0].exit.text in out.message
+    assert out.trail[0].n_iter == _front._WS_NEIGHBOUR_PATIENCE
+    assert out.path == "lawson-hanson-gram" and out.trail[1].exit.text in out.message
     assert out.converged and kkt(A, b, out.x) <= 1e-11
     x_ref, _ = scipy.optimize.nnls(A, b, maxiter=50 * A.shape[1])
     f_ref = objective(A, b, x_ref)
@@ -610,6 +612,16 @@ def test_blur_goes_straight_to_gram_lawson_hanson(compiled, monkeypatch):
     gauss = active_set_nnls(G, g)
     assert [(a.path, a.exit.reason) for a in gauss.trail] == [
         (Path.WORKING_SET, Reason.CERTIFIED)]
+    # nearly parallel neighbours, an answer of a few columns: the working set's rounds finish
+    rng = np.random.default_rng(0)
+    C = np.cumsum(rng.random((800, 400)), axis=1)
+    r = 100 * rng.random(800)
+    assert _front._dependent_neighbours(C)
+    few = active_set_nnls(C, r)
+    assert [(a.path, a.exit.reason) for a in few.trail] == [
+        (Path.WORKING_SET, Reason.CERTIFIED)]
+    x_ref, _ = scipy.optimize.nnls(C, r)
+    assert objective(C, r, few.x) <= objective(C, r, x_ref) * (1 + 1e-9)
 
 
 @pytest.mark.parametrize("sigma", [2.0, 8.0])

@@ -62,8 +62,8 @@ m n < 60 000, go straight to ``scipy.optimize.nnls``, whose compiled loop is fas
 (measured); m >= n problems whose random sample of 64 columns is numerically dependent
 (first-kind integral equations such as Shaw's) skip the working set and the Gram path, which
 could only fail; m >= n problems (at least 256 unknowns, no warm start) whose 16 adjacent
-middle columns are nearly parallel (a blur or another smooth kernel) go straight to 2.; other
-wide problems, and m >= n ones with at least 256 unknowns and at most
+middle columns are nearly parallel (a blur or another smooth kernel) skip 1. and go to 2.
+after at most 4 rounds of 0. (which finishes answers of a few columns); other wide problems, and m >= n ones with at least 256 unknowns and at most
 2 n rows, start with the working set, the rest with block pivoting. A warm start ``x0`` or a ``gram`` pair always keeps the work in this module. Many right-hand
 sides start from the sign pattern of the unconstrained solution, refined by the inexact rounds
 when there are at least 64 columns and 32 unknowns.
