@@ -16,11 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reparam import problems
-from reparam.solvers.active_set import Path, Reason, active_set_nnls, working_set
+from reparam.solvers.active_set import Path, Reason, _front, active_set_nnls, working_set
 from reparam.solvers.active_set.lawson_hanson_gram import (
     PackedFactor,
     _GramRows,
     _lawson_hanson_gram,
+    _lh_gram_inner,
 )
 from reparam.solvers.active_set.lawson_hanson_qr import _lawson_hanson_qr, _qr_remove
 from reparam.solvers.active_set.many_rhs import (
@@ -442,6 +443,39 @@ def test_cholesky_downdate(compiled, monkeypatch):
         np.testing.assert_allclose(U.solve(y), np.linalg.solve(Un.T @ Un, y), rtol=1e-10)
 
 
+def test_compiled_gram_inner_loop_matches_numpy(monkeypatch):
+    # Lawson-Hanson's inner loop on the packed factor, in one compiled call and in numpy
+    # (solve, step to the boundary, downdate per variable that leaves) from the same state:
+    # the same variables leave, the same x, the factor of the variables kept.
+    if working_set._cholc is None:
+        pytest.skip("the extension _cholc was not built")
+    rng = np.random.default_rng(35)
+    A = rng.standard_normal((120, 60))
+    G = A.T @ A
+    c = A.T @ rng.standard_normal(120)
+    F0 = np.sort(rng.choice(60, 40, replace=False))
+    x0 = np.zeros(60)
+    x0[F0[::2]] = rng.random(20)  # half positive, half entering at zero
+    results = []
+    for compiled in (True, False):
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", "" if compiled else "1")
+        U = PackedFactor.from_lower(np.linalg.cholesky(G[np.ix_(F0, F0)]))
+        passive = np.zeros(60, dtype=bool)
+        passive[F0] = True
+        blocked = np.ones(60, dtype=bool)
+        x, F = _lh_gram_inner(G, c, x0.copy(), U, F0.copy(), passive, blocked)
+        results.append((x, F, U.dense(), passive, blocked))
+    (xc, Fc, Uc, pc, bc), (xn, Fn, Un, pn, bn) = results
+    assert 0 < Fc.size < F0.size  # some variables left
+    np.testing.assert_array_equal(Fc, Fn)
+    np.testing.assert_array_equal(pc, pn)
+    np.testing.assert_array_equal(bc, bn)
+    np.testing.assert_allclose(xc, xn, rtol=1e-10, atol=1e-12)
+    for U in (Uc, Un):  # (the rows' signs may differ between the two sweeps)
+        np.testing.assert_allclose(U.T @ U, G[np.ix_(Fc, Fc)], atol=1e-10 * np.abs(G).max())
+    assert np.all(xc[Fc] > 0) and np.all(xc[np.setdiff1d(np.arange(60), Fc)] == 0)
+
+
 def test_packed_factor_grows_past_its_buffer():
     # Columns appended one by one (as Lawson-Hanson enters variables) give the factor of the
     # whole Gram matrix, across the buffer's reallocations (first capacity 64 columns).
@@ -513,7 +547,7 @@ def test_path_field_names_the_kernel():
     assert small.path == "scipy" and "scipy" in small.message
 
 
-def test_trail_records_each_path_and_why_it_was_left():
+def test_trail_records_each_path_and_why_it_was_left(monkeypatch):
     rng = np.random.default_rng(33)
     tall = active_set_nnls(rng.standard_normal((120, 80)), rng.standard_normal(120))
     assert [(a.path, a.exit.reason) for a in tall.trail] == [
@@ -521,11 +555,14 @@ def test_trail_records_each_path_and_why_it_was_left():
     assert tall.trail[-1].n_iter == tall.n_iter
     small = active_set_nnls(rng.standard_normal((30, 10)), rng.standard_normal(30))
     assert [(a.path, a.exit.reason) for a in small.trail] == [(Path.SCIPY, Reason.FINISHED)]
-    # Blur: columns enter the working set a few at a time, so it hands over to the Gram
+    # Blur, without the probe of adjacent columns that sends it to the Gram Lawson-Hanson
+    # at once: columns enter the working set a few at a time, so it hands over to the Gram
     # path; block pivoting's passive sets turn singular, Lawson-Hanson on the Gram matrix
     # finishes; each exit is in the message.
     A, b, _ = problems.blur(300, sigma=4.0, seed=21)
-    blur = active_set_nnls(A, b)
+    with monkeypatch.context() as patch:
+        patch.setattr(_front, "_dependent_neighbours", lambda A: False)
+        blur = active_set_nnls(A, b)
     patient, first, last = blur.trail[0], blur.trail[1], blur.trail[-1]
     assert patient.path is Path.WORKING_SET and patient.exit.reason is Reason.ROUND_BUDGET
     assert patient.exit.text in blur.message
@@ -538,6 +575,70 @@ def test_trail_records_each_path_and_why_it_was_left():
     wide = active_set_nnls(rng.standard_normal((120, 700)), B)
     assert [a.path for a in wide.trail] == [Path.COLUMNS] and wide.path == "columns"
     assert wide.trail[0].exit.certified == bool(np.all(wide.converged))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_blur_goes_straight_to_gram_lawson_hanson(compiled, monkeypatch):
+    # Adjacent columns of a blur are nearly parallel: the working set gets its few rounds,
+    # block pivoting is skipped (the trail says why) and Lawson-Hanson on the Gram matrix,
+    # several variables entering per iteration, gives scipy's optimum, certified on A. The
+    # same problem through the old route (probe off) gives the same optimum; a Gaussian
+    # problem of the same shape keeps the working set, to its end.
+    if compiled and working_set._cholc is None:
+        pytest.skip("the extension _cholc was not built")
+    monkeypatch.setenv("REPARAM_NO_EXTENSION", "" if compiled else "1")
+    A, b, _ = problems.blur(400, sigma=4.0, seed=3)
+    out = active_set_nnls(A, b)
+    assert [(a.path, a.exit.reason) for a in out.trail] == [
+        (Path.WORKING_SET, Reason.ROUND_BUDGET),
+        (Path.BLOCK_PIVOTING, Reason.DEPENDENT_NEIGHBOURS),
+        (Path.LAWSON_HANSON_GRAM, Reason.CERTIFIED)]
+    assert out.trail[0].n_iter == _front._WS_NEIGHBOUR_PATIENCE
+    assert out.path == "lawson-hanson-gram" and out.trail[1].exit.text in out.message
+    assert out.converged and kkt(A, b, out.x) <= 1e-11
+    x_ref, _ = scipy.optimize.nnls(A, b, maxiter=50 * A.shape[1])
+    f_ref = objective(A, b, x_ref)
+    assert objective(A, b, out.x) <= f_ref * (1 + 1e-9)
+    with monkeypatch.context() as patch:
+        patch.setattr(_front, "_dependent_neighbours", lambda A: False)
+        old = active_set_nnls(A, b)
+    assert old.trail[0].path is Path.WORKING_SET and old.converged
+    assert objective(A, b, out.x) == pytest.approx(objective(A, b, old.x), rel=1e-9)
+    # the control: Gaussian columns are not dependent, neighbours or not
+    rng = np.random.default_rng(34)
+    G = rng.standard_normal((600, 400))
+    g = G @ np.abs(rng.standard_normal(400)) + rng.standard_normal(600)
+    assert not _front._dependent_neighbours(G)
+    gauss = active_set_nnls(G, g)
+    assert [(a.path, a.exit.reason) for a in gauss.trail] == [
+        (Path.WORKING_SET, Reason.CERTIFIED)]
+    # nearly parallel neighbours, an answer of a few columns: the working set's rounds finish
+    rng = np.random.default_rng(0)
+    C = np.cumsum(rng.random((800, 400)), axis=1)
+    r = 100 * rng.random(800)
+    assert _front._dependent_neighbours(C)
+    few = active_set_nnls(C, r)
+    assert [(a.path, a.exit.reason) for a in few.trail] == [
+        (Path.WORKING_SET, Reason.CERTIFIED)]
+    x_ref, _ = scipy.optimize.nnls(C, r)
+    assert objective(C, r, few.x) <= objective(C, r, x_ref) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("sigma", [2.0, 8.0])
+def test_gram_lawson_hanson_blocks_match_the_classical_algorithm(sigma):
+    # Several variables per iteration (block 32) and one (the classical algorithm) reach the
+    # same optimum; a blur short of the KKT bound by rounding (sigma = 8) is finished by the
+    # QR path from the Gram path's support, certified on A.
+    A, b, _ = problems.blur(500, sigma=sigma, seed=4)
+    G, c = A.T @ A, A.T @ b
+    x1, it1, _, _ = _lawson_hanson_gram(G, c, None, 5000, block=1)
+    x32, it32, _, _ = _lawson_hanson_gram(G, c, None, 5000, block=32)
+    assert it32 < it1
+    assert objective(A, b, x32) == pytest.approx(objective(A, b, x1), rel=1e-8)
+    out = active_set_nnls(A, b)
+    assert out.converged and kkt(A, b, out.x) <= 1e-11
+    x_ref, _ = scipy.optimize.nnls(A, b, maxiter=50 * A.shape[1])
+    assert objective(A, b, out.x) <= objective(A, b, x_ref) * (1 + 1e-9)
 
 
 def test_iteration_cap_leaves_a_trail_of_exits():

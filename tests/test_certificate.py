@@ -176,6 +176,65 @@ def test_identical_columns_are_merged_without_changing_the_answer():
     assert abs(res.objective - scipy_objective(B, b)) <= 1e-10 * scipy_objective(B, b)
 
 
+def _kernel_inputs(monkeypatch):
+    """Record the matrix that the exact kernel receives from the general path."""
+    from reparam.solvers import active_set as kernel
+
+    seen = []
+    solve = kernel.active_set_nnls
+
+    def spy(A, b, **kwargs):
+        seen.append(A)
+        return solve(A, b, **kwargs)
+
+    monkeypatch.setattr(kernel, "active_set_nnls", spy)
+    return seen
+
+
+@pytest.mark.parametrize("spread", [1.0, 1e12])
+def test_equilibration_copies_a_only_for_badly_scaled_columns(spread, monkeypatch):
+    # Columns of similar norms reach the kernel as A itself (no copy); columns 1e12 apart are
+    # equilibrated first (a copy), so that the small ones are not taken for dependent ones.
+    # Either way: scipy's optimum on the equilibrated columns, certified, A unchanged.
+    rng = np.random.default_rng(41)
+    A = rng.standard_normal((400, 300)) * np.where(np.arange(300) % 2, spread, 1.0)
+    b = rng.standard_normal(400)
+    before = A.copy()
+    seen = _kernel_inputs(monkeypatch)
+    res = rp.nnls(A, b, method="active-set")
+    assert len(seen) == 1 and np.shares_memory(seen[0], A) == (spread == 1.0)
+    assert res.status is rp.Status.CONVERGED and res.kkt <= 1e-10
+    c = np.linalg.norm(A, axis=0)
+    f_ref = scipy_objective(A / c, b)
+    assert abs(res.objective - f_ref) <= 1e-10 * f_ref
+    np.testing.assert_array_equal(A, before)
+
+
+def test_duplicate_check_reads_a_only_where_column_norms_coincide(monkeypatch):
+    # Identical columns are merged (the kernel sees each once) with columns of similar norms,
+    # where A is not copied; mirrored columns (equal norms, different columns) are candidates
+    # but stay apart; when no two norms coincide the check returns without reading A.
+    from reparam.solvers._exact import distinct_columns
+
+    rng = np.random.default_rng(42)
+    B = rng.standard_normal((400, 297))
+    A = np.column_stack([B, B[:, :2], B[::-1, 5]])  # two twins and a mirrored column
+    b = B @ np.abs(rng.standard_normal(297)) + rng.standard_normal(400)
+    seen = _kernel_inputs(monkeypatch)
+    res = rp.nnls(A, b)
+    assert len(seen) == 1 and seen[0].shape[1] == 298  # the twins merged, the mirror kept
+    assert res.status is rp.Status.CONVERGED and res.kkt <= 1e-10
+    f_ref = scipy_objective(A, b)
+    assert abs(res.objective - f_ref) <= 1e-10 * f_ref
+    assert np.all(res.x[297:299] == 0.0)  # the weight is on the first copy
+    norms = np.linalg.norm(A, axis=0)
+    keep, group = distinct_columns(A, norms)
+    assert keep.size == 298 and np.array_equal(group[297:299], [0, 1])
+    assert distinct_columns(A, None)[0].size == 298  # without norms: every column probed
+    # no two norms within 1e-12: nothing is read (a matrix of NaN would fail a comparison)
+    assert distinct_columns(np.full((400, 300), np.nan), np.arange(1.0, 301.0)) == (None, None)
+
+
 # ---------------------------------------------------------------------------------------------
 # no false CONVERGED: badly scaled, duplicated, zero and near-collinear columns
 

@@ -46,7 +46,10 @@ Five paths, tried in order until one certifies its answer with the KKT residual
    passive sets grow ill-conditioned, as on a Gaussian blur): the same algorithm as 3., with a
    Cholesky factor of G_FF extended on entry and downdated on exit by Givens rotations; its
    gradient costs one product with the |F| rows of G, kept contiguous as variables enter
-   (``_GramRows``), not a pass over A. Certified with the gradient computed from A.
+   (``_GramRows``), not a pass over A. Up to 32 weakly correlated variables enter per
+   iteration (down to one, the classical algorithm, when a block makes no progress); the
+   inner loop runs in C where ``_cholc`` was built. Certified with the gradient computed from
+   A; short of that by rounding, 3. starts from its support.
 3. **Lawson–Hanson on the columns of A** (wide problems, ``m < n``, where the passive set of
    block pivoting can outgrow rank(A); and the fallback when the Gram paths meet an
    ill-conditioned block): Lawson & Hanson, *Solving Least Squares Problems* (1974), ch. 23,
@@ -61,7 +64,9 @@ Which path runs first (one right-hand side): problems with n <= 64, and wide one
 m n < 60 000, go straight to ``scipy.optimize.nnls``, whose compiled loop is faster there
 (measured); m >= n problems whose random sample of 64 columns is numerically dependent
 (first-kind integral equations such as Shaw's) skip the working set and the Gram path, which
-could only fail; other wide problems, and m >= n ones with at least 256 unknowns and at most
+could only fail; m >= n problems (at least 256 unknowns, no warm start) whose 16 adjacent
+middle columns are nearly parallel (a blur or another smooth kernel) skip 1. and go to 2.
+after at most 4 rounds of 0. (which finishes answers of a few columns); other wide problems, and m >= n ones with at least 256 unknowns and at most
 2 n rows, start with the working set, the rest with block pivoting. A warm start ``x0`` or a ``gram`` pair always keeps the work in this module. Many right-hand
 sides start from the sign pattern of the unconstrained solution, refined by the inexact rounds
 when there are at least 64 columns and 32 unknowns.

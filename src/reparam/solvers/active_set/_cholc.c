@@ -1,6 +1,7 @@
 /* Downdate of an upper Cholesky factor when one variable leaves the Lawson-Hanson working set:
  * the compiled inner loop of ``working_set._upper_remove`` and
- * ``lawson_hanson_gram._chol_remove``.
+ * ``lawson_hanson_gram.PackedFactor.remove``; and the whole inner loop of Lawson-Hanson on the
+ * Gram matrix on that packed factor (``lh_inner``: solves, steps to the boundary, downdates).
  *
  * With G_FF = U^T U (U upper triangular, s x s), removing variable k deletes column k of U.
  * The columns after it then form an upper Hessenberg block in rows k..s-1, which a sweep of
@@ -26,12 +27,13 @@
  * work[k .. j], then find the rotation that zeroes work[j + 1] against work[j] and apply it. */
 static inline void rotate_column(double *work, Py_ssize_t k, Py_ssize_t j, double *cs, double *sn)
 {
+    double a = work[k];  /* the entry each rotation passes on to the next, kept in a register */
     for (Py_ssize_t r = k; r < j; r++) {
-        double a = work[r], b = work[r + 1];
+        double b = work[r + 1];
         work[r] = cs[r] * a + sn[r] * b;
-        work[r + 1] = cs[r] * b - sn[r] * a;
+        a = cs[r] * b - sn[r] * a;
     }
-    double a = work[j], b = work[j + 1];
+    double b = work[j + 1];
     double h = hypot(a, b);
     if (h > 0.0) {
         cs[j] = a / h;
@@ -66,16 +68,197 @@ static void delete_column(const double *U, Py_ssize_t s, Py_ssize_t k, double *o
 
 /* The same downdate in place on a factor packed by columns (column j of U in
  * ap[j (j + 1) / 2 .. j (j + 1) / 2 + j], the layout of BLAS dtpsv): output column j ends where
- * input column j + 1 starts, which is read into the work vector before it is overwritten, so
- * nothing moves but the columns after k. */
+ * input column j + 1 starts, so the input columns of a block are read into the work vectors
+ * before its output columns are written, and nothing moves but the columns after k.
+ *
+ * Columns go four at a time: the rotations found on the earlier columns are applied to the four
+ * side by side. Each rotation of one column reads the entry the previous one wrote, a chain of
+ * dependent multiply-adds; four independent chains keep the floating-point units busy where one
+ * waits on its own latency. With the entry passed from rotation to rotation held in a register,
+ * measured 1.2-1.9x faster than one column at a time for a variable leaving in the first half
+ * of a factor of 340 columns (the same for the last few). */
+#define LANES 4
 static void delete_packed(double *ap, Py_ssize_t s, Py_ssize_t k, double *work, double *cs,
                           double *sn)
 {
-    for (Py_ssize_t j = k; j < s - 1; j++) {
-        memcpy(work, ap + (j + 1) * (j + 2) / 2, (size_t)(j + 2) * sizeof(double));
-        rotate_column(work, k, j, cs, sn);
-        memcpy(ap + j * (j + 1) / 2, work, (size_t)(j + 1) * sizeof(double));
+    Py_ssize_t stride = s + 1;  /* work holds LANES vectors of up to s + 1 entries */
+    for (Py_ssize_t j0 = k; j0 < s - 1; j0 += LANES) {
+        Py_ssize_t B = s - 1 - j0 < LANES ? s - 1 - j0 : LANES;
+        double *w[LANES];
+        for (Py_ssize_t q = 0; q < B; q++) {
+            Py_ssize_t j = j0 + q;
+            w[q] = work + q * stride;
+            memcpy(w[q], ap + (j + 1) * (j + 2) / 2, (size_t)(j + 2) * sizeof(double));
+        }
+        if (B == LANES && k < j0) {
+            /* the entry each rotation passes on stays in a register (x0..x3) */
+            double *restrict w0 = w[0], *restrict w1 = w[1], *restrict w2 = w[2];
+            double *restrict w3 = w[3];
+            double x0 = w0[k], x1 = w1[k], x2 = w2[k], x3 = w3[k];
+            for (Py_ssize_t r = k; r < j0; r++) {
+                double c = cs[r], t = sn[r], b;
+                b = w0[r + 1]; w0[r] = c * x0 + t * b; x0 = c * b - t * x0;
+                b = w1[r + 1]; w1[r] = c * x1 + t * b; x1 = c * b - t * x1;
+                b = w2[r + 1]; w2[r] = c * x2 + t * b; x2 = c * b - t * x2;
+                b = w3[r + 1]; w3[r] = c * x3 + t * b; x3 = c * b - t * x3;
+            }
+            w0[j0] = x0; w1[j0] = x1; w2[j0] = x2; w3[j0] = x3;
+        } else {
+            for (Py_ssize_t q = 0; q < B; q++)
+                for (Py_ssize_t r = k; r < j0; r++) {
+                    double a = w[q][r], b = w[q][r + 1];
+                    w[q][r] = cs[r] * a + sn[r] * b;
+                    w[q][r + 1] = cs[r] * b - sn[r] * a;
+                }
+        }
+        /* within the block: column j0 + q meets the rotations of j0 .. j0 + q - 1, then finds
+         * its own */
+        for (Py_ssize_t q = 0; q < B; q++) {
+            Py_ssize_t j = j0 + q;
+            rotate_column(w[q], j0, j, cs, sn);
+            memcpy(ap + j * (j + 1) / 2, w[q], (size_t)(j + 1) * sizeof(double));
+        }
     }
+}
+
+/* y := (U^T U)^{-1} y for U packed by columns: U^T v = y by dot products with the columns,
+ * then U y = v by axpys with them (both along contiguous memory), as BLAS dtpsv would. */
+static void packed_solve(const double *ap, Py_ssize_t s, double *y)
+{
+    for (Py_ssize_t j = 0; j < s; j++) {
+        const double *col = ap + j * (j + 1) / 2;
+        /* four partial sums: one would wait on its own latency at every term */
+        double t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0;
+        Py_ssize_t i = 0;
+        for (; i + 4 <= j; i += 4) {
+            t0 += col[i] * y[i];
+            t1 += col[i + 1] * y[i + 1];
+            t2 += col[i + 2] * y[i + 2];
+            t3 += col[i + 3] * y[i + 3];
+        }
+        for (; i < j; i++)
+            t0 += col[i] * y[i];
+        y[j] = (y[j] - ((t0 + t1) + (t2 + t3))) / col[j];
+    }
+    for (Py_ssize_t j = s - 1; j >= 0; j--) {
+        const double *col = ap + j * (j + 1) / 2;
+        double t = y[j] / col[j];
+        y[j] = t;
+        for (Py_ssize_t i = 0; i < j; i++)
+            y[i] -= t * col[i];
+    }
+}
+
+/* Lawson & Hanson's inner loop on the normal equations, in place: z = G_FF^{-1} c_F from the
+ * packed factor; while some z_i <= 0, step x_F toward z as far as feasibility allows, drop the
+ * variables that reach zero (at least the first blocker) and downdate the factor. x and c hold
+ * x_F and c_F, pos the positions in the original F; all three are compacted as variables
+ * leave. Returns the new size; x then holds G_FF^{-1} c_F on the variables kept. */
+static Py_ssize_t inner_loop(double *ap, Py_ssize_t s, double *x, double *c, Py_ssize_t *pos,
+                             double *z, char *drop, double *work, double *cs, double *sn)
+{
+    while (s > 0) {
+        memcpy(z, c, (size_t)s * sizeof(double));
+        packed_solve(ap, s, z);
+        Py_ssize_t first = -1;
+        double alpha = 0.0;
+        for (Py_ssize_t i = 0; i < s; i++) {
+            if (z[i] <= 0.0) {
+                double den = x[i] - z[i];
+                double ratio = den > 0.0 ? x[i] / den : 0.0;
+                if (first < 0 || ratio < alpha) {
+                    first = i;
+                    alpha = ratio;
+                }
+            }
+        }
+        if (first < 0) {
+            memcpy(x, z, (size_t)s * sizeof(double));
+            return s;
+        }
+        for (Py_ssize_t i = 0; i < s; i++) {
+            double xi = x[i] + alpha * (z[i] - x[i]);
+            drop[i] = (char)((xi <= 0.0 && z[i] <= 0.0) || i == first);
+            x[i] = xi;
+        }
+        for (Py_ssize_t i = s - 1; i >= 0; i--) {
+            if (!drop[i])
+                continue;
+            if (i < s - 1)
+                delete_packed(ap, s, i, work, cs, sn);
+            s--;
+            memmove(x + i, x + i + 1, (size_t)(s - i) * sizeof(double));
+            memmove(c + i, c + i + 1, (size_t)(s - i) * sizeof(double));
+            memmove(pos + i, pos + i + 1, (size_t)(s - i) * sizeof(Py_ssize_t));
+            memmove(drop + i, drop + i + 1, (size_t)(s - i));
+        }
+    }
+    return 0;
+}
+
+static int get_vector(PyObject *o, Py_buffer *b, Py_ssize_t min_len, int writable,
+                      const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(o, b, flags) < 0)
+        return -1;
+    int is_index = strcmp(what, "pos") == 0;
+    int ok = b->ndim == 1 && b->shape[0] >= min_len
+             && (is_index ? (b->itemsize == (Py_ssize_t)sizeof(Py_ssize_t)
+                             && (strcmp(b->format, "l") == 0 || strcmp(b->format, "q") == 0
+                                 || strcmp(b->format, "n") == 0))
+                          : (b->itemsize == 8 && strcmp(b->format, "d") == 0));
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "lh_inner: %s must be a contiguous 1-D %s vector with "
+                     "at least %zd entries", what, is_index ? "intp" : "float64", min_len);
+        PyBuffer_Release(b);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_lh_inner(PyObject *self, PyObject *args)
+{
+    PyObject *oap, *ox, *oc, *opos;
+    Py_ssize_t s;
+    if (!PyArg_ParseTuple(args, "OnOOO", &oap, &s, &ox, &oc, &opos))
+        return NULL;
+    if (s < 0) {
+        PyErr_SetString(PyExc_ValueError, "lh_inner: s must be >= 0");
+        return NULL;
+    }
+    Py_buffer bap = {0}, bx = {0}, bc = {0}, bpos = {0};
+    PyObject *result = NULL;
+    if (get_vector(oap, &bap, s * (s + 1) / 2, 1, "ap") < 0)
+        return NULL;
+    if (get_vector(ox, &bx, s, 1, "x") < 0)
+        goto done;
+    if (get_vector(oc, &bc, s, 1, "c") < 0)
+        goto done;
+    if (get_vector(opos, &bpos, s, 1, "pos") < 0)
+        goto done;
+    Py_ssize_t len = s > 0 ? s : 1;
+    double *mem = malloc((size_t)((LANES + 3) * (len + 1)) * sizeof(double) + (size_t)len);
+    if (mem == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t kept;
+    Py_BEGIN_ALLOW_THREADS
+    double *z = mem, *work = mem + (len + 1);
+    double *cs = work + LANES * (len + 1), *sn = cs + (len + 1);
+    char *drop = (char *)(sn + (len + 1));
+    kept = inner_loop((double *)bap.buf, s, (double *)bx.buf, (double *)bc.buf,
+                      (Py_ssize_t *)bpos.buf, z, drop, work, cs, sn);
+    Py_END_ALLOW_THREADS
+    free(mem);
+    result = PyLong_FromSsize_t(kept);
+done:
+    PyBuffer_Release(&bap);
+    if (bx.obj) PyBuffer_Release(&bx);
+    if (bc.obj) PyBuffer_Release(&bc);
+    if (bpos.obj) PyBuffer_Release(&bpos);
+    return result;
 }
 
 static PyObject *py_delete_packed(PyObject *self, PyObject *args)
@@ -95,13 +278,14 @@ static PyObject *py_delete_packed(PyObject *self, PyObject *args)
                         "s (s + 1) / 2 entries, 0 <= k < s");
         goto done;
     }
-    double *work = malloc((size_t)(3 * s + 1) * sizeof(double));
+    double *work = malloc((size_t)((LANES + 2) * (s + 1)) * sizeof(double));
     if (work == NULL) {
         PyErr_NoMemory();
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
-    delete_packed((double *)bA.buf, s, k, work, work + s + 1, work + 2 * s + 1);
+    delete_packed((double *)bA.buf, s, k, work, work + LANES * (s + 1),
+                  work + (LANES + 1) * (s + 1));
     Py_END_ALLOW_THREADS
     free(work);
     Py_INCREF(Py_None);
@@ -153,6 +337,9 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"lh_inner", py_lh_inner, METH_VARARGS,
+     "lh_inner(ap, s, x, c, pos): Lawson-Hanson's inner loop on the packed factor of G_FF, in "
+     "place; returns the number of variables kept."},
     {"delete", py_delete, METH_VARARGS,
      "delete(U, out, k): out = the upper Cholesky factor of U^T U without variable k."},
     {"delete_packed", py_delete_packed, METH_VARARGS,

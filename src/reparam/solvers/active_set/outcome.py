@@ -38,6 +38,7 @@ class Reason(Enum):
     ITERATION_CAP = "iteration cap"
     FINISHED = "finished"  # scipy.optimize.nnls ran to its own stopping rule
     DEPENDENT_SAMPLE = "dependent sample"  # skipped: a column sample is numerically dependent
+    DEPENDENT_NEIGHBOURS = "dependent neighbours"  # skipped: adjacent columns nearly parallel
     COLUMNS_LEFT = "columns left"  # many right-hand sides: some columns not certified
     ROUND_BUDGET = "round budget"  # handed over after the rounds it was given
 
