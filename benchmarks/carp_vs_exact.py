@@ -161,11 +161,13 @@ def cpu_timed(fn):
     return out, time.process_time() - t0
 
 
-def compare(X: np.ndarray, *, step: float, tol: float, max_iter: int) -> dict:
+def compare(X: np.ndarray, *, step: float, tol: float, max_iter: int, **options) -> dict:
+    """CARP with ``options`` (``back_track``, ``extrapolate``) against the exact path
+    on CARP's grid."""
     with threadpool_limits(1):
         (edges, w, _), t_weights = cpu_timed(lambda: gaussian_knn_weights(X))
-        fast, t_carp = cpu_timed(lambda: carp(X, step=step, weights=(edges, w)))
-        raw = carp(X, step=step, weights=(edges, w), smooth=False)  # untimed: only its error
+        fast, t_carp = cpu_timed(lambda: carp(X, step=step, weights=(edges, w), **options))
+        raw = carp(X, step=step, weights=(edges, w), smooth=False, **options)  # untimed
         exact, t_exact = cpu_timed(lambda: carp(
             X, method="exact", weights=(edges, w), gammas=fast.gammas, step=step, tol=tol,
             max_iter=max_iter))
@@ -175,9 +177,16 @@ def compare(X: np.ndarray, *, step: float, tol: float, max_iter: int) -> dict:
         # would sit at a placeholder height above CARP's grid. Untimed, the exact path on the
         # same geometric grid (gamma_start * step**s) run on until every point is fused gives
         # them their own heights.
-        full = carp(X, method="exact", weights=(edges, w), step=step, tol=tol,
-                    max_iter=max_iter)
-        assert np.allclose(full.gammas[: len(fast.gammas)], fast.gammas, rtol=1e-12, atol=0)
+        if options.get("back_track"):
+            # back-tracking levels are not a geometric grid: CARP's grid continued geometrically
+            # up to 1e3 times its last level
+            tail = fast.gammas[-1] * step ** np.arange(1, int(np.log(1e3) / np.log(step)) + 1)
+            full = carp(X, method="exact", weights=(edges, w), step=step, tol=tol,
+                        max_iter=max_iter, gammas=np.concatenate([fast.gammas, tail]))
+        else:
+            full = carp(X, method="exact", weights=(edges, w), step=step, tol=tol,
+                        max_iter=max_iter)
+            assert np.allclose(full.gammas[: len(fast.gammas)], fast.gammas, rtol=1e-12, atol=0)
     coph = np.corrcoef(cophenet(fast.linkage), cophenet(full.linkage))[0, 1]
     coph_grid = np.corrcoef(cophenet(fast.linkage), cophenet(exact.linkage))[0, 1]
     both = (fast.fusion_step >= 0) & (exact.fusion_step >= 0)
@@ -204,8 +213,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tol", type=float, default=1e-4)
     parser.add_argument("--max-iter", type=int, default=5000)
     parser.add_argument("--only", action="append")
+    parser.add_argument("--back-track", action="store_true")
+    parser.add_argument("--extrapolate", action="store_true")
     args = parser.parse_args(argv)
-    print(f"exact tol {args.tol:g} (certified), exact max_iter {args.max_iter} per level; "
+    options = {"back_track": args.back_track, "extrapolate": args.extrapolate}
+    print(f"CARP options {options}; exact tol {args.tol:g} (certified), exact max_iter "
+          f"{args.max_iter} per level; "
           "times: CPU seconds, one BLAS thread; the weights (same for both) are timed apart")
     header = ("data", "n x p", "step", "levels", "weights s", "CARP s", "exact s", "speed-up",
               "step ratio", "max err", "max at", "median err", "raw max err", "raw median err",
@@ -216,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     print("|" + "---|" * len(header))
     for name, X in datasets(args.only).items():
         for step in args.steps:
-            r = compare(X, step=step, tol=args.tol, max_iter=args.max_iter)
+            r = compare(X, step=step, tol=args.tol, max_iter=args.max_iter, **options)
             print(f"| {name} | {r['n']} x {r['p']} | {step} | {r['levels']} | "
                   f"{r['t_weights']:.2f} | {r['t_carp']:.2f} | {r['t_exact']:.1f} | {r['speedup']:.0f}x | "
                   f"{r['step_ratio']:.0f}x | {r['error']:.1e} | {r['where']:.2f} | "
