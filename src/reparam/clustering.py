@@ -329,32 +329,34 @@ def _components(n: int, pairs: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _smooth(centroids: np.ndarray, fusions: np.ndarray) -> np.ndarray:
-    """Each fused group's centroids replaced by their mean, level by level.
+def _smooth(centroids: list[np.ndarray], fusions: np.ndarray) -> None:
+    """Each fused group's centroids replaced by their mean, level by level, in place.
 
     ``fusions`` are the ``(step, i, j)`` merges in order (see :func:`_dendrogram`): the groups at
     level ``s`` are those of the merges made up to ``s``, the clusters of ``n_clusters`` and
-    ``labels_at``. The mean keeps each group's sum and only removes the spread inside it. One
-    relabelling per merge and one ``bincount`` per feature over the whole path.
+    ``labels_at``. The mean keeps each group's sum and only removes the spread inside it. The
+    averaging operator is rebuilt only when the groups change, and each level is overwritten in
+    place: temporaries the size of the whole path (several per feature) cost more than the
+    ADMM steps on breast cancer, where fresh memory is slow to map.
     """
-    n_levels, n, p = centroids.shape
-    labels = np.empty((n_levels, n), dtype=np.intp)
-    current = np.arange(n)
-    k = 0
-    for s in range(n_levels):
+    n = centroids[0].shape[0]
+    labels = np.arange(n)
+    k, average, compact = 0, None, None
+    for s, U in enumerate(centroids):
+        changed = False
         while k < len(fusions) and fusions[k, 0] <= s:
-            a, b = current[fusions[k, 1]], current[fusions[k, 2]]
-            current[current == b] = a
+            a, b = labels[fusions[k, 1]], labels[fusions[k, 2]]
+            labels[labels == b] = a
             k += 1
-        labels[s] = current
-    index = (labels + n * np.arange(n_levels)[:, None]).ravel()
-    counts = np.bincount(index, minlength=n_levels * n).astype(float)
-    counts[counts == 0] = 1.0
-    out = np.empty_like(centroids)
-    for j in range(p):
-        sums = np.bincount(index, weights=centroids[:, :, j].ravel(), minlength=n_levels * n)
-        out[:, :, j] = (sums / counts)[index].reshape(n_levels, n)
-    return out
+            changed = True
+        if k == 0:
+            continue  # every point on its own
+        if changed:
+            _, compact = np.unique(labels, return_inverse=True)
+            counts = np.bincount(compact)
+            average = sp.csr_matrix((1.0 / counts[compact], (compact, np.arange(n))),
+                                    shape=(len(counts), n))
+        np.take(average @ U, compact, axis=0, out=U)
 
 
 def _dendrogram(n: int, edges: np.ndarray, fusion_step: np.ndarray, gammas: np.ndarray,
@@ -782,11 +784,12 @@ def carp(X, *, method: str = "carp", n_neighbors: int = 10, phi: float | str = "
     else:
         status = Status.CONVERGED
         message = f"every point fused after {len(levels)} levels ({n_iter} ADMM steps)"
-    centroids = np.array(centroids)
     if method == "carp" and smooth:
-        centroids = _smooth(centroids, fusions)
+        _smooth(centroids, fusions)  # each level's U is its own array, no longer ADMM's
+    centroids = np.array(centroids)
+    centroids += mean
     path = ClusterPath(
-        gammas=gammas_out, centroids=centroids + mean, n_clusters=n_clusters, edges=edges,
+        gammas=gammas_out, centroids=centroids, n_clusters=n_clusters, edges=edges,
         weights=w, fusion_step=fusion_step, fusions=fusions, merges=pairs, linkage=linkage, status=status,
         message=message, method=method, n_iter=n_iter, phi=phi_used, time=elapsed,
         max_gap_bound=worst_gap if method == "exact" else float("nan"))
