@@ -1,8 +1,10 @@
 """CARP against the exact convex clustering path on the same grid of gamma.
 
 ``python -m benchmarks.carp_vs_exact [--steps 1.1 1.05 1.02] [--tol 1e-4] [--max-iter 5000]
-[--only iris]`` runs :func:`reparam.clustering.carp` (one ADMM step per level, Weylandt, Nagorski
-& Allen 2020; default step ratio 1.05) and then its exact mode on CARP's own grid, with the same
+[--only iris] [--back-track] [--extrapolate]`` runs :func:`reparam.clustering.carp` (one ADMM
+step per level, Weylandt, Nagorski & Allen 2020; default step ratio 1.05; ``--back-track``: its
+CARP-VIZ variant, ``--extrapolate``: the first-order predictor, see :func:`carp`) and then its
+exact mode on CARP's own grid (with back-tracking, the levels CARP-VIZ placed), with the same
 weights, on iris, wine and breast cancer (bundled with scikit-learn, raw features) and a seeded
 1000-point mixture of four Gaussians in 2-D. ``--steps`` gives one row per step ratio (the same
 ratio for every data set: nothing is tuned per data set).
@@ -64,11 +66,16 @@ What limits CARP on a common grid (measured with ``--steps 1.05 1.02 1.01``):
   exact path needs only about 15-20 ADMM steps per level on iris and wine (more on breast
   cancer and the mixture, whose fused groups hang together by few edges), and CARP takes one.
   A finer grid lowers the cap (each exact level starts closer to its solution). The CARP step
-  itself is one sparse LU solve (``splu``, factorized once; measured 0.05, 0.26 and 0.70 ms
-  on iris, the mixture and breast cancer, where a symmetric-mode LU without pivoting, valid
-  for this positive definite system, takes 0.03, 0.19 and 0.55 ms, and a dense Cholesky 0.08,
-  1.6 and 1.3 ms) plus vectorized edge gathers and the group soft-thresholding;
-  the dendrogram is one minimum spanning tree and a union-find over n - 1 merges;
+  itself is one sparse LU solve (``splu``, factorized once, without pivoting in symmetric
+  mode, valid for this diagonally dominant system: 0.02, 0.12 and 0.48 ms on iris, the mixture
+  and breast cancer, against 0.03, 0.44 and 1.0 ms with SuperLU's partial pivoting, measured
+  side by side; a dense Cholesky takes 0.08, 1.6 and 1.3 ms) plus vectorized edge gathers and
+  the group soft-thresholding, which are now most of a step (iris 0.12 ms a step, breast cancer
+  1.2 ms; writing the edge-sized temporaries into kept scratch arrays was measured 10% slower,
+  not adopted). The dendrogram is one minimum spanning tree and a union-find over n - 1
+  merges. Storing the path costs as much as the steps on breast cancer (569 x 30 centroids
+  per level); smoothing it level by level in place, instead of with whole-path temporaries,
+  took CARP there from about 4 s to 2.3 s;
 - the error has two sources, both in the lag of the ADMM multipliers behind a growing
   ``gamma`` (measured on iris at t = 1.05; the reference's own error is 1e-4 times smaller).
   First, inside fused groups: the multipliers of a group's edges must carry the pull of the
@@ -90,10 +97,22 @@ What limits CARP on a common grid (measured with ``--steps 1.05 1.02 1.01``):
   the exact ones on a third of the levels), is the distance of the exact path's last groups from
   their mean there (0.57 on iris; 0.039 for the raw iterate, whose groups are still apart
   although CARP has declared them fused). It shrinks slowly with ``t`` (iris, reported/raw:
-  0.57/0.039 at 1.05, 0.40/0.028 at 1.02, 0.26/0.018 at 1.01). Measured and not adopted:
-  rescaling the multipliers of the unfused edges by ``t`` at each level (their exact value is
-  ``gamma w`` times a unit vector) removes the threshold effect on those edges, but the
-  spread inside the groups still fuses the last edges early (iris 0.25 at 1.05); a constant
+  0.57/0.039 at 1.05, 0.40/0.028 at 1.02, 0.26/0.018 at 1.01). Moving the split variable and
+  the multipliers of the edges between clusters along their last change before each step
+  (``extrapolate``; their exact values are affine in ``gamma``) removes the threshold effect on
+  those edges: the median error falls 10-300 times and the cophenetic correlation rises (table
+  below), but the spread inside the groups still fuses large groups early (iris max 0.25 at
+  1.05, wine 0.36); predicting the multipliers inside the groups too makes the iterate diverge
+  on breast cancer (ADMM damps their slow modes by less than the extrapolation amplifies them).
+  Back-tracking (``back_track``, CARP-VIZ) halves the number of levels where several pairs of
+  clusters merge at once, but a step that merges several pairs does so even when it is made
+  tiny, and it does not touch the early fusions: max and median errors stay about where they
+  were. Measured and not adopted: declaring a merge only once the two groups' mean centroids
+  are within 1e-2 of the data's root-mean-square spread (instead of at the first zero of
+  ``V``) makes the last merges late instead of early (iris: 589 levels against the exact 402,
+  max error 0.35 raw and smoothed): once ``V`` is zero on the edges between two groups, ADMM
+  pulls them together only as fast as those multipliers accumulate, and the iterate's groups
+  are still apart when the exact path has fused them; a constant
   ``rho`` of 4 or 16 makes the early fusions late (iris 149 clusters where the exact path has
   33); ``rho = max(1, gamma / 10)`` in powers of two (one more LU per doubling) puts the last
   fusions within a level or two of the exact ones (cophenetic iris 1.0000, wine 0.9971, the

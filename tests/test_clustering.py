@@ -423,3 +423,12 @@ def test_back_tracking_checks_its_arguments():
         carp(X, back_track=True, gammas=[0.1, 1.0])
     with pytest.raises(TypeError, match="extrapolate"):
         carp(X, extrapolate="yes")
+
+
+def test_estimator_passes_the_new_options_to_the_path():
+    X, truth = blobs(seed=2)
+    model = ConvexClustering(n_clusters=3, back_track=True, extrapolate=True).fit(X)
+    assert adjusted_rand_score(truth, model.labels_) == 1.0
+    # retried levels are ADMM steps without a level of their own
+    assert model.path_.n_iter > len(model.path_.gammas) + model.burn_in
+    assert model.get_params()["extrapolate"] is True

@@ -873,7 +873,7 @@ class ConvexClustering:
     gamma : float or None, default None
         Fusion level of the cut (only with ``n_clusters=None``).
     method : {"carp", "exact"}, default "carp"
-    n_neighbors, phi, step, burn_in, rho, max_steps, seed
+    n_neighbors, phi, step, burn_in, rho, max_steps, back_track, extrapolate, seed
         Passed to :func:`carp`.
 
     Attributes
@@ -897,7 +897,8 @@ class ConvexClustering:
     def __init__(self, n_clusters: int | None = 2, *, gamma: float | None = None,
                  method: str = "carp", n_neighbors: int = 10, phi: float | str = "auto",
                  step: float = 1.05, burn_in: int = 50, rho: float = 1.0,
-                 max_steps: int = 5000, seed: int = 0):
+                 max_steps: int = 5000, back_track: bool = False, extrapolate: bool = False,
+                 seed: int = 0):
         self.n_clusters = n_clusters
         self.gamma = gamma
         self.method = method
@@ -907,10 +908,12 @@ class ConvexClustering:
         self.burn_in = burn_in
         self.rho = rho
         self.max_steps = max_steps
+        self.back_track = back_track
+        self.extrapolate = extrapolate
         self.seed = seed
 
     _PARAMS = ("n_clusters", "gamma", "method", "n_neighbors", "phi", "step", "burn_in", "rho",
-               "max_steps", "seed")
+               "max_steps", "back_track", "extrapolate", "seed")
 
     def get_params(self, deep: bool = True) -> dict:
         return {name: getattr(self, name) for name in self._PARAMS}
@@ -929,7 +932,8 @@ class ConvexClustering:
         X = _as_data(X)
         self.path_ = carp(X, method=self.method, n_neighbors=self.n_neighbors, phi=self.phi,
                           step=self.step, burn_in=self.burn_in, rho=self.rho,
-                          max_steps=self.max_steps, seed=self.seed)
+                          max_steps=self.max_steps, back_track=self.back_track,
+                          extrapolate=self.extrapolate, seed=self.seed)
         if self.n_clusters is not None:
             self.labels_ = self.path_.labels(self.n_clusters)
         else:
