@@ -243,18 +243,25 @@ class _Set:
     def refactor(self) -> bool:
         """Recompute the factor of the current set from its columns; False when it is not
         numerically positive definite."""
-        s = self.F.size
-        if s == 0:
+        if self.F.size == 0:
             return True
-        At = self.At[self.slot]
-        U, info = lapack.dpotrf(At @ At.T, lower=False, clean=True)
-        if info != 0:
-            return False
-        d = np.diagonal(U)
-        if float(np.min(d)) ** 2 < _CHOL_PIVOT * float(np.max(d)) ** 2:
+        U = self._cholesky()
+        if U is None:
             return False
         self.U = U
         return True
+
+    def _cholesky(self):
+        """The upper Cholesky factor of ``A_F^T A_F`` computed from the set's columns, or
+        None when it is not numerically positive definite."""
+        At = self.At[self.slot]
+        U, info = lapack.dpotrf(At @ At.T, lower=False, clean=True)
+        if info != 0:
+            return None
+        d = np.diagonal(U)
+        if float(np.min(d)) ** 2 < _CHOL_PIVOT * float(np.max(d)) ** 2:
+            return None
+        return U
 
 
 _dtrsv = blas.dtrsv

@@ -22,15 +22,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from ._common import _CHOL_PIVOT, _step_to_boundary
-from .working_set import _WS_DEPENDENT, packed_delete
+from ._common import _step_to_boundary
+from .working_set import _WS_DEPENDENT, _Set, packed_delete
 
 _dtpsv = blas.dtpsv
 
 
-class PackedSet:
-    """The working set F of :func:`.working_set._working_set` (same interface as
-    ``working_set._Set``): its columns as rows of ``At`` (at ``slot[j]`` for ``F[j]``, so a
+class PackedSet(_Set):
+    """The working set F of :func:`.working_set._working_set` (``working_set._Set`` with
+    another factor; the residual, the gradient and the Cholesky factor computed from the
+    columns are ``_Set``'s): its columns as rows of ``At`` (at ``slot[j]`` for ``F[j]``, so a
     column leaving costs no copy of the others, and the next one to enter takes its row) and
     the upper Cholesky factor U of ``A_F^T A_F`` packed by columns in ``ap`` (column j in
     ``ap[j (j + 1) / 2 :][: j + 1]``), allocated once for rank(A) <= min(m, n) columns.
@@ -141,28 +142,14 @@ class PackedSet:
             blocked[:] = False
         return x
 
-    def residual(self, x):
-        """``b - A_F x_F`` (``x`` as last set by :meth:`inner`)."""
-        if not self.F.size:
-            return self.b.copy()
-        return self.b - self.xs[:self.used] @ self.At[:self.used]
-
-    def gradient(self, x):
-        """Minus the gradient, ``A^T (b - A x)``."""
-        return self.A.T @ self.residual(x)
-
     def refactor(self) -> bool:
         """Recompute the factor of the current set from its columns; False when it is not
         numerically positive definite."""
         s = self.F.size
         if s == 0:
             return True
-        At = self.At[self.slot]
-        U, info = lapack.dpotrf(At @ At.T, lower=False, clean=True)
-        if info != 0:
-            return False
-        d = np.diagonal(U)
-        if float(np.min(d)) ** 2 < _CHOL_PIVOT * float(np.max(d)) ** 2:
+        U = self._cholesky()
+        if U is None:
             return False
         # Column j of U, top to bottom, is row j of U^T's lower triangle, left to right.
         size = self._size()
