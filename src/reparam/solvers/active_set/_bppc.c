@@ -250,6 +250,75 @@ typedef struct {
     factor_t primal, dual;
 } work_t;
 
+/* After a primal round (x zero on the active set D, v the values on the passive list), marks
+ * the active variables whose gradient y = G x - c is below -tol[i] (or -tol0 when tol is
+ * NULL): by rows of G (contiguous updates) when F is the smaller set, else one dot product per
+ * active row. */
+HOT static void mark_active(const double *G, const double *c, const double *x,
+                            const double *v, const int *plist, int p, const int *dlist,
+                            int q, int n, const double *tol, double tol0, double *y,
+                            unsigned char *infeasible)
+{
+    if (p < q) {
+        for (int i = 0; i < n; i++) y[i] = -c[i];
+        int r = 0;
+        for (; r + 4 <= p; r += 4)  /* as sub4 with the signs of v flipped */
+            sub4(y, G + (size_t)plist[r] * n, G + (size_t)plist[r + 1] * n,
+                 G + (size_t)plist[r + 2] * n, G + (size_t)plist[r + 3] * n,
+                 -v[r], -v[r + 1], -v[r + 2], -v[r + 3], 0, n);
+        for (; r < p; r++) {
+            const double *Grow = G + (size_t)plist[r] * n;
+            const double xr = v[r];
+            for (int i = 0; i < n; i++) y[i] += Grow[i] * xr;
+        }
+        for (int r = 0; r < q; r++) {
+            const int i = dlist[r];
+            infeasible[i] = y[i] < -(tol != NULL ? tol[i] : tol0);
+        }
+    } else {
+        for (int r = 0; r < q; r++) {
+            const int i = dlist[r];
+            infeasible[i] = dot(G + (size_t)i * n, x, n) - c[i] < -(tol != NULL ? tol[i] : tol0);
+        }
+    }
+}
+
+/* The end of a round: 1 when no variable is infeasible (x is then clipped at zero), else the
+ * passive set is changed and 0 returned. Kim & Park's full exchange while the number of
+ * infeasible variables falls (or for full_exchanges rounds after it last fell), else the
+ * Judice-Pires backup rule (flip only the infeasible variable of largest index). */
+static int exchange(unsigned char *passive, const unsigned char *infeasible, double *x, int n,
+                    int *best, int *budget, int full_exchanges)
+{
+    int count = 0, last = -1;
+    for (int i = 0; i < n; i++) {
+        if (infeasible[i]) {
+            count++;
+            last = i;
+        }
+    }
+    if (count == 0) {
+        for (int i = 0; i < n; i++)
+            if (x[i] < 0.0) x[i] = 0.0;
+        return 1;
+    }
+    int full = 1;
+    if (count < *best) {
+        *best = count;
+        *budget = full_exchanges;
+    } else if (*budget > 0) {
+        (*budget)--;
+    } else {
+        full = 0;
+    }
+    if (full) {
+        for (int i = 0; i < n; i++) passive[i] ^= infeasible[i];
+    } else {
+        passive[last] ^= 1;
+    }
+    return 0;
+}
+
 /* The column's answer in x (n entries); returns the number of rounds, and sets *done to 1 when
  * every sign was right within the tolerance (x is then clipped at zero), else 0 (x = 0).
  * xls: the unconstrained solution G^{-1} c (needed only with H).
@@ -284,7 +353,6 @@ HOT static int solve_column(work_t *wk, const double *c, const double *xls,
             if (passive[i]) plist[p++] = i;
             else dlist[q++] = i;
         }
-        int count = 0, last = -1;
         if (H != NULL && q < p) {
             factor_prune(&wk->dual, n, passive, 0);
             reorder(&wk->dual, passive, 0, n, dlist);
@@ -313,55 +381,11 @@ HOT static int solve_column(work_t *wk, const double *c, const double *xls,
                 x[plist[r]] = v[r];
                 infeasible[plist[r]] = v[r] < -tol;
             }
-            /* the gradient y = G x - c on the active variables: by rows of G (contiguous
-             * updates) when F is the smaller set, else one dot product per active row */
-            if (p < q) {
-                for (int i = 0; i < n; i++) y[i] = -c[i];
-                int r = 0;
-                for (; r + 4 <= p; r += 4)  /* as sub4 with the signs of v flipped */
-                    sub4(y, G + (size_t)plist[r] * n, G + (size_t)plist[r + 1] * n,
-                         G + (size_t)plist[r + 2] * n, G + (size_t)plist[r + 3] * n,
-                         -v[r], -v[r + 1], -v[r + 2], -v[r + 3], 0, n);
-                for (; r < p; r++) {
-                    const double *Grow = G + (size_t)plist[r] * n;
-                    const double xr = v[r];
-                    for (int i = 0; i < n; i++) y[i] += Grow[i] * xr;
-                }
-                for (int r = 0; r < q; r++) infeasible[dlist[r]] = y[dlist[r]] < -tol;
-            } else {
-                for (int r = 0; r < q; r++) {
-                    const int i = dlist[r];
-                    infeasible[i] = dot(G + (size_t)i * n, x, n) - c[i] < -tol;
-                }
-            }
+            mark_active(G, c, x, v, plist, p, dlist, q, n, NULL, tol, y, infeasible);
         }
-        for (int i = 0; i < n; i++) {
-            if (infeasible[i]) {
-                count++;
-                last = i;
-            }
-        }
-        if (count == 0) {
-            for (int i = 0; i < n; i++)
-                if (x[i] < 0.0) x[i] = 0.0;
+        if (exchange(passive, infeasible, x, n, &best, &budget, FULL_EXCHANGES)) {
             *done = 1;
             return it;
-        }
-        /* Kim & Park's full exchange while the number of infeasible variables falls (or for
-         * FULL_EXCHANGES rounds after it last fell), else the Judice-Pires backup rule. */
-        int full = 1;
-        if (count < best) {
-            best = count;
-            budget = FULL_EXCHANGES;
-        } else if (budget > 0) {
-            budget--;
-        } else {
-            full = 0;
-        }
-        if (full) {
-            for (int i = 0; i < n; i++) passive[i] ^= infeasible[i];
-        } else {
-            passive[last] ^= 1;
         }
         if (it == wk->max_iter) {
             memset(x, 0, (size_t)n * sizeof(double));
@@ -423,52 +447,10 @@ HOT static int solve_gram(int n, const double *G, const double *c, const double 
             x[i] = v[r];
             infeasible[i] = G[(size_t)i * n + i] * v[r] < -tol[i];
         }
-        /* the gradient on the active variables, as in solve_column */
-        if (p < q) {
-            for (int i = 0; i < n; i++) y[i] = -c[i];
-            int r = 0;
-            for (; r + 4 <= p; r += 4)
-                sub4(y, G + (size_t)plist[r] * n, G + (size_t)plist[r + 1] * n,
-                     G + (size_t)plist[r + 2] * n, G + (size_t)plist[r + 3] * n,
-                     -v[r], -v[r + 1], -v[r + 2], -v[r + 3], 0, n);
-            for (; r < p; r++) {
-                const double *Grow = G + (size_t)plist[r] * n;
-                const double xr = v[r];
-                for (int i = 0; i < n; i++) y[i] += Grow[i] * xr;
-            }
-            for (int r = 0; r < q; r++) infeasible[dlist[r]] = y[dlist[r]] < -tol[dlist[r]];
-        } else {
-            for (int r = 0; r < q; r++) {
-                const int i = dlist[r];
-                infeasible[i] = dot(G + (size_t)i * n, x, n) - c[i] < -tol[i];
-            }
-        }
-        int count = 0, last = -1;
-        for (int i = 0; i < n; i++) {
-            if (infeasible[i]) {
-                count++;
-                last = i;
-            }
-        }
-        if (count == 0) {
-            for (int i = 0; i < n; i++)
-                if (x[i] < 0.0) x[i] = 0.0;
+        mark_active(G, c, x, v, plist, p, dlist, q, n, tol, 0.0, y, infeasible);
+        if (exchange(passive, infeasible, x, n, &best, &budget, full_exchanges)) {
             *done = 1;
             return it;
-        }
-        int full = 1;
-        if (count < best) {
-            best = count;
-            budget = full_exchanges;
-        } else if (budget > 0) {
-            budget--;
-        } else {
-            full = 0;
-        }
-        if (full) {
-            for (int i = 0; i < n; i++) passive[i] ^= infeasible[i];
-        } else {
-            passive[last] ^= 1;
         }
     }
     return max_iter;
