@@ -166,26 +166,11 @@ class _Set:
         numerically dependent on those before it. Returns the dependent candidate (none or
         one), which the caller sets aside until a column leaves.
         """
+        block = self._extension(cand)
+        if block is None:
+            return cand[:1]
+        V, E, UD, r, dependent = block
         s = self.F.size
-        room = self.At.shape[0] - s
-        if room <= 0:
-            return cand[:1]
-        V = self.A[:, cand]
-        D = V.T @ V
-        sq = D.diagonal().copy()  # the candidates' squared norms (no pass over all of A)
-        if s:
-            C = (self.At[:self.used] @ V)[self.slot]
-            E = lapack.dtrtrs(self.U, C, lower=False, trans=1)[0]
-            D -= E.T @ E
-        UD, info = lapack.dpotrf(D, lower=False, clean=True)
-        k = cand.size if info == 0 else info - 1
-        d2 = np.diagonal(UD)[:k] ** 2
-        ok = d2 > _WS_DEPENDENT * sq[:k]
-        r = int(np.argmin(ok)) if not ok.all() else k
-        r = min(r, room)
-        dependent = cand[r:r + 1] if r < cand.size and r < room else cand[:0]
-        if r == 0:
-            return cand[:1]
         Un = np.empty((s + r, s + r), order="F")  # every entry is written below
         Un[:s, :s] = self.U
         Un[s:, :s] = 0.0
@@ -201,6 +186,38 @@ class _Set:
         self.slot = np.concatenate([self.slot, new])
         self.F = np.concatenate([self.F, cand[:r]])
         return dependent
+
+    def _extension(self, cand):
+        """What the candidates ``cand`` add to the factor: their columns V, ``E = U^{-T}
+        A_F^T V`` (None while F is empty), the Cholesky factor ``U_D`` of ``V^T V - E^T E``,
+        the number r of leading candidates that enter, and the dependent candidate that stops
+        them (none or one). None when not one can enter (F is full, or the first candidate is
+        numerically dependent on F)."""
+        s = self.F.size
+        room = self.At.shape[0] - s
+        if room <= 0:
+            return None
+        V = self.A[:, cand]
+        D = V.T @ V
+        sq = D.diagonal().copy()  # the candidates' squared norms (no pass over all of A)
+        E = None
+        if s:
+            E = self._solve_transposed((self.At[:self.used] @ V)[self.slot])
+            D -= E.T @ E
+        UD, info = lapack.dpotrf(D, lower=False, clean=True)
+        k = cand.size if info == 0 else info - 1
+        d2 = np.diagonal(UD)[:k] ** 2
+        ok = d2 > _WS_DEPENDENT * sq[:k]
+        r = int(np.argmin(ok)) if not ok.all() else k
+        r = min(r, room)
+        if r == 0:
+            return None
+        dependent = cand[r:r + 1] if r < cand.size and r < room else cand[:0]
+        return V, E, UD, r, dependent
+
+    def _solve_transposed(self, C):
+        """``U^{-T} C``."""
+        return lapack.dtrtrs(self.U, C, lower=False, trans=1)[0]
 
     def _compact(self):
         s = self.F.size

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.linalg import blas, lapack
 
 from ._common import _step_to_boundary
-from .working_set import _WS_DEPENDENT, _Set, packed_delete
+from .working_set import _Set, packed_delete
 
 _dtpsv = blas.dtpsv
 
@@ -73,29 +73,11 @@ class PackedSet(_Set):
         dependent on those before it. Returns the dependent candidate (none or one), which
         the caller sets aside until a column leaves.
         """
+        block = self._extension(cand)
+        if block is None:
+            return cand[:1]
+        V, E, UD, r, dependent = block
         s = self.F.size
-        room = self.At.shape[0] - s
-        if room <= 0:
-            return cand[:1]
-        V = self.A[:, cand]
-        D = V.T @ V
-        sq = D.diagonal().copy()  # the candidates' squared norms (no pass over all of A)
-        if s:
-            C = (self.At[:self.used] @ V)[self.slot]
-            ap = self.ap[:self._size()]
-            E = np.empty_like(C, order="F")
-            for j in range(C.shape[1]):  # no packed multi-column solve in LAPACK's wrappers
-                E[:, j] = _dtpsv(s, ap, C[:, j], trans=1)
-            D -= E.T @ E
-        UD, info = lapack.dpotrf(D, lower=False, clean=True)
-        k = cand.size if info == 0 else info - 1
-        d2 = np.diagonal(UD)[:k] ** 2
-        ok = d2 > _WS_DEPENDENT * sq[:k]
-        r = int(np.argmin(ok)) if not ok.all() else k
-        r = min(r, room)
-        dependent = cand[r:r + 1] if r < cand.size and r < room else cand[:0]
-        if r == 0:
-            return cand[:1]
         # y grows by U_D^{-T} (c_new - E^T y) (the forward solve restricted to the new rows).
         cn = self.c[cand[:r]] - (E[:, :r].T @ self._y() if s else 0.0)
         yn = np.concatenate([self._y(), lapack.dtrtrs(UD[:r, :r], cn, lower=False,
@@ -118,6 +100,15 @@ class PackedSet(_Set):
         self.slot = np.concatenate([self.slot, new])
         self.F = np.concatenate([self.F, cand[:r]])
         return dependent
+
+    def _solve_transposed(self, C):
+        """``U^{-T} C`` on the packed factor."""
+        s = self.F.size
+        ap = self.ap[:self._size()]
+        E = np.empty_like(C, order="F")
+        for j in range(C.shape[1]):  # no packed multi-column solve in LAPACK's wrappers
+            E[:, j] = _dtpsv(s, ap, C[:, j], trans=1)
+        return E
 
     def inner(self, x, passive, blocked):
         """Lawson–Hanson's inner loop: move toward the least-squares point on F, dropping
