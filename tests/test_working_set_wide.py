@@ -104,14 +104,14 @@ def test_near_the_phase_transition_many_variables_leave(downdate, packed, monkey
     # variables leave on the way; every leaving one goes through the in-place sweep.
     A, b = gaussian(250, 500, 10)
     left = []
-    step = wide._step_to_boundary
+    step = ws._step_to_boundary
 
     def counting(x, F, z, neg, passive):
         drop = step(x, F, z, neg, passive)
         left.append(int(np.count_nonzero(drop)))
         return drop
 
-    monkeypatch.setattr(wide, "_step_to_boundary", counting)
+    monkeypatch.setattr(ws, "_step_to_boundary", counting)
     x, _, ok, _ = _working_set(A, b, None, 1500)
     assert ok and sum(left) >= 20 and len(packed) == 1
     x_ref, _ = scipy.optimize.nnls(A, b, maxiter=50 * 500)

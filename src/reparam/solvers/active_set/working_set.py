@@ -230,9 +230,7 @@ class _Set:
         """Lawson–Hanson's inner loop: move toward the least-squares point on F, dropping
         the variables that reach zero first (downdating the factor). Returns x."""
         while self.F.size:
-            # Two triangular solves (BLAS dtrsv) rather than LAPACK's dpotrs, which runs them
-            # as matrix-matrix solves with one column: measured 2.5x faster at |F| = 450.
-            z = _dtrsv(self.U, _dtrsv(self.U, self.c[self.F], trans=1))
+            z = self._least_squares()
             neg = z <= 0
             if not neg.any():
                 x[self.F] = z
@@ -240,12 +238,22 @@ class _Set:
                 return x
             drop = _step_to_boundary(x, self.F, z, neg, passive)
             self.xs[self.slot[drop]] = 0.0
+            self._remove(drop)
             keep = ~drop
             self.F = self.F[keep]
             self.slot = self.slot[keep]
-            self.U = _upper_remove(self.U, drop)
             blocked[:] = False
         return x
+
+    def _least_squares(self):
+        """The least-squares point on F, ``(A_F^T A_F)^{-1} c_F``."""
+        # Two triangular solves (BLAS dtrsv) rather than LAPACK's dpotrs, which runs them
+        # as matrix-matrix solves with one column: measured 2.5x faster at |F| = 450.
+        return _dtrsv(self.U, _dtrsv(self.U, self.c[self.F], trans=1))
+
+    def _remove(self, drop):
+        """Take the variables ``F[drop]`` out of the factor (F itself is updated after)."""
+        self.U = _upper_remove(self.U, drop)
 
     def residual(self, x):
         """``b - A_F x_F`` (``x`` as last set by :meth:`inner`)."""

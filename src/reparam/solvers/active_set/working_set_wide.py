@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from ._common import _step_to_boundary
 from .working_set import _Set, packed_delete
 
 _dtpsv = blas.dtpsv
@@ -110,28 +109,18 @@ class PackedSet(_Set):
             E[:, j] = _dtpsv(s, ap, C[:, j], trans=1)
         return E
 
-    def inner(self, x, passive, blocked):
-        """Lawson–Hanson's inner loop: move toward the least-squares point on F, dropping
-        the variables that reach zero first (downdating the factor in place). Returns x."""
-        while self.F.size:
-            s = self.F.size
-            z = _dtpsv(s, self.ap[:self._size()], self._y())
-            neg = z <= 0
-            if not neg.any():
-                x[self.F] = z
-                self.xs[self.slot] = z
-                return x
-            drop = _step_to_boundary(x, self.F, z, neg, passive)
-            self.xs[self.slot[drop]] = 0.0
-            self.free[self.slot[drop]] = True
-            for k in np.flatnonzero(drop)[::-1]:  # last first: the others keep their place
-                packed_delete(self.ap, s + 1, int(k))  # U and the column [y; rho]
-                s -= 1
-            keep = ~drop
-            self.F = self.F[keep]
-            self.slot = self.slot[keep]
-            blocked[:] = False
-        return x
+    def _least_squares(self):
+        """The least-squares point on F: one triangular solve, ``U z = y``."""
+        return _dtpsv(self.F.size, self.ap[:self._size()], self._y())
+
+    def _remove(self, drop):
+        """Free the rows of ``F[drop]`` and take them out of the packed factor in place (F
+        itself is updated after)."""
+        self.free[self.slot[drop]] = True
+        s = self.F.size
+        for k in np.flatnonzero(drop)[::-1]:  # last first: the others keep their place
+            packed_delete(self.ap, s + 1, int(k))  # U and the column [y; rho]
+            s -= 1
 
     def refactor(self) -> bool:
         """Recompute the factor of the current set from its columns; False when it is not
