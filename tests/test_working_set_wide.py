@@ -104,14 +104,15 @@ def test_near_the_phase_transition_many_variables_leave(downdate, packed, monkey
     # variables leave on the way; every leaving one goes through the in-place sweep.
     A, b = gaussian(250, 500, 10)
     left = []
-    step = ws._step_to_boundary
+    inner = wide.PackedSet.inner
 
-    def counting(x, F, z, neg, passive):
-        drop = step(x, F, z, neg, passive)
-        left.append(int(np.count_nonzero(drop)))
-        return drop
+    def counting(self, x, passive, blocked):
+        before = self.F.size
+        x = inner(self, x, passive, blocked)
+        left.append(before - self.F.size)
+        return x
 
-    monkeypatch.setattr(ws, "_step_to_boundary", counting)
+    monkeypatch.setattr(wide.PackedSet, "inner", counting)
     x, _, ok, _ = _working_set(A, b, None, 1500)
     assert ok and sum(left) >= 20 and len(packed) == 1
     x_ref, _ = scipy.optimize.nnls(A, b, maxiter=50 * 500)

@@ -121,9 +121,9 @@ static void delete_packed(double *ap, Py_ssize_t s, Py_ssize_t k, double *work, 
     }
 }
 
-/* y := (U^T U)^{-1} y for U packed by columns: U^T v = y by dot products with the columns,
- * then U y = v by axpys with them (both along contiguous memory), as BLAS dtpsv would. */
-static void packed_solve(const double *ap, Py_ssize_t s, double *y)
+/* y := U^{-T} y for U packed by columns: U^T v = y by dot products with the columns (along
+ * contiguous memory), as BLAS dtpsv would. */
+static void packed_solve_lower(const double *ap, Py_ssize_t s, double *y)
 {
     for (Py_ssize_t j = 0; j < s; j++) {
         const double *col = ap + j * (j + 1) / 2;
@@ -140,6 +140,11 @@ static void packed_solve(const double *ap, Py_ssize_t s, double *y)
             t0 += col[i] * y[i];
         y[j] = (y[j] - ((t0 + t1) + (t2 + t3))) / col[j];
     }
+}
+
+/* y := U^{-1} y for U packed by columns: back substitution by axpys with the columns. */
+static void packed_solve_upper(const double *ap, Py_ssize_t s, double *y)
+{
     for (Py_ssize_t j = s - 1; j >= 0; j--) {
         const double *col = ap + j * (j + 1) / 2;
         double t = y[j] / col[j];
@@ -149,17 +154,90 @@ static void packed_solve(const double *ap, Py_ssize_t s, double *y)
     }
 }
 
+/* B := U^{-T} B for U (s x s) packed by columns and B (s x r) row-major: forward
+ * substitution, row j of the result is (B[j] - sum_{i<j} U[i, j] X[i]) / U[j, j], with column
+ * j of U contiguous. Four rows by four right-hand sides at a time, their 16 sums in registers:
+ * each entry of U that is read meets four right-hand sides, and each entry of X four rows,
+ * where one right-hand side at a time (dtpsv) reads the whole factor per column of B and waits
+ * on one chain of additions. The last r % 4 columns go one at a time through work (s entries)
+ * by packed_solve_lower. */
+/* two doubles side by side (GCC and Clang vector extensions; one SSE2 register), read at any
+ * 8-byte boundary */
+typedef double v2d __attribute__((vector_size(16), aligned(8)));
+
+static void packed_solve_lower_multi(const double *ap, Py_ssize_t s, double *B, Py_ssize_t r,
+                                     double *work)
+{
+    Py_ssize_t ldb = r, r4 = r - r % 4;
+    for (Py_ssize_t q = r4; q < r; q++) {
+        for (Py_ssize_t i = 0; i < s; i++)
+            work[i] = B[i * ldb + q];
+        packed_solve_lower(ap, s, work);
+        for (Py_ssize_t i = 0; i < s; i++)
+            B[i * ldb + q] = work[i];
+    }
+    for (Py_ssize_t j0 = 0; j0 < s; j0 += 4) {
+        Py_ssize_t h = s - j0 < 4 ? s - j0 : 4;
+        const double *col[4];
+        for (Py_ssize_t a = 0; a < 4; a++) {  /* a short last block repeats its last column */
+            Py_ssize_t j = j0 + (a < h ? a : h - 1);
+            col[a] = ap + j * (j + 1) / 2;
+        }
+        for (Py_ssize_t q0 = 0; q0 < r4; q0 += 4) {
+            /* rows a = 0..3 of the block, right-hand sides q0 .. q0 + 1 (lo) and q0 + 2 ..
+             * q0 + 3 (hi) */
+            v2d lo0 = {0.0, 0.0}, lo1 = lo0, lo2 = lo0, lo3 = lo0;
+            v2d hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
+            const double *X = B + q0;
+            const double *c0 = col[0], *c1 = col[1], *c2 = col[2], *c3 = col[3];
+            for (Py_ssize_t i = 0; i < j0; i++) {
+                const v2d *xi = (const v2d *)(X + i * ldb);
+                v2d xl = xi[0], xh = xi[1];
+                v2d u0 = {c0[i], c0[i]}, u1 = {c1[i], c1[i]};
+                v2d u2 = {c2[i], c2[i]}, u3 = {c3[i], c3[i]};
+                lo0 += u0 * xl; hi0 += u0 * xh;
+                lo1 += u1 * xl; hi1 += u1 * xh;
+                lo2 += u2 * xl; hi2 += u2 * xh;
+                lo3 += u3 * xl; hi3 += u3 * xh;
+            }
+            double acc[4][4];
+            v2d sums[8] = {lo0, hi0, lo1, hi1, lo2, hi2, lo3, hi3};
+            memcpy(acc, sums, sizeof acc);
+            /* the triangle of the block: row j0 + a needs the rows of the block above it */
+            for (Py_ssize_t a = 0; a < h; a++) {
+                double *xa = B + (j0 + a) * ldb + q0;
+                for (int q = 0; q < 4; q++) {
+                    double v = xa[q] - acc[a][q];
+                    for (Py_ssize_t e = 0; e < a; e++)
+                        v -= col[a][j0 + e] * B[(j0 + e) * ldb + q0 + q];
+                    xa[q] = v / col[a][j0 + a];
+                }
+            }
+        }
+    }
+}
+
 /* Lawson & Hanson's inner loop on the normal equations, in place: z = G_FF^{-1} c_F from the
  * packed factor; while some z_i <= 0, step x_F toward z as far as feasibility allows, drop the
  * variables that reach zero (at least the first blocker) and downdate the factor. x and c hold
  * x_F and c_F, pos the positions in the original F; all three are compacted as variables
- * leave. Returns the new size; x then holds G_FF^{-1} c_F on the variables kept. */
+ * leave. Returns the new size; x then holds G_FF^{-1} c_F on the variables kept.
+ *
+ * With c NULL the packed array holds after U one more column, [y; rho] with y = U^{-T} c_F
+ * (the factor of [A_F, b]'s Gram matrix): then z is one back substitution, U z = y, and each
+ * downdate rotates that column with U (the sweep of an (s + 1) x (s + 1) factor), as
+ * ``working_set_wide.PackedSet`` keeps it. */
 static Py_ssize_t inner_loop(double *ap, Py_ssize_t s, double *x, double *c, Py_ssize_t *pos,
                              double *z, char *drop, double *work, double *cs, double *sn)
 {
     while (s > 0) {
-        memcpy(z, c, (size_t)s * sizeof(double));
-        packed_solve(ap, s, z);
+        if (c == NULL) {
+            memcpy(z, ap + s * (s + 1) / 2, (size_t)s * sizeof(double));
+        } else {
+            memcpy(z, c, (size_t)s * sizeof(double));
+            packed_solve_lower(ap, s, z);
+        }
+        packed_solve_upper(ap, s, z);
         Py_ssize_t first = -1;
         double alpha = 0.0;
         for (Py_ssize_t i = 0; i < s; i++) {
@@ -184,11 +262,14 @@ static Py_ssize_t inner_loop(double *ap, Py_ssize_t s, double *x, double *c, Py_
         for (Py_ssize_t i = s - 1; i >= 0; i--) {
             if (!drop[i])
                 continue;
-            if (i < s - 1)
+            if (c == NULL)
+                delete_packed(ap, s + 1, i, work, cs, sn);  /* U and [y; rho] */
+            else if (i < s - 1)
                 delete_packed(ap, s, i, work, cs, sn);
             s--;
             memmove(x + i, x + i + 1, (size_t)(s - i) * sizeof(double));
-            memmove(c + i, c + i + 1, (size_t)(s - i) * sizeof(double));
+            if (c != NULL)
+                memmove(c + i, c + i + 1, (size_t)(s - i) * sizeof(double));
             memmove(pos + i, pos + i + 1, (size_t)(s - i) * sizeof(Py_ssize_t));
             memmove(drop + i, drop + i + 1, (size_t)(s - i));
         }
@@ -196,8 +277,15 @@ static Py_ssize_t inner_loop(double *ap, Py_ssize_t s, double *x, double *c, Py_
     return 0;
 }
 
+/* s (s + 1) / 2, the length of a packed s x s factor, or -1 where s is negative or so large
+ * that the product would overflow (no such factor fits in memory). */
+static Py_ssize_t packed_length(Py_ssize_t s)
+{
+    return s < 0 || s > ((Py_ssize_t)1 << 30) ? -1 : s * (s + 1) / 2;
+}
+
 static int get_vector(PyObject *o, Py_buffer *b, Py_ssize_t min_len, int writable,
-                      const char *what)
+                      const char *fn, const char *what)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(o, b, flags) < 0)
@@ -209,8 +297,8 @@ static int get_vector(PyObject *o, Py_buffer *b, Py_ssize_t min_len, int writabl
                                  || strcmp(b->format, "n") == 0))
                           : (b->itemsize == 8 && strcmp(b->format, "d") == 0));
     if (!ok) {
-        PyErr_Format(PyExc_ValueError, "lh_inner: %s must be a contiguous 1-D %s vector with "
-                     "at least %zd entries", what, is_index ? "intp" : "float64", min_len);
+        PyErr_Format(PyExc_ValueError, "%s: %s must be a contiguous 1-D %s vector with "
+                     "at least %zd entries", fn, what, is_index ? "intp" : "float64", min_len);
         PyBuffer_Release(b);
         return -1;
     }
@@ -223,21 +311,23 @@ static PyObject *py_lh_inner(PyObject *self, PyObject *args)
     Py_ssize_t s;
     if (!PyArg_ParseTuple(args, "OnOOO", &oap, &s, &ox, &oc, &opos))
         return NULL;
-    if (s < 0) {
-        PyErr_SetString(PyExc_ValueError, "lh_inner: s must be >= 0");
+    int has_y = oc == Py_None;  /* the column [y; rho] follows U in ap */
+    Py_ssize_t need = packed_length(has_y && s >= 0 ? s + 1 : s);
+    if (need < 0) {
+        PyErr_SetString(PyExc_ValueError, "lh_inner: s must be >= 0 (and fit in memory)");
         return NULL;
     }
     Py_buffer bap = {0}, bx = {0}, bc = {0}, bpos = {0};
     PyObject *result = NULL;
-    if (get_vector(oap, &bap, s * (s + 1) / 2, 1, "ap") < 0)
+    if (get_vector(oap, &bap, need, 1, "lh_inner", "ap") < 0)
         return NULL;
-    if (get_vector(ox, &bx, s, 1, "x") < 0)
+    if (get_vector(ox, &bx, s, 1, "lh_inner", "x") < 0)
         goto done;
-    if (get_vector(oc, &bc, s, 1, "c") < 0)
+    if (!has_y && get_vector(oc, &bc, s, 1, "lh_inner", "c") < 0)
         goto done;
-    if (get_vector(opos, &bpos, s, 1, "pos") < 0)
+    if (get_vector(opos, &bpos, s, 1, "lh_inner", "pos") < 0)
         goto done;
-    Py_ssize_t len = s > 0 ? s : 1;
+    Py_ssize_t len = s + 1;  /* the sweep of the downdate may run over s + 1 columns */
     double *mem = malloc((size_t)((LANES + 3) * (len + 1)) * sizeof(double) + (size_t)len);
     if (mem == NULL) {
         PyErr_NoMemory();
@@ -248,7 +338,7 @@ static PyObject *py_lh_inner(PyObject *self, PyObject *args)
     double *z = mem, *work = mem + (len + 1);
     double *cs = work + LANES * (len + 1), *sn = cs + (len + 1);
     char *drop = (char *)(sn + (len + 1));
-    kept = inner_loop((double *)bap.buf, s, (double *)bx.buf, (double *)bc.buf,
+    kept = inner_loop((double *)bap.buf, s, (double *)bx.buf, has_y ? NULL : (double *)bc.buf,
                       (Py_ssize_t *)bpos.buf, z, drop, work, cs, sn);
     Py_END_ALLOW_THREADS
     free(mem);
@@ -258,6 +348,45 @@ done:
     if (bx.obj) PyBuffer_Release(&bx);
     if (bc.obj) PyBuffer_Release(&bc);
     if (bpos.obj) PyBuffer_Release(&bpos);
+    return result;
+}
+
+static PyObject *py_solve_lower(PyObject *self, PyObject *args)
+{
+    PyObject *oap, *oB;
+    Py_ssize_t s;
+    if (!PyArg_ParseTuple(args, "OnO", &oap, &s, &oB))
+        return NULL;
+    Py_ssize_t need = packed_length(s);
+    if (need < 0) {
+        PyErr_SetString(PyExc_ValueError, "solve_lower: s must be >= 0 (and fit in memory)");
+        return NULL;
+    }
+    Py_buffer bap = {0}, bB = {0};
+    if (get_vector(oap, &bap, need, 0, "solve_lower", "ap") < 0)
+        return NULL;
+    PyObject *result = NULL;
+    if (PyObject_GetBuffer(oB, &bB, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+        goto done;
+    if (bB.ndim != 2 || bB.shape[0] != s || bB.itemsize != 8 || strcmp(bB.format, "d") != 0) {
+        PyErr_Format(PyExc_ValueError, "solve_lower: B must be a C-contiguous float64 array "
+                     "of shape (s, r) = (%zd, r)", s);
+        goto done;
+    }
+    double *work = malloc((size_t)(s + 1) * sizeof(double));
+    if (work == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    packed_solve_lower_multi((const double *)bap.buf, s, (double *)bB.buf, bB.shape[1], work);
+    Py_END_ALLOW_THREADS
+    free(work);
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&bap);
+    if (bB.obj) PyBuffer_Release(&bB);
     return result;
 }
 
@@ -272,7 +401,7 @@ static PyObject *py_delete_packed(PyObject *self, PyObject *args)
         return NULL;
     PyObject *result = NULL;
     if (bA.ndim != 1 || bA.itemsize != 8 || strcmp(bA.format, "d") != 0 || s < 1 || k < 0
-        || k >= s || bA.shape[0] < s * (s + 1) / 2) {
+        || k >= s || packed_length(s) < 0 || bA.shape[0] < packed_length(s)) {
         PyErr_SetString(PyExc_ValueError,
                         "delete_packed(ap, s, k): ap float64, 1-D, contiguous, with at least "
                         "s (s + 1) / 2 entries, 0 <= k < s");
@@ -339,7 +468,11 @@ done:
 static PyMethodDef methods[] = {
     {"lh_inner", py_lh_inner, METH_VARARGS,
      "lh_inner(ap, s, x, c, pos): Lawson-Hanson's inner loop on the packed factor of G_FF, in "
-     "place; returns the number of variables kept."},
+     "place; returns the number of variables kept. c None: ap holds the column [y; rho], "
+     "y = U^{-T} c_F, after U, and the loop keeps it."},
+    {"solve_lower", py_solve_lower, METH_VARARGS,
+     "solve_lower(ap, s, B): B := U^{-T} B in place, U (s x s) packed by columns, B a "
+     "C-contiguous float64 (s, r) array."},
     {"delete", py_delete, METH_VARARGS,
      "delete(U, out, k): out = the upper Cholesky factor of U^T U without variable k."},
     {"delete_packed", py_delete_packed, METH_VARARGS,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from .working_set import _Set, packed_delete
+from .working_set import _cholc, _compiled_downdate, _Set, packed_delete
 
 _dtpsv = blas.dtpsv
 
@@ -53,6 +53,7 @@ class PackedSet(_Set):
         self.slot = np.zeros(0, dtype=np.intp)
         # Room for cap columns of U and one more, [y; rho] (see the class docstring).
         self.ap = np.zeros((cap + 1) * (cap + 2) // 2)
+        self.compiled = _compiled_downdate()  # read once: the environment, per call, costs
 
     def _size(self):
         s = self.F.size
@@ -101,13 +102,43 @@ class PackedSet(_Set):
         return dependent
 
     def _solve_transposed(self, C):
-        """``U^{-T} C`` on the packed factor."""
+        """``U^{-T} C`` on the packed factor (``C`` is overwritten where compiled)."""
         s = self.F.size
         ap = self.ap[:self._size()]
+        if self.compiled:  # one pass over the factor for four columns at a time
+            C = np.ascontiguousarray(C, dtype=np.float64)
+            _cholc.solve_lower(ap, s, C)
+            return C
         E = np.empty_like(C, order="F")
         for j in range(C.shape[1]):  # no packed multi-column solve in LAPACK's wrappers
             E[:, j] = _dtpsv(s, ap, C[:, j], trans=1)
         return E
+
+    def inner(self, x, passive, blocked):
+        """Lawson–Hanson's inner loop (:meth:`.working_set._Set.inner`); compiled
+        (``_cholc.lh_inner`` with the column ``[y; rho]``) where the extension was built: the
+        whole loop in one call, one back substitution per step and the downdates in place,
+        instead of a few numpy calls per step and per variable that leaves."""
+        s = self.F.size
+        if not self.compiled or not s:
+            return super().inner(x, passive, blocked)
+        F, slot = self.F, self.slot
+        xF = x[F]  # a copy, float64: x_F, compacted as variables leave
+        pos = np.arange(s, dtype=np.intp)
+        kept = _cholc.lh_inner(self.ap, s, xF, None, pos)
+        if kept < s:
+            gone = np.ones(s, dtype=bool)
+            gone[pos[:kept]] = False
+            x[F[gone]] = 0.0
+            passive[F[gone]] = False
+            blocked[:] = False
+            self.xs[slot[gone]] = 0.0
+            self.free[slot[gone]] = True
+            self.F = F = F[pos[:kept]]
+            self.slot = slot = slot[pos[:kept]]
+        x[F] = xF[:kept]
+        self.xs[slot] = xF[:kept]
+        return x
 
     def _least_squares(self):
         """The least-squares point on F: one triangular solve, ``U z = y``."""
