@@ -142,10 +142,28 @@ static void packed_solve_lower(const double *ap, Py_ssize_t s, double *y)
     }
 }
 
-/* y := U^{-1} y for U packed by columns: back substitution by axpys with the columns. */
+/* y := U^{-1} y for U packed by columns: back substitution by axpys with the columns, four
+ * columns at a time (solve their 4 x 4 diagonal block, then take the four from the entries
+ * above it in one pass): y is read and written once per four columns instead of once per
+ * column. */
 static void packed_solve_upper(const double *ap, Py_ssize_t s, double *y)
 {
-    for (Py_ssize_t j = s - 1; j >= 0; j--) {
+    Py_ssize_t j = s - 1;
+    for (; j >= 3; j -= 4) {
+        const double *c3 = ap + j * (j + 1) / 2, *c2 = ap + (j - 1) * j / 2;
+        const double *c1 = ap + (j - 2) * (j - 1) / 2, *c0 = ap + (j - 3) * (j - 2) / 2;
+        double t3 = y[j] / c3[j];
+        double t2 = (y[j - 1] - t3 * c3[j - 1]) / c2[j - 1];
+        double t1 = (y[j - 2] - t3 * c3[j - 2] - t2 * c2[j - 2]) / c1[j - 2];
+        double t0 = (y[j - 3] - t3 * c3[j - 3] - t2 * c2[j - 3] - t1 * c1[j - 3]) / c0[j - 3];
+        y[j] = t3;
+        y[j - 1] = t2;
+        y[j - 2] = t1;
+        y[j - 3] = t0;
+        for (Py_ssize_t i = 0; i < j - 3; i++)
+            y[i] -= (t0 * c0[i] + t1 * c1[i]) + (t2 * c2[i] + t3 * c3[i]);
+    }
+    for (; j >= 0; j--) {
         const double *col = ap + j * (j + 1) / 2;
         double t = y[j] / col[j];
         y[j] = t;
