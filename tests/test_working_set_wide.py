@@ -214,3 +214,178 @@ def test_which_wide_problems_hold_the_factor_packed(m, n, expect, packed, monkey
     x, _, ok, _ = _working_set(A, b, None, 3 * n)
     assert ok and kkt(A, b, x) <= 1e-10
     assert (len(packed) == 1) == expect
+
+
+# The compiled kernels of the packed set (``_cholc``) against the numpy/BLAS version of the
+# same steps. Rounding differs (other orders of summation), so x agrees to a tolerance: the
+# blocks here have cond(A_F) below ~1e3, and 1e-10 of max |x| is far above cond^2 eps.
+
+def needs_extension():
+    if ws._cholc is None:
+        pytest.skip("the extension _cholc was not built")
+
+
+@pytest.mark.parametrize("m,n,seed", [(120, 240, 4), (250, 500, 10), (100, 400, 1),
+                                      (150, 300, 3)])
+def test_compiled_and_numpy_packed_sets_take_the_same_path(m, n, seed, packed, monkeypatch):
+    needs_extension()
+    A, b = gaussian(m, n, seed)
+    runs = []
+    for env in ("", "1"):
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", env)
+        x, it, ok, stop = _working_set(A, b, None, 3 * n)
+        assert ok and stop.certified and kkt(A, b, x) <= 1e-10
+        runs.append((x, it))
+    assert [s.compiled for s in packed] == [True, False]
+    (xc, itc), (xn, itn) = runs
+    assert itc == itn  # the same rounds
+    np.testing.assert_array_equal(xc > 0, xn > 0)  # the same support
+    np.testing.assert_allclose(xc, xn, rtol=0, atol=1e-10 * np.abs(xn).max())
+
+
+def planted_set(s, drops, seed=0, extra=0):
+    """A packed set of s columns (of 3 s rows) whose least-squares point on F is a chosen z:
+    b = A_F z, so y = U z. ``drops`` are the positions given z_i = -1 from x_i = 1 (ratio 1/2,
+    so they reach zero together in the first step); the others get z_i = 2, from x_i = 1 but
+    for the last ``extra``, which have just entered at x_i = 0."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((3 * s + 3, s + 5))
+    z = np.full(s, 2.0)
+    z[list(drops)] = -1.0
+    b = A[:, :s] @ z
+    c = A.T @ b
+    p = wide.PackedSet(A, b, c, 3 * s + 3)
+    p.add(np.arange(s))
+    assert p.F.size == s
+    x = np.zeros(A.shape[1])
+    x[:s - extra] = 1.0
+    return p, x
+
+
+def run_inner(p, x, compiled):
+    p.compiled = compiled
+    n = x.size
+    passive = np.zeros(n, dtype=bool)
+    passive[p.F] = True
+    blocked = np.ones(n, dtype=bool)
+    x = p.inner(x.copy(), passive, blocked)
+    return x, passive, blocked
+
+
+@pytest.mark.parametrize("s,drops,extra", [
+    (1, [0], 0),                # the only variable leaves: the set empties
+    (9, [0], 0),                # the first position
+    (9, [8], 0),                # the last position
+    (40, [3, 17, 39], 0),       # several at once, one of them the last
+    (40, [], 0),                # none: one solve
+    (40, [5], 6),               # variables entered at zero stay (z > 0)
+    (200, [0, 1, 100, 198], 0),
+])
+def test_compiled_inner_loop_matches_the_python_loop(s, drops, extra):
+    needs_extension()
+    import copy
+    states = []
+    for compiled in (True, False):
+        p, x = planted_set(s, drops, seed=s, extra=extra)
+        x, passive, blocked = run_inner(p, x, compiled)
+        states.append((copy.deepcopy(p), x, passive, blocked))
+    (pc, xc, passc, blc), (pn, xn, passn, bln) = states
+    assert set(drops).isdisjoint(pn.F)  # the planted variables left
+    np.testing.assert_array_equal(pc.F, pn.F)
+    np.testing.assert_array_equal(pc.slot, pn.slot)
+    np.testing.assert_array_equal(pc.free, pn.free)
+    np.testing.assert_array_equal(passc, passn)
+    np.testing.assert_array_equal(blc, bln)
+    assert bool(blc.all()) == (not drops)  # a leaving variable unblocks every column
+    scale = max(1.0, float(np.abs(xn).max()))
+    np.testing.assert_allclose(xc, xn, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(pc.xs, pn.xs, rtol=0, atol=1e-12 * scale)
+    # The factor and the column y that were rotated with it are those of the kept columns.
+    k = pc.F.size
+    size = k * (k + 1) // 2
+    np.testing.assert_allclose(pc.ap[:size + k], pn.ap[:size + k], rtol=0,
+                               atol=1e-12 * np.abs(pn.ap[:size + k]).max(initial=1.0))
+    if k:
+        AF = pc.A[:, pc.F]
+        U = pc.dense()
+        np.testing.assert_allclose(U.T @ U, AF.T @ AF, rtol=0,
+                                   atol=1e-10 * np.abs(AF).max() ** 2 * AF.shape[0])
+        np.testing.assert_allclose(U.T @ pc._y(), AF.T @ pc.b, rtol=0,
+                                   atol=1e-10 * float(np.abs(pc.c).max()))
+
+
+def test_compiled_inner_loop_on_an_empty_set():
+    needs_extension()
+    assert ws._cholc.lh_inner(np.zeros(1), 0, np.zeros(0), None, np.zeros(0, np.intp)) == 0
+
+
+def packed_upper(s, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((s + 20, s))
+    U = np.linalg.qr(X, mode="r") if s else np.zeros((0, 0))
+    return U, U.T[np.tril_indices(s)].copy()
+
+
+@pytest.mark.parametrize("s", [0, 1, 2, 5, 33, 130])
+@pytest.mark.parametrize("r", [0, 1, 3, 4, 7, 16, 64])
+def test_compiled_transposed_solve_matches_scipy(s, r):
+    needs_extension()
+    import scipy.linalg
+    U, ap = packed_upper(s, seed=10 * s + r)
+    C = np.random.default_rng(r).standard_normal((s, r))
+    E = C.copy()
+    ws._cholc.solve_lower(ap, s, E)
+    if s:
+        ref = scipy.linalg.solve_triangular(U, C, trans="T", lower=False)
+    else:
+        ref = C
+    # cond(U) ~ 10 for these Gaussian blocks: 1e-12 is far above the rounding of a solve.
+    np.testing.assert_allclose(E, ref, rtol=0, atol=1e-12 * max(1.0, np.abs(ref).max(initial=0.0)))
+
+
+def test_packed_transposed_solve_compiled_and_in_numpy(monkeypatch):
+    needs_extension()
+    A, b = gaussian(80, 200, 12)
+    c = A.T @ b
+    p = wide.PackedSet(A, b, c, 80)
+    p.add(np.argsort(-c)[:50])
+    C = np.random.default_rng(1).standard_normal((50, 13))
+    p.compiled = True
+    Ec = p._solve_transposed(C.copy())
+    p.compiled = False
+    En = p._solve_transposed(C)
+    np.testing.assert_allclose(Ec, En, rtol=0, atol=1e-12 * np.abs(En).max())
+
+
+def test_compiled_kernels_refuse_bad_input():
+    needs_extension()
+    cholc = ws._cholc
+    ap = np.zeros(100)
+    x, pos = np.zeros(5), np.arange(5, dtype=np.intp)
+    B = np.zeros((5, 3))
+    bad_calls = [
+        lambda: cholc.lh_inner(ap, -1, x, None, pos),
+        lambda: cholc.lh_inner(ap, 2 ** 40, x, None, pos),
+        lambda: cholc.lh_inner(np.zeros(20), 5, x, None, pos),  # no room for [y; rho]
+        lambda: cholc.lh_inner(ap, 5, x.astype(np.float32), None, pos),
+        lambda: cholc.lh_inner(ap, 5, x, None, pos.astype(np.int32)),
+        lambda: cholc.lh_inner(ap, 5, x[:4], None, pos),
+        lambda: cholc.lh_inner(ap, 5, x, np.zeros(3), pos),
+        lambda: cholc.solve_lower(ap, -1, B),
+        lambda: cholc.solve_lower(ap, 2 ** 40, B),
+        lambda: cholc.solve_lower(np.zeros(10), 5, B),
+        lambda: cholc.solve_lower(ap, 4, B),  # B has 5 rows
+        lambda: cholc.solve_lower(ap, 5, np.zeros(5)),
+        lambda: cholc.solve_lower(ap, 5, B.astype(np.float32)),
+        lambda: cholc.solve_lower(ap, 5, np.zeros((3, 5)).T),  # not C-contiguous
+        lambda: cholc.solve_lower(ap.astype(np.float32), 5, B),
+        lambda: cholc.delete_packed(ap, 2 ** 40, 0),
+    ]
+    for call in bad_calls:
+        with pytest.raises(ValueError):
+            call()
+    read_only = np.zeros((5, 3))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError):
+        cholc.solve_lower(ap, 5, read_only)
+    np.testing.assert_array_equal(ap, 0.0)  # nothing was written
