@@ -300,18 +300,16 @@ def test_compiled_inner_loop_matches_the_python_loop(s, drops, extra):
     scale = max(1.0, float(np.abs(xn).max()))
     np.testing.assert_allclose(xc, xn, rtol=0, atol=1e-12 * scale)
     np.testing.assert_allclose(pc.xs, pn.xs, rtol=0, atol=1e-12 * scale)
-    # The factor and the column y that were rotated with it are those of the kept columns.
-    k = pc.F.size
-    size = k * (k + 1) // 2
-    np.testing.assert_allclose(pc.ap[:size + k], pn.ap[:size + k], rtol=0,
-                               atol=1e-12 * np.abs(pn.ap[:size + k]).max(initial=1.0))
-    if k:
-        AF = pc.A[:, pc.F]
-        U = pc.dense()
-        np.testing.assert_allclose(U.T @ U, AF.T @ AF, rtol=0,
-                                   atol=1e-10 * np.abs(AF).max() ** 2 * AF.shape[0])
-        np.testing.assert_allclose(U.T @ pc._y(), AF.T @ pc.b, rtol=0,
-                                   atol=1e-10 * float(np.abs(pc.c).max()))
+    # The factor and the column y that were rotated with it are those of the kept columns
+    # (checked through U^T U and U^T y: the numpy downdate may flip the signs of rows of U).
+    for p in (pc, pn):
+        if p.F.size:
+            AF = p.A[:, p.F]
+            U = p.dense()
+            np.testing.assert_allclose(U.T @ U, AF.T @ AF, rtol=0,
+                                       atol=1e-10 * np.abs(AF).max() ** 2 * AF.shape[0])
+            np.testing.assert_allclose(U.T @ p._y(), AF.T @ p.b, rtol=0,
+                                       atol=1e-10 * float(np.abs(p.c).max()))
 
 
 def test_compiled_inner_loop_on_an_empty_set():
