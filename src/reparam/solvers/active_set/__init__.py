@@ -15,7 +15,8 @@ Five paths, tried in order until one certifies its answer with the KKT residual
    ``_cholc`` was built: ``working_set.upper_delete``, shared with 2.; on wide problems
    from 256 rows on the factor is packed by columns, grown by appending and downdated in
    place, with ``U^{-T} A_F^T b`` as one more column that the sweep rotates along, so that
-   each step is one triangular solve: ``working_set_wide``). It never forms the n x n Gram
+   each step is one triangular solve; that inner loop and the entering columns' triangular
+   solve run in C too: ``working_set_wide``). It never forms the n x n Gram
    matrix: its work is the rounds' products with A plus ``m |F|^2`` for the final set, which
    on wide problems is all an exact answer needs and on the Gaussian m >= n problems of the
    benchmark from 1000 x 500 to 1500 x 1500 costs less than ``A^T A`` alone. Where the columns enter only a few per round

@@ -1,7 +1,11 @@
 /* Downdate of an upper Cholesky factor when one variable leaves the Lawson-Hanson working set:
  * the compiled inner loop of ``working_set._upper_remove`` and
  * ``lawson_hanson_gram.PackedFactor.remove``; and the whole inner loop of Lawson-Hanson on the
- * Gram matrix on that packed factor (``lh_inner``: solves, steps to the boundary, downdates).
+ * Gram matrix on that packed factor (``lh_inner``: solves, steps to the boundary, downdates),
+ * which also serves ``working_set_wide.PackedSet``, whose packed array holds after U the column
+ * [y; rho], y = U^{-T} c_F: there each step is one back substitution and every downdate
+ * rotates that column along. Last, ``solve_lower``: U^{-T} B for a block of right-hand sides
+ * (the columns that enter the packed working set), four at a time in one pass over U.
  *
  * With G_FF = U^T U (U upper triangular, s x s), removing variable k deletes column k of U.
  * The columns after it then form an upper Hessenberg block in rows k..s-1, which a sweep of
@@ -15,7 +19,9 @@
  * needs the trailing block copied in and out.
  *
  * The interface uses the buffer protocol only (no numpy headers): U and the output as
- * Fortran-contiguous float64 arrays, or U packed by columns in a float64 vector.
+ * Fortran-contiguous float64 arrays, or U packed by columns in a float64 vector; bad input
+ * (shapes, types, lengths) raises ValueError. The kernels use GCC/Clang vector extensions of
+ * two doubles (SSE2, the x86-64 baseline, and native elsewhere).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

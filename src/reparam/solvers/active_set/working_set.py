@@ -298,8 +298,9 @@ except ImportError:  # pragma: no cover - no compiler at install time
 
 
 def _compiled_downdate() -> bool:
-    """Whether :func:`upper_delete` runs compiled: the extension ``_cholc`` was built and the
-    environment variable ``REPARAM_NO_EXTENSION`` is unset, empty or ``"0"``."""
+    """Whether :func:`upper_delete` (and the packed set of :mod:`.working_set_wide`) runs
+    compiled: the extension ``_cholc`` was built and the environment variable
+    ``REPARAM_NO_EXTENSION`` is unset, empty or ``"0"``."""
     return _cholc is not None and os.environ.get("REPARAM_NO_EXTENSION", "") in ("", "0")
 
 
