@@ -22,10 +22,11 @@ back substitution per step, the downdates in place), where 47 rounds of 500 x 10
 steps of a few numpy calls each; and ``U^{-T} C`` for a block of candidates is one pass over
 the factor for four columns at a time (``_cholc.solve_lower``) instead of one ``dtpsv`` per
 column: at s = 450, 0.7x the time of the ``dtpsv`` loop for 16 columns (dense ``dtrsm`` takes
-0.6x of that again); fewer than four columns stay with ``dtpsv``. Together: 500 x 1000 in
-about 0.65x the time of the same set in numpy and BLAS calls (medians over 15 solves, one
-thread). Without the extension (or with ``REPARAM_NO_EXTENSION=1``) the numpy version runs,
-the same algorithm and iterates up to rounding.
+0.6x of that again); fewer than four columns stay with ``dtpsv``. Together, measured against
+the loop in Python around the compiled downdate and BLAS calls (medians of 20 solves, one
+thread, CPU time): 0.66x the time at 500 x 1000 and 300 x 600, 0.73x at 400 x 3000. Without
+the extension (or with ``REPARAM_NO_EXTENSION=1``) the numpy version runs, the same algorithm
+and iterates up to rounding.
 """
 
 from __future__ import annotations
