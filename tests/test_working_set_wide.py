@@ -387,3 +387,51 @@ def test_compiled_kernels_refuse_bad_input():
     with pytest.raises(ValueError):
         cholc.solve_lower(ap, 5, read_only)
     np.testing.assert_array_equal(ap, 0.0)  # nothing was written
+
+
+@pytest.mark.parametrize("s,k", [(0, 5), (0, 1), (30, 1), (30, 7), (60, 16)])
+def test_compiled_append_matches_numpy(s, k):
+    # The entering columns and the grown y column written by one compiled call and by numpy
+    # from the same state (E from the dtpsv loop when k < 4, in Fortran order, and from the
+    # compiled solve otherwise, in C order: both memory orders are read).
+    needs_extension()
+    A, b = gaussian(90, 200, s + k)
+    c = A.T @ b
+    order = np.argsort(-c)
+    aps = []
+    for compiled in (True, False):
+        p = wide.PackedSet(A, b, c, 90)
+        p.compiled = compiled
+        if s:
+            p.add(order[:s])
+        assert p.F.size == s
+        p.add(order[s:s + k])
+        assert p.F.size == s + k
+        aps.append(p.ap[:(s + k + 1) * (s + k + 2) // 2].copy())
+    np.testing.assert_allclose(aps[0], aps[1], rtol=0, atol=1e-12 * np.abs(aps[1]).max())
+    U = p.dense()
+    AF = A[:, p.F]
+    np.testing.assert_allclose(U.T @ p._y(), AF.T @ b, rtol=0, atol=1e-10 * np.abs(c).max())
+
+
+def test_compiled_append_refuses_bad_input():
+    needs_extension()
+    cholc = ws._cholc
+    ap, E, D, cD = np.zeros(100), np.zeros((5, 3)), np.eye(3), np.ones(3)
+    bad_calls = [
+        lambda: cholc.append_packed(ap, -1, 3, E, D, cD),
+        lambda: cholc.append_packed(ap, 5, -1, E, D, cD),
+        lambda: cholc.append_packed(ap, 2 ** 40, 3, E, D, cD),
+        lambda: cholc.append_packed(np.zeros(44), 5, 3, E, D, cD),  # (s + r + 1)(s + r + 2) / 2
+        lambda: cholc.append_packed(ap, 4, 3, E, D, cD),  # E has 5 rows
+        lambda: cholc.append_packed(ap, 5, 4, E, D, cD),  # E has 3 columns
+        lambda: cholc.append_packed(ap, 5, 3, E, np.eye(2), cD),
+        lambda: cholc.append_packed(ap, 5, 3, E.astype(np.float32), D, cD),
+        lambda: cholc.append_packed(ap, 5, 3, E, D, cD[:2]),
+        lambda: cholc.append_packed(ap, 5, 3, E[:, 0], D, cD),
+    ]
+    for call in bad_calls:
+        with pytest.raises(ValueError):
+            call()
+    np.testing.assert_array_equal(ap, 0.0)
+    cholc.append_packed(np.zeros(45), 5, 3, E, D, cD)  # the least room that serves

@@ -4,8 +4,9 @@
  * Gram matrix on that packed factor (``lh_inner``: solves, steps to the boundary, downdates),
  * which also serves ``working_set_wide.PackedSet``, whose packed array holds after U the column
  * [y; rho], y = U^{-T} c_F: there each step is one back substitution and every downdate
- * rotates that column along. Last, ``solve_lower``: U^{-T} B for a block of right-hand sides
- * (the columns that enter the packed working set), four at a time in one pass over U.
+ * rotates that column along. Last, for the columns that enter that set: ``solve_lower``,
+ * U^{-T} B for a block of right-hand sides, four at a time in one pass over U, and
+ * ``append_packed``, which writes the new columns and the grown [y; rho] after U.
  *
  * With G_FF = U^T U (U upper triangular, s x s), removing variable k deletes column k of U.
  * The columns after it then form an upper Hessenberg block in rows k..s-1, which a sweep of
@@ -250,6 +251,41 @@ static void packed_solve_lower_multi(const double *ap, Py_ssize_t s, double *B, 
     }
 }
 
+/* The columns that enter the packed working set (``working_set_wide.PackedSet.add``): U (s
+ * columns, packed) is followed by the column [y; rho]; r columns enter with the block
+ * [[U, E], [0, U_D]] of the grown factor. Writes the new columns [E[:, i]; U_D[:i + 1, i]] and
+ * after them the new [y; y_D; 0], y_D = U_D^{-T} (c_D - E^T y) (the forward solve of the new
+ * rows; c_D the entering columns' entries of A^T b). E (s x r) and U_D (r x r, upper) are
+ * read through their strides in bytes, so any memory order serves; work holds s + r
+ * entries. */
+static void append_packed(double *ap, Py_ssize_t s, Py_ssize_t r, const char *E,
+                          Py_ssize_t e0, Py_ssize_t e1, const char *D, Py_ssize_t d0,
+                          Py_ssize_t d1, const double *cD, double *work)
+{
+#define ENTRY(base, i, j, s0, s1) (*(const double *)((base) + (i) * (s0) + (j) * (s1)))
+    double *y = work, *yD = work + s;
+    memcpy(y, ap + s * (s + 1) / 2, (size_t)s * sizeof(double));  /* overwritten below */
+    for (Py_ssize_t i = 0; i < r; i++) {
+        double v = cD[i];
+        for (Py_ssize_t l = 0; l < s; l++)
+            v -= ENTRY(E, l, i, e0, e1) * y[l];
+        for (Py_ssize_t l = 0; l < i; l++)
+            v -= ENTRY(D, l, i, d0, d1) * yD[l];
+        yD[i] = v / ENTRY(D, i, i, d0, d1);
+    }
+    double *col = ap + s * (s + 1) / 2;
+    for (Py_ssize_t i = 0; i < r; i++) {
+        for (Py_ssize_t l = 0; l < s; l++)
+            col[l] = ENTRY(E, l, i, e0, e1);
+        for (Py_ssize_t l = 0; l <= i; l++)
+            col[s + l] = ENTRY(D, l, i, d0, d1);
+        col += s + i + 1;
+    }
+#undef ENTRY
+    memcpy(col, work, (size_t)(s + r) * sizeof(double));
+    col[s + r] = 0.0;  /* rho: never read back */
+}
+
 /* Lawson & Hanson's inner loop on the normal equations, in place: z = G_FF^{-1} c_F from the
  * packed factor; while some z_i <= 0, step x_F toward z as far as feasibility allows, drop the
  * variables that reach zero (at least the first blocker) and downdate the factor. x and c hold
@@ -423,6 +459,70 @@ done:
     return result;
 }
 
+/* A 2-D float64 array of at least rows x cols entries, any strides. */
+static int get_matrix(PyObject *o, Py_buffer *b, Py_ssize_t rows, Py_ssize_t cols,
+                      const char *what)
+{
+    if (PyObject_GetBuffer(o, b, PyBUF_STRIDES | PyBUF_FORMAT) < 0)
+        return -1;
+    if (b->ndim != 2 || b->itemsize != 8 || strcmp(b->format, "d") != 0
+        || b->shape[0] < rows || b->shape[1] < cols) {
+        PyErr_Format(PyExc_ValueError, "append_packed: %s must be a 2-D float64 array of at "
+                     "least %zd x %zd entries", what, rows, cols);
+        PyBuffer_Release(b);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_append_packed(PyObject *self, PyObject *args)
+{
+    PyObject *oap, *oE, *oD, *oc;
+    Py_ssize_t s, r;
+    if (!PyArg_ParseTuple(args, "OnnOOO", &oap, &s, &r, &oE, &oD, &oc))
+        return NULL;
+    Py_ssize_t need = r < 0 || s < 0 || s > ((Py_ssize_t)1 << 29) || r > ((Py_ssize_t)1 << 29)
+                      ? -1 : packed_length(s + r + 1);
+    if (need < 0) {
+        PyErr_SetString(PyExc_ValueError, "append_packed: s and r must be >= 0 (and fit in "
+                        "memory)");
+        return NULL;
+    }
+    Py_buffer bap = {0}, bE = {0}, bD = {0}, bc = {0};
+    PyObject *result = NULL;
+    if (get_vector(oap, &bap, need, 1, "append_packed", "ap") < 0)
+        return NULL;
+    if (get_matrix(oE, &bE, s, r, "E") < 0)
+        goto done;
+    if (bE.shape[0] != s) {
+        PyErr_Format(PyExc_ValueError, "append_packed: E must have s = %zd rows", s);
+        goto done;
+    }
+    if (get_matrix(oD, &bD, r, r, "U_D") < 0)
+        goto done;
+    if (get_vector(oc, &bc, r, 0, "append_packed", "c") < 0)
+        goto done;
+    double *work = malloc((size_t)(s + r + 1) * sizeof(double));
+    if (work == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    append_packed((double *)bap.buf, s, r, (const char *)bE.buf, bE.strides[0], bE.strides[1],
+                  (const char *)bD.buf, bD.strides[0], bD.strides[1], (const double *)bc.buf,
+                  work);
+    Py_END_ALLOW_THREADS
+    free(work);
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&bap);
+    if (bE.obj) PyBuffer_Release(&bE);
+    if (bD.obj) PyBuffer_Release(&bD);
+    if (bc.obj) PyBuffer_Release(&bc);
+    return result;
+}
+
 static PyObject *py_delete_packed(PyObject *self, PyObject *args)
 {
     PyObject *oA;
@@ -503,6 +603,9 @@ static PyMethodDef methods[] = {
      "lh_inner(ap, s, x, c, pos): Lawson-Hanson's inner loop on the packed factor of G_FF, in "
      "place; returns the number of variables kept. c None: ap holds the column [y; rho], "
      "y = U^{-T} c_F, after U, and the loop keeps it."},
+    {"append_packed", py_append_packed, METH_VARARGS,
+     "append_packed(ap, s, r, E, U_D, c_D): the r columns [E; U_D] that enter the packed factor "
+     "(s columns, then [y; rho]) and the new column [y; U_D^{-T} (c_D - E^T y); 0], in place."},
     {"solve_lower", py_solve_lower, METH_VARARGS,
      "solve_lower(ap, s, B): B := U^{-T} B in place, U (s x s) packed by columns, B a "
      "C-contiguous float64 (s, r) array."},

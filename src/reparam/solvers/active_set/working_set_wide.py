@@ -22,7 +22,9 @@ back substitution per step, the downdates in place), where 47 rounds of 500 x 10
 steps of a few numpy calls each; and ``U^{-T} C`` for a block of candidates is one pass over
 the factor for four columns at a time (``_cholc.solve_lower``) instead of one ``dtpsv`` per
 column: at s = 450, 0.7x the time of the ``dtpsv`` loop for 16 columns (dense ``dtrsm`` takes
-0.6x of that again); fewer than four columns stay with ``dtpsv``. Together, measured against
+0.6x of that again); fewer than four columns stay with ``dtpsv``. The entering columns and
+the grown y column are written by one call too (``_cholc.append_packed``), where numpy
+assembled them from a masked copy. Together, measured against
 the loop in Python around the compiled downdate and BLAS calls (medians of 20 solves, one
 thread, CPU time): 0.66x the time at 500 x 1000 and 300 x 600, 0.73x at 400 x 3000. Without
 the extension (or with ``REPARAM_NO_EXTENSION=1``) the numpy version runs, the same algorithm
@@ -90,8 +92,25 @@ class PackedSet(_Set):
             return cand[:1]
         V, E, UD, r, dependent = block
         s = self.F.size
-        # y grows by U_D^{-T} (c_new - E^T y) (the forward solve restricted to the new rows).
-        cn = self.c[cand[:r]] - (E[:, :r].T @ self._y() if s else 0.0)
+        cD = np.asarray(self.c[cand[:r]], dtype=np.float64)
+        if self.compiled:  # the same writes in one call
+            _cholc.append_packed(self.ap, s, r, E if s else np.empty((0, r)), UD, cD)
+        else:
+            self._append(E, UD, r, cD)
+        new = np.flatnonzero(self.free)[:r]  # the lowest free rows: At[:used] stays short
+        self.free[new] = False
+        self.At[new] = V[:, :r].T
+        self.used = max(self.used, int(new[-1]) + 1)
+        self.slot = np.concatenate([self.slot, new])
+        self.F = np.concatenate([self.F, cand[:r]])
+        return dependent
+
+    def _append(self, E, UD, r, cD):
+        """Write the r entering columns ``[E[:, i]; U_D[:i + 1, i]]`` after the s of U, and
+        after them the grown column ``[y; y_D; 0]`` (what ``_cholc.append_packed`` does)."""
+        s = self.F.size
+        # y grows by U_D^{-T} (c_D - E^T y) (the forward solve restricted to the new rows).
+        cn = cD - (E[:, :r].T @ self._y() if s else 0.0)
         yn = np.concatenate([self._y(), lapack.dtrtrs(UD[:r, :r], cn, lower=False,
                                                       trans=1)[0]])
         # Columns s .. s + r - 1 of the factor, [E[:, i]; U_D[:i + 1, i]], follow each other in
@@ -105,13 +124,6 @@ class PackedSet(_Set):
         start = (s + r) * (s + r + 1) // 2
         self.ap[start:start + s + r] = yn
         self.ap[start + s + r] = 0.0  # rho: never read back (see the class docstring)
-        new = np.flatnonzero(self.free)[:r]  # the lowest free rows: At[:used] stays short
-        self.free[new] = False
-        self.At[new] = V[:, :r].T
-        self.used = max(self.used, int(new[-1]) + 1)
-        self.slot = np.concatenate([self.slot, new])
-        self.F = np.concatenate([self.F, cand[:r]])
-        return dependent
 
     def _solve_transposed(self, C):
         """``U^{-T} C`` on the packed factor (``C`` is overwritten where compiled)."""
