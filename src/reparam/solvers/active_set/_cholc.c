@@ -30,6 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* two doubles side by side (GCC and Clang vector extensions; one SSE2 register), read at any
+ * 8-byte boundary */
+typedef double v2d __attribute__((vector_size(16), aligned(8)));
+
 /* One column of the downdate: apply the rotations r = k .. j-1 found on the earlier columns to
  * work[k .. j], then find the rotation that zeroes work[j + 1] against work[j] and apply it. */
 static inline void rotate_column(double *work, Py_ssize_t k, Py_ssize_t j, double *cs, double *sn)
@@ -110,15 +114,18 @@ static void delete_packed(double *ap, Py_ssize_t s, Py_ssize_t k, double *work, 
             /* the entry each rotation passes on stays in a register (x0..x3) */
             double *restrict w0 = w[0], *restrict w1 = w[1], *restrict w2 = w[2];
             double *restrict w3 = w[3];
-            double x0 = w0[k], x1 = w1[k], x2 = w2[k], x3 = w3[k];
+            /* two lanes to a register: the same operations on each lane, half the
+             * instructions */
+            v2d x01 = {w0[k], w1[k]}, x23 = {w2[k], w3[k]};
             for (Py_ssize_t r = k; r < j0; r++) {
-                double c = cs[r], t = sn[r], b;
-                b = w0[r + 1]; w0[r] = c * x0 + t * b; x0 = c * b - t * x0;
-                b = w1[r + 1]; w1[r] = c * x1 + t * b; x1 = c * b - t * x1;
-                b = w2[r + 1]; w2[r] = c * x2 + t * b; x2 = c * b - t * x2;
-                b = w3[r + 1]; w3[r] = c * x3 + t * b; x3 = c * b - t * x3;
+                v2d c = {cs[r], cs[r]}, t = {sn[r], sn[r]};
+                v2d b01 = {w0[r + 1], w1[r + 1]}, b23 = {w2[r + 1], w3[r + 1]};
+                v2d n01 = c * x01 + t * b01, n23 = c * x23 + t * b23;
+                w0[r] = n01[0]; w1[r] = n01[1]; w2[r] = n23[0]; w3[r] = n23[1];
+                x01 = c * b01 - t * x01;
+                x23 = c * b23 - t * x23;
             }
-            w0[j0] = x0; w1[j0] = x1; w2[j0] = x2; w3[j0] = x3;
+            w0[j0] = x01[0]; w1[j0] = x01[1]; w2[j0] = x23[0]; w3[j0] = x23[1];
         } else {
             for (Py_ssize_t q = 0; q < B; q++)
                 for (Py_ssize_t r = k; r < j0; r++) {
@@ -195,10 +202,6 @@ static void packed_solve_upper(const double *ap, Py_ssize_t s, double *y)
  * where one right-hand side at a time (dtpsv) reads the whole factor per column of B and waits
  * on one chain of additions. The last r % 4 columns go one at a time through work (s entries)
  * by packed_solve_lower. */
-/* two doubles side by side (GCC and Clang vector extensions; one SSE2 register), read at any
- * 8-byte boundary */
-typedef double v2d __attribute__((vector_size(16), aligned(8)));
-
 static void packed_solve_lower_multi(const double *ap, Py_ssize_t s, double *B, Py_ssize_t r,
                                      double *work)
 {
