@@ -26,7 +26,8 @@ column: at s = 450, 0.7x the time of the ``dtpsv`` loop for 16 columns (dense ``
 the grown y column are written by one call too (``_cholc.append_packed``), where numpy
 assembled them from a masked copy. Together, measured against
 the loop in Python around the compiled downdate and BLAS calls (medians of 20 solves, one
-thread, CPU time): 0.66x the time at 500 x 1000 and 300 x 600, 0.73x at 400 x 3000. Without
+thread, CPU time, two runs): 0.55-0.70x the time at 500 x 1000 and 300 x 600, 0.73-0.81x at
+400 x 3000, where the rounds' products with A weigh more. Without
 the extension (or with ``REPARAM_NO_EXTENSION=1``) the numpy version runs, the same algorithm
 and iterates up to rounding.
 """
