@@ -19,17 +19,16 @@ few variables leave and the factor is small, the square factor measured faster.
 Where the extension ``_cholc`` was built, the per-step and per-candidate work is compiled:
 Lawson-Hanson's inner loop is one call (``_cholc.lh_inner`` with the column ``[y; rho]``: one
 back substitution per step, the downdates in place), where 47 rounds of 500 x 1000 make 186
-steps of a few numpy calls each; and ``U^{-T} C`` for a block of candidates is one pass over
-the factor for four columns at a time (``_cholc.solve_lower``) instead of one ``dtpsv`` per
+steps of a few numpy calls each; ``U^{-T} C`` for a block of candidates is one pass over the
+factor for four columns at a time (``_cholc.solve_lower``) instead of one ``dtpsv`` per
 column: at s = 450, 0.7x the time of the ``dtpsv`` loop for 16 columns (dense ``dtrsm`` takes
-0.6x of that again); fewer than four columns stay with ``dtpsv``. The entering columns and
-the grown y column are written by one call too (``_cholc.append_packed``), where numpy
-assembled them from a masked copy. Together, measured against
-the loop in Python around the compiled downdate and BLAS calls (medians of 20 solves, one
-thread, CPU time, two runs): 0.55-0.70x the time at 500 x 1000 and 300 x 600, 0.73-0.81x at
-400 x 3000, where the rounds' products with A weigh more. Without
-the extension (or with ``REPARAM_NO_EXTENSION=1``) the numpy version runs, the same algorithm
-and iterates up to rounding.
+0.6x of that again), while fewer than four columns stay with ``dtpsv``; and the entering
+columns and the grown y column are written by one call (``_cholc.append_packed``), where numpy
+assembles them from a masked copy. Together, against the loop in Python around the compiled
+downdate and BLAS calls (medians of 20 solves, one thread, CPU time, two runs): 0.55-0.70x the
+time at 500 x 1000 and 300 x 600, 0.73-0.81x at 400 x 3000, where the rounds' products with A
+weigh more. Without the extension (or with ``REPARAM_NO_EXTENSION=1``) the numpy version runs:
+the same algorithm, the same iterates up to rounding.
 """
 
 from __future__ import annotations
