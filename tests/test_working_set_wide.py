@@ -435,3 +435,85 @@ def test_compiled_append_refuses_bad_input():
             call()
     np.testing.assert_array_equal(ap, 0.0)
     cholc.append_packed(np.zeros(45), 5, 3, E, D, cD)  # the least room that serves
+
+
+def block_reference(D, G, tol):
+    """The numpy version of the entering block (``working_set._Set._extension``): U_D from
+    LAPACK dpotrf of D - G and the number of leading pivots that pass the dependence test."""
+    import scipy.linalg
+    sq = D.diagonal().copy()
+    UD, info = scipy.linalg.lapack.dpotrf(D - (0.0 if G is None else G), lower=False,
+                                          clean=True)
+    k = D.shape[0] if info == 0 else info - 1
+    ok = np.diagonal(UD)[:k] ** 2 > tol * sq[:k]
+    return UD, int(np.argmin(ok)) if not ok.all() else k
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 16, 64])
+@pytest.mark.parametrize("with_g", [False, True])
+def test_compiled_block_cholesky_matches_lapack(k, with_g):
+    needs_extension()
+    rng = np.random.default_rng(k + 100 * with_g)
+    V = rng.standard_normal((200, k))
+    E = rng.standard_normal((30, k)) if with_g else None
+    D = V.T @ V + (E.T @ E if with_g else 0.0)  # D - E^T E = V^T V: positive definite
+    G = E.T @ E if with_g else None
+    UD_ref, r_ref = block_reference(D, G, ws._WS_DEPENDENT)
+    UD = D.copy()
+    r = ws._cholc.block_cholesky(UD, G, ws._WS_DEPENDENT)
+    assert r == r_ref == k
+    # cond(V) <= ~3 for these blocks: 1e-12 relative is far above the rounding of a Cholesky.
+    np.testing.assert_allclose(np.triu(UD), UD_ref, rtol=0, atol=1e-12 * np.abs(UD_ref).max())
+    if G is not None:
+        np.testing.assert_array_equal(G, E.T @ E)  # G is read only
+
+
+@pytest.mark.parametrize("tol", [1e-12, 0.5])
+def test_compiled_block_cholesky_stops_at_a_dependent_candidate(tol):
+    # Candidate 3 is a combination of candidates 0 and 1 (its pivot is rounding, ~1e-8 of its
+    # norm at most, its square far under 1e-12 of its squared norm, or not positive),
+    # candidate 5 nearly one of candidate 2 (pivot^2 ~ 1e-4 of its squared norm: dependent
+    # under tol = 0.5 only): the factor stops at the first that fails, as dpotrf and the
+    # test on its diagonal do, and writes nothing that is not finite.
+    needs_extension()
+    rng = np.random.default_rng(7)
+    V = rng.standard_normal((50, 8))
+    V[:, 3] = V[:, 0] - 2.0 * V[:, 1]
+    V[:, 5] = V[:, 2] + 1e-2 * rng.standard_normal(50)
+    D = V.T @ V
+    UD = D.copy()
+    r = ws._cholc.block_cholesky(UD, None, tol)
+    assert r == block_reference(D, None, tol)[1] == 3
+    assert np.isfinite(UD).all()
+    V[:, 3] = rng.standard_normal(50)
+    D = V.T @ V
+    UD = D.copy()
+    r = ws._cholc.block_cholesky(UD, None, tol)
+    assert r == block_reference(D, None, tol)[1] == (5 if tol == 0.5 else 8)
+    # A pivot that is not positive stops the factor whatever the tolerance.
+    D = np.array([[1.0, 2.0], [2.0, 1.0]])
+    assert ws._cholc.block_cholesky(D.copy(), None, 0.0) == block_reference(D, None, 0.0)[1] == 1
+
+
+def test_compiled_block_cholesky_refuses_bad_input():
+    needs_extension()
+    cholc = ws._cholc
+    D, G = np.eye(4), np.zeros((4, 4))
+    bad_calls = [
+        lambda: cholc.block_cholesky(np.zeros((4, 3)), None, 1e-12),
+        lambda: cholc.block_cholesky(np.zeros(4), None, 1e-12),
+        lambda: cholc.block_cholesky(np.eye(4, dtype=np.float32), None, 1e-12),
+        lambda: cholc.block_cholesky(np.asfortranarray(np.ones((4, 4)))[:, ::2], None, 1e-12),
+        lambda: cholc.block_cholesky(D, np.zeros((3, 3)), 1e-12),
+        lambda: cholc.block_cholesky(D, G.astype(np.float32), 1e-12),
+        lambda: cholc.block_cholesky(D, G, -1.0),
+        lambda: cholc.block_cholesky(D, G, float("nan")),
+    ]
+    for call in bad_calls:
+        with pytest.raises(ValueError):
+            call()
+    read_only = np.eye(4)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError):
+        cholc.block_cholesky(read_only, None, 1e-12)
+    np.testing.assert_array_equal(D, np.eye(4))

@@ -289,6 +289,44 @@ static void append_packed(double *ap, Py_ssize_t s, Py_ssize_t r, const char *E,
     col[s + r] = 0.0;  /* rho: never read back */
 }
 
+/* The Cholesky factor of the Gram block of the r candidates that enter the working set
+ * (``working_set_wide.PackedSet._extension``): D (k x k, row-major) holds V^T V for the k
+ * candidates' columns V and G, where not NULL, E^T E with E = U^{-T} A_F^T V; the upper
+ * triangle of D is overwritten, row by row, by the upper factor U_D of D - G (the candidates'
+ * Gram block orthogonal to span(A_F)), up to the first candidate that is numerically dependent
+ * on F and the candidates before it: its pivot is not positive, or its square is not above
+ * tol times the candidate's squared norm (the diagonal of V^T V). Returns the number r of rows
+ * of U_D written; the entries from row r on are left as they were (minus G's rows). What LAPACK
+ * dpotrf and the test on its diagonal compute, without the dozen calls each on a 16 x 16
+ * block. */
+static Py_ssize_t block_cholesky(double *D, const double *G, Py_ssize_t k, double tol)
+{
+    for (Py_ssize_t i = 0; i < k; i++) {
+        double *row = D + i * k;
+        double sq = row[i];
+        if (G != NULL)
+            for (Py_ssize_t j = i; j < k; j++)
+                row[j] -= G[i * k + j];
+        /* row i of U_D: D[i, j] - sum_{l < i} U[l, i] U[l, j], the rows above already final */
+        for (Py_ssize_t l = 0; l < i; l++) {
+            const double *above = D + l * k;
+            double u = above[i];
+            for (Py_ssize_t j = i; j < k; j++)
+                row[j] -= u * above[j];
+        }
+        double p = row[i];
+        if (!(p > 0.0))
+            return i;
+        double d = sqrt(p);
+        if (!(d * d > tol * sq))
+            return i;
+        row[i] = d;
+        for (Py_ssize_t j = i + 1; j < k; j++)
+            row[j] /= d;
+    }
+    return k;
+}
+
 /* Lawson & Hanson's inner loop on the normal equations, in place: z = G_FF^{-1} c_F from the
  * packed factor; while some z_i <= 0, step x_F toward z as far as feasibility allows, drop the
  * variables that reach zero (at least the first blocker) and downdate the factor. x and c hold
@@ -526,6 +564,48 @@ done:
     return result;
 }
 
+/* A C-contiguous float64 k x k array (writable where asked). */
+static int get_square(PyObject *o, Py_buffer *b, Py_ssize_t k, int writable, const char *fn,
+                      const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(o, b, flags) < 0)
+        return -1;
+    if (b->ndim != 2 || b->itemsize != 8 || strcmp(b->format, "d") != 0
+        || b->shape[1] != b->shape[0] || (k >= 0 && b->shape[0] != k)) {
+        PyErr_Format(PyExc_ValueError, "%s: %s must be a square C-contiguous float64 array%s",
+                     fn, what, k >= 0 ? " of D's shape" : "");
+        PyBuffer_Release(b);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_block_cholesky(PyObject *self, PyObject *args)
+{
+    PyObject *oD, *oG;
+    double tol;
+    if (!PyArg_ParseTuple(args, "OOd", &oD, &oG, &tol))
+        return NULL;
+    Py_buffer bD = {0}, bG = {0};
+    if (get_square(oD, &bD, -1, 1, "block_cholesky", "D") < 0)
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t k = bD.shape[0];
+    if (oG != Py_None && get_square(oG, &bG, k, 0, "block_cholesky", "G") < 0)
+        goto done;
+    if (!(tol >= 0.0)) {
+        PyErr_SetString(PyExc_ValueError, "block_cholesky: tol must be >= 0");
+        goto done;
+    }
+    result = PyLong_FromSsize_t(block_cholesky((double *)bD.buf,
+                                               bG.obj ? (const double *)bG.buf : NULL, k, tol));
+done:
+    PyBuffer_Release(&bD);
+    if (bG.obj) PyBuffer_Release(&bG);
+    return result;
+}
+
 static PyObject *py_delete_packed(PyObject *self, PyObject *args)
 {
     PyObject *oA;
@@ -609,6 +689,10 @@ static PyMethodDef methods[] = {
     {"append_packed", py_append_packed, METH_VARARGS,
      "append_packed(ap, s, r, E, U_D, c_D): the r columns [E; U_D] that enter the packed factor "
      "(s columns, then [y; rho]) and the new column [y; U_D^{-T} (c_D - E^T y); 0], in place."},
+    {"block_cholesky", py_block_cholesky, METH_VARARGS,
+     "block_cholesky(D, G, tol): D := the upper Cholesky factor of D - G (G None: of D), in "
+     "place, row by row up to the first pivot p with p <= 0 or p <= tol D[i, i]; returns the "
+     "number of rows factored."},
     {"solve_lower", py_solve_lower, METH_VARARGS,
      "solve_lower(ap, s, B): B := U^{-T} B in place, U (s x s) packed by columns, B a "
      "C-contiguous float64 (s, r) array."},

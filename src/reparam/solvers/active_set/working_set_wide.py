@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from .working_set import _cholc, _compiled_downdate, _Set, packed_delete
+from .working_set import _WS_DEPENDENT, _cholc, _compiled_downdate, _Set, packed_delete
 
 _dtpsv = blas.dtpsv
 
@@ -104,6 +104,29 @@ class PackedSet(_Set):
         self.slot = np.concatenate([self.slot, new])
         self.F = np.concatenate([self.F, cand[:r]])
         return dependent
+
+    def _extension(self, cand):
+        """:meth:`.working_set._Set._extension`; where compiled, the candidates' block of the
+        factor, ``U_D`` with ``U_D^T U_D = V^T V - E^T E``, and the dependence test on its
+        pivots are one call (``_cholc.block_cholesky``) instead of LAPACK's ``dpotrf`` and a
+        few numpy calls on its diagonal."""
+        if not self.compiled:
+            return super()._extension(cand)
+        s = self.F.size
+        room = self.At.shape[0] - s
+        if room <= 0:
+            return None
+        V = self.A[:, cand]
+        UD = V.T @ V  # overwritten by U_D (upper triangle) below
+        E = G = None
+        if s:
+            E = self._solve_transposed((self.At[:self.used] @ V)[self.slot])
+            G = E.T @ E
+        r = min(_cholc.block_cholesky(UD, G, _WS_DEPENDENT), room)
+        if r == 0:
+            return None
+        dependent = cand[r:r + 1] if r < cand.size and r < room else cand[:0]
+        return V, E, UD, r, dependent
 
     def _append(self, E, UD, r, cD):
         """Write the r entering columns ``[E[:, i]; U_D[:i + 1, i]]`` after the s of U, and
