@@ -517,3 +517,72 @@ def test_compiled_block_cholesky_refuses_bad_input():
     with pytest.raises(ValueError):
         cholc.block_cholesky(read_only, None, 1e-12)
     np.testing.assert_array_equal(D, np.eye(4))
+
+
+def candidates_reference(w, passive, blocked, tol, width):
+    """The numpy selection with ties broken by the lower index (argpartition's choice among
+    values tied at the cut is its own): eligible indices, sorted by -w and then by index."""
+    cand = np.flatnonzero(~passive & ~blocked & (w > tol))
+    return cand[np.lexsort((cand, -w[cand]))][:width]
+
+
+@pytest.mark.parametrize("n,width", [(1, 1), (7, 3), (50, 1), (50, 16), (1000, 16),
+                                     (1000, 64), (30, 64)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compiled_candidate_selection_matches_numpy(n, width, seed):
+    needs_extension()
+    rng = np.random.default_rng(100 * n + width + seed)
+    w = rng.standard_normal(n)
+    w[rng.random(n) < 0.1] = np.nan  # never a candidate (numpy: nan > tol is False)
+    w[rng.random(n) < 0.2] = 0.75  # ties, also across the cut
+    passive, blocked = rng.random(n) < 0.3, rng.random(n) < 0.1
+    for tol in (0.0, 0.5, np.inf):
+        ref = candidates_reference(w, passive, blocked, tol, width)
+        got = ws._candidates(w, passive, blocked, tol, width, compiled=True)
+        np.testing.assert_array_equal(got, ref)
+        numpy_sel = ws._candidates(w, passive, blocked, tol, width, compiled=False)
+        # numpy: the same values, largest first; the same indices wherever no tie is cut
+        np.testing.assert_array_equal(w[numpy_sel], w[ref])
+        if ref.size < width or w[ref[-1]] != 0.75:
+            np.testing.assert_array_equal(np.sort(numpy_sel), np.sort(ref))
+
+
+def test_compiled_candidate_selection_refuses_bad_input():
+    needs_extension()
+    cholc = ws._cholc
+    w, p, bl, out = np.ones(5), np.zeros(5, bool), np.zeros(5, bool), np.zeros(3, np.intp)
+    bad_calls = [
+        lambda: cholc.select_candidates(w.astype(np.float32), p, bl, 0.0, out),
+        lambda: cholc.select_candidates(np.ones((5, 1)), p, bl, 0.0, out),
+        lambda: cholc.select_candidates(w, p[:4], bl, 0.0, out),
+        lambda: cholc.select_candidates(w, p, bl.astype(np.uint8), 0.0, out),
+        lambda: cholc.select_candidates(w, p, bl, 0.0, np.zeros(0, np.intp)),
+        lambda: cholc.select_candidates(w, p, bl, 0.0, out.astype(np.int32)),
+        lambda: cholc.select_candidates(w[::2], p[::2], bl[::2], 0.0, out),
+    ]
+    for call in bad_calls:
+        with pytest.raises(ValueError):
+            call()
+    read_only = np.zeros(3, np.intp)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError):
+        cholc.select_candidates(w, p, bl, 0.0, read_only)
+    np.testing.assert_array_equal(out, 0)
+
+
+@pytest.mark.parametrize("m,n,seed", [(300, 200, 5), (120, 120, 2)])
+def test_compiled_and_numpy_selection_take_the_same_path_on_the_square_factor(m, n, seed,
+                                                                             monkeypatch):
+    # m >= n: the square factor (working_set._Set), where only the selection is compiled.
+    needs_extension()
+    A, b = gaussian(m, n, seed)
+    runs = []
+    for env in ("", "1"):
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", env)
+        x, it, ok, stop = _working_set(A, b, None, 3 * n)
+        assert ok and stop.certified and kkt(A, b, x) <= 1e-10
+        runs.append((x, it))
+    (xc, itc), (xn, itn) = runs
+    assert itc == itn
+    np.testing.assert_array_equal(xc > 0, xn > 0)
+    np.testing.assert_allclose(xc, xn, rtol=0, atol=1e-10 * np.abs(xn).max())

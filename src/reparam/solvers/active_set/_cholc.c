@@ -327,6 +327,30 @@ static Py_ssize_t block_cholesky(double *D, const double *G, Py_ssize_t k, doubl
     return k;
 }
 
+/* The columns that enter in the next round of the working set (``working_set._candidates``):
+ * the indices i with w[i] > tol that are neither passive nor blocked, the (at most) width with
+ * the largest w[i], in out from the largest down (equal values: the lower index first, and the
+ * lower index kept where only one of them fits). One pass over w with the chosen kept sorted by
+ * insertion (width <= 64 in the solver), where numpy takes a dozen calls (masks, argpartition,
+ * a stable argsort and the gathers between them). Returns the number written. */
+static Py_ssize_t select_candidates(const double *w, const char *passive, const char *blocked,
+                                    Py_ssize_t n, double tol, Py_ssize_t *out, Py_ssize_t width)
+{
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double v = w[i];
+        if (!(v > tol) || passive[i] || blocked[i])
+            continue;
+        if (k == width && !(v > w[out[k - 1]]))
+            continue;
+        Py_ssize_t p = k < width ? k++ : k - 1;  /* when full, the last (smallest) goes */
+        for (; p > 0 && v > w[out[p - 1]]; p--)
+            out[p] = out[p - 1];
+        out[p] = i;
+    }
+    return k;
+}
+
 /* Lawson & Hanson's inner loop on the normal equations, in place: z = G_FF^{-1} c_F from the
  * packed factor; while some z_i <= 0, step x_F toward z as far as feasibility allows, drop the
  * variables that reach zero (at least the first blocker) and downdate the factor. x and c hold
@@ -400,7 +424,7 @@ static int get_vector(PyObject *o, Py_buffer *b, Py_ssize_t min_len, int writabl
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(o, b, flags) < 0)
         return -1;
-    int is_index = strcmp(what, "pos") == 0;
+    int is_index = strcmp(what, "pos") == 0 || strcmp(what, "out") == 0;
     int ok = b->ndim == 1 && b->shape[0] >= min_len
              && (is_index ? (b->itemsize == (Py_ssize_t)sizeof(Py_ssize_t)
                              && (strcmp(b->format, "l") == 0 || strcmp(b->format, "q") == 0
@@ -606,6 +630,50 @@ done:
     return result;
 }
 
+/* A C-contiguous 1-D array of n entries of the struct format fmt (itemsize bytes each). */
+static int get_typed(PyObject *o, Py_buffer *b, Py_ssize_t n, const char *fmt,
+                     Py_ssize_t itemsize, int writable, const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(o, b, flags) < 0)
+        return -1;
+    if (b->ndim != 1 || b->itemsize != itemsize || strcmp(b->format, fmt) != 0
+        || (n >= 0 && b->shape[0] != n)) {
+        PyErr_Format(PyExc_ValueError, "select_candidates: %s must be a contiguous 1-D %s "
+                     "vector%s", what, fmt[0] == '?' ? "bool" : "float64",
+                     n >= 0 ? " as long as w" : "");
+        PyBuffer_Release(b);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_select_candidates(PyObject *self, PyObject *args)
+{
+    PyObject *ow, *op, *ob, *oout;
+    double tol;
+    if (!PyArg_ParseTuple(args, "OOOdO", &ow, &op, &ob, &tol, &oout))
+        return NULL;
+    Py_buffer bw = {0}, bp = {0}, bb = {0}, bo = {0};
+    PyObject *result = NULL;
+    if (get_typed(ow, &bw, -1, "d", 8, 0, "w") < 0)
+        return NULL;
+    Py_ssize_t n = bw.shape[0];
+    if (get_typed(op, &bp, n, "?", 1, 0, "passive") < 0
+        || get_typed(ob, &bb, n, "?", 1, 0, "blocked") < 0
+        || get_vector(oout, &bo, 1, 1, "select_candidates", "out") < 0)
+        goto done;
+    result = PyLong_FromSsize_t(select_candidates((const double *)bw.buf,
+                                                  (const char *)bp.buf, (const char *)bb.buf,
+                                                  n, tol, (Py_ssize_t *)bo.buf, bo.shape[0]));
+done:
+    PyBuffer_Release(&bw);
+    if (bp.obj) PyBuffer_Release(&bp);
+    if (bb.obj) PyBuffer_Release(&bb);
+    if (bo.obj) PyBuffer_Release(&bo);
+    return result;
+}
+
 static PyObject *py_delete_packed(PyObject *self, PyObject *args)
 {
     PyObject *oA;
@@ -689,6 +757,10 @@ static PyMethodDef methods[] = {
     {"append_packed", py_append_packed, METH_VARARGS,
      "append_packed(ap, s, r, E, U_D, c_D): the r columns [E; U_D] that enter the packed factor "
      "(s columns, then [y; rho]) and the new column [y; U_D^{-T} (c_D - E^T y); 0], in place."},
+    {"select_candidates", py_select_candidates, METH_VARARGS,
+     "select_candidates(w, passive, blocked, tol, out): the indices i with w[i] > tol, neither "
+     "passive nor blocked, with the len(out) largest w[i], largest first, in out; returns their "
+     "number."},
     {"block_cholesky", py_block_cholesky, METH_VARARGS,
      "block_cholesky(D, G, tol): D := the upper Cholesky factor of D - G (G None: of D), in "
      "place, row by row up to the first pivot p with p <= 0 or p <= tol D[i, i]; returns the "

@@ -85,6 +85,7 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
     leave_cap = _WS_BLOCK_WIDE if far else 0  # the block once a variable has left
     width = min(block, _WS_FIRST)
     refreshed = False
+    compiled = _compiled_downdate()  # read once: the environment, per call, costs
     w = c
     if passive0 is not None and passive0.any():
         cand = np.flatnonzero(passive0)
@@ -99,8 +100,8 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
         if patience is not None and it > patience and widest < block:
             return x, it - 1, False, Exit(Reason.ROUND_BUDGET, f"no block of {block} columns "
                                           f"entered whole within {patience} rounds")
-        cand_mask = (~passive) & (~blocked) & (w > tol_w)
-        if not cand_mask.any():
+        cand = _candidates(w, passive, blocked, tol_w, width, compiled)
+        if not cand.size:
             end = final_exit(x, w, cnorm)
             if end is CERTIFIED or refreshed:
                 return x, it, end is CERTIFIED, end
@@ -113,10 +114,6 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
             x = ws.inner(x, passive, blocked)
             w = ws.gradient(x)
             continue
-        cand = np.flatnonzero(cand_mask)
-        if cand.size > width:
-            cand = cand[np.argpartition(-w[cand], width - 1)[:width]]
-        cand = cand[np.argsort(-w[cand], kind="stable")]
         s_before = ws.F.size
         dependent = ws.add(cand)
         blocked[dependent] = True
@@ -141,6 +138,22 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
         f_prev = min(f, f_prev)
         w = A.T @ r
     return x, max_iter, False, ITERATION_CAP
+
+
+def _candidates(w, passive, blocked, tol_w, width, compiled=False):
+    """The columns that enter in the next round: of the variables neither passive nor
+    blocked whose ``w`` (minus the gradient) is above ``tol_w``, the ``width`` with the largest
+    ``w``, largest first. Compiled (``_cholc.select_candidates``, one pass over w) where asked
+    and the arrays are in the layout it reads; there exactly equal values go lower index
+    first, while numpy's argpartition picks among those tied at the cut as it likes."""
+    if (compiled and w.dtype == np.float64 and w.flags.c_contiguous
+            and passive.flags.c_contiguous and blocked.flags.c_contiguous):
+        out = np.empty(width, dtype=np.intp)
+        return out[:_cholc.select_candidates(w, passive, blocked, tol_w, out)]
+    cand = np.flatnonzero((~passive) & (~blocked) & (w > tol_w))
+    if cand.size > width:
+        cand = cand[np.argpartition(-w[cand], width - 1)[:width]]
+    return cand[np.argsort(-w[cand], kind="stable")]
 
 
 class _Set:
