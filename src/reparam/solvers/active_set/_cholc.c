@@ -5,8 +5,11 @@
  * which also serves ``working_set_wide.PackedSet``, whose packed array holds after U the column
  * [y; rho], y = U^{-T} c_F: there each step is one back substitution and every downdate
  * rotates that column along. Last, for the columns that enter that set: ``solve_lower``,
- * U^{-T} B for a block of right-hand sides, four at a time in one pass over U, and
- * ``append_packed``, which writes the new columns and the grown [y; rho] after U.
+ * U^{-T} B for a block of right-hand sides, four at a time in one pass over U,
+ * ``block_cholesky``, the factor of their own Gram block orthogonal to span(A_F) with
+ * Lawson-Hanson's dependence test on its pivots, and ``append_packed``, which writes the new
+ * columns and the grown [y; rho] after U. And for every working set of
+ * ``working_set._working_set``: ``select_candidates``, the columns that enter next.
  *
  * With G_FF = U^T U (U upper triangular, s x s), removing variable k deletes column k of U.
  * The columns after it then form an upper Hessenberg block in rows k..s-1, which a sweep of
