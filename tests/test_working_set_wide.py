@@ -225,17 +225,23 @@ def needs_extension():
         pytest.skip("the extension _cholc was not built")
 
 
+def _compiled_then_numpy(A, b, monkeypatch):
+    """(x, rounds) of the working set with the extension and then without it, each certified."""
+    runs = []
+    for env in ("", "1"):
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", env)
+        x, it, ok, stop = _working_set(A, b, None, 3 * A.shape[1])
+        assert ok and stop.certified and kkt(A, b, x) <= 1e-10
+        runs.append((x, it))
+    return runs
+
+
 @pytest.mark.parametrize("m,n,seed", [(120, 240, 4), (250, 500, 10), (100, 400, 1),
                                       (150, 300, 3)])
 def test_compiled_and_numpy_packed_sets_take_the_same_path(m, n, seed, packed, monkeypatch):
     needs_extension()
     A, b = gaussian(m, n, seed)
-    runs = []
-    for env in ("", "1"):
-        monkeypatch.setenv("REPARAM_NO_EXTENSION", env)
-        x, it, ok, stop = _working_set(A, b, None, 3 * n)
-        assert ok and stop.certified and kkt(A, b, x) <= 1e-10
-        runs.append((x, it))
+    runs = _compiled_then_numpy(A, b, monkeypatch)
     assert [s.compiled for s in packed] == [True, False]
     (xc, itc), (xn, itn) = runs
     assert itc == itn  # the same rounds
@@ -576,12 +582,7 @@ def test_compiled_and_numpy_selection_take_the_same_path_on_the_square_factor(m,
     # m >= n: the square factor (working_set._Set), where only the selection is compiled.
     needs_extension()
     A, b = gaussian(m, n, seed)
-    runs = []
-    for env in ("", "1"):
-        monkeypatch.setenv("REPARAM_NO_EXTENSION", env)
-        x, it, ok, stop = _working_set(A, b, None, 3 * n)
-        assert ok and stop.certified and kkt(A, b, x) <= 1e-10
-        runs.append((x, it))
+    runs = _compiled_then_numpy(A, b, monkeypatch)
     (xc, itc), (xn, itn) = runs
     assert itc == itn
     np.testing.assert_array_equal(xc > 0, xn > 0)
