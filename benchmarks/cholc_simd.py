@@ -1,0 +1,149 @@
+"""The compiled kernels of the wide working set at each vector level of ``_cholc``.
+
+Run from the repository root::
+
+    python -m benchmarks.cholc_simd                  # kernels, then whole solves
+    python -m benchmarks.cholc_simd --repeats 21 --solves 0
+
+``_cholc`` picks its kernels at import: 256-bit vectors with fused multiply-adds (AVX2 and FMA)
+where the CPU has them, two-double SSE2 vectors otherwise; ``_cholc.simd(level)`` switches.
+This script times each kernel alone at both levels at a few sizes of the factor s (U packed,
+from the QR of a Gaussian matrix): ``solve_lower`` (``U^{-T} B``, 16 right-hand sides, and one),
+the back substitution ``U z = y`` (one step of ``lh_inner`` that keeps every variable) and a
+downdate ``delete_packed`` at a few positions (the copy that restores the factor timed apart
+and subtracted). Then the whole solve ``reparam.nnls(A, b)`` on wide Gaussian problems. The two
+levels alternate call by call (kernels: block by block) so that the machine's load falls on
+both alike; CPU time, one BLAS thread; best and median per level and the ratio of medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import reparam
+from benchmarks import problems
+from reparam.solvers.active_set import working_set
+
+
+def _packed(s, seed=0):
+    U = np.linalg.qr(np.random.default_rng(seed).standard_normal((s + 20, s)), mode="r")
+    U *= np.sign(np.diag(U))[:, None]  # a positive diagonal, as a Cholesky factor has
+    return U, U.T[np.tril_indices(s)].copy()
+
+
+def _block_time(fn, inner):
+    t = time.process_time()
+    for _ in range(inner):
+        fn()
+    return (time.process_time() - t) / inner
+
+
+def _interleaved(cholc, fns, repeats):
+    """{level: [seconds per call]} with the levels alternating block by block."""
+    times = {0: [], 1: []}
+    for _ in range(repeats):
+        for level in (0, 1):
+            cholc.simd(level)
+            times[level].append(fns[level]())
+    return times
+
+
+def _row(name, times, unit=1e3):
+    b, a = np.array(times[0]) * unit, np.array(times[1]) * unit
+    print(f"{name:34s} {b.min():8.3f} {np.median(b):8.3f} {a.min():8.3f} {np.median(a):8.3f}"
+          f"   {np.median(a) / np.median(b):5.2f}")
+
+
+def kernels(cholc, sizes, repeats):
+    print(f"{'kernel (ms per call)':34s} {'sse2 min':>8s} {'median':>8s} {'avx2 min':>8s} "
+          f"{'median':>8s}   avx2/sse2")
+    for s in sizes:
+        U, ap = _packed(s, seed=s)
+        inner = max(3, int(2e6 / s**2))
+        B = np.random.default_rng(1).standard_normal((s, 16))
+        work = B.copy()
+
+        def multi(B=B, work=work, ap=ap, s=s):
+            np.copyto(work, B)
+            cholc.solve_lower(ap, s, work)
+
+        t = _interleaved(cholc, {lv: lambda: _block_time(multi, inner) for lv in (0, 1)},
+                         repeats)
+        _row(f"solve_lower s={s} r=16", t)
+        v = B[:, :1].copy()
+        w1 = v.copy()
+
+        def single(v=v, w1=w1, ap=ap, s=s):
+            np.copyto(w1, v)
+            cholc.solve_lower(ap, s, w1)
+
+        t = _interleaved(cholc, {lv: lambda: _block_time(single, inner) for lv in (0, 1)},
+                         repeats)
+        _row(f"solve_lower s={s} r=1", t)
+        # U z = y with z = 1: one back substitution, every variable kept
+        apy = np.concatenate([ap, U @ np.ones(s), [0.0]])
+        x = np.ones(s)
+        pos = np.arange(s)
+
+        def upper(apy=apy, x=x, pos=pos, s=s):
+            cholc.lh_inner(apy, s, x, None, pos)
+
+        t = _interleaved(cholc, {lv: lambda: _block_time(upper, inner) for lv in (0, 1)},
+                         repeats)
+        _row(f"lh_inner (one solve) s={s}", t)
+        buf = ap.copy()
+        copy = np.median([_block_time(lambda: np.copyto(buf, ap), inner) for _ in range(5)])
+        for k in (s // 4, s - 60):
+            def down(k=k, buf=buf, ap=ap, s=s):
+                np.copyto(buf, ap)
+                cholc.delete_packed(buf, s, k)
+
+            t = _interleaved(cholc, {lv: lambda: _block_time(down, inner) for lv in (0, 1)},
+                             repeats)
+            t = {lv: [v - copy for v in t[lv]] for lv in t}
+            _row(f"delete_packed s={s} k={k}", t)
+
+
+def solves(cholc, shapes, repeats):
+    print(f"{'nnls (ms per solve)':34s} {'sse2 min':>8s} {'median':>8s} {'avx2 min':>8s} "
+          f"{'median':>8s}   avx2/sse2")
+    for m, n, seed in shapes:
+        A, b = problems.gaussian(m, n, seed)
+        reparam.nnls(A, b)  # warm up
+
+        def one(A=A, b=b):
+            t = time.process_time()
+            reparam.nnls(A, b)
+            return time.process_time() - t
+
+        t = _interleaved(cholc, {0: one, 1: one}, repeats)
+        _row(f"gaussian {m} x {n} seed {seed}", t)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--sizes", type=int, nargs="*", default=[200, 420, 480])
+    p.add_argument("--solves", type=int, default=15, help="interleaved solves per level")
+    p.add_argument("--no-kernels", action="store_true")
+    a = p.parse_args()
+    cholc = working_set._cholc
+    if cholc is None or cholc.simd_max < 1:
+        raise SystemExit("needs the extension _cholc on a CPU with AVX2 and FMA")
+    start = cholc.simd()
+    with threadpool_limits(1):
+        try:
+            if not a.no_kernels:
+                kernels(cholc, a.sizes, a.repeats)
+            if a.solves:
+                solves(cholc, [(500, 1000, 10), (300, 600, 1)], a.solves)
+        finally:
+            cholc.simd(start)
+
+
+if __name__ == "__main__":
+    main()
