@@ -10,8 +10,8 @@ where the CPU has them, two-double SSE2 vectors otherwise; ``_cholc.simd(level)`
 This script times each kernel alone at both levels at a few sizes of the factor s (U packed,
 from the QR of a Gaussian matrix): ``solve_lower`` (``U^{-T} B``, 16 right-hand sides, and one),
 the back substitution ``U z = y`` (one step of ``lh_inner`` that keeps every variable) and a
-downdate ``delete_packed`` at a few positions (the copy that restores the factor timed apart
-and subtracted). Then the whole solve ``reparam.nnls(A, b)`` on wide Gaussian problems. The two
+downdates ``delete_packed`` at a given distance from the end, ten in a row (the copy
+that then restores the factor timed apart and subtracted). Then the whole solve ``reparam.nnls(A, b)`` on wide Gaussian problems. The two
 levels alternate call by call (kernels: block by block) so that the machine's load falls on
 both alike; CPU time, one BLAS thread; best and median per level and the ratio of medians.
 """
@@ -95,17 +95,19 @@ def kernels(cholc, sizes, repeats):
         t = _interleaved(cholc, {lv: lambda: _block_time(upper, inner) for lv in (0, 1)},
                          repeats)
         _row(f"lh_inner (one solve) s={s}", t)
+        # ten downdates in a row at the same distance from the end, then the factor restored
         buf = ap.copy()
-        copy = np.median([_block_time(lambda: np.copyto(buf, ap), inner) for _ in range(5)])
-        for k in (s // 4, s - 60):
-            def down(k=k, buf=buf, ap=ap, s=s):
+        copy = min(_block_time(lambda: np.copyto(buf, ap), inner) for _ in range(5)) / 10
+        for back in (3 * s // 4, 60):
+            def down(back=back, buf=buf, ap=ap, s=s):
                 np.copyto(buf, ap)
-                cholc.delete_packed(buf, s, k)
+                for i in range(10):
+                    cholc.delete_packed(buf, s - i, s - i - back)
 
-            t = _interleaved(cholc, {lv: lambda: _block_time(down, inner) for lv in (0, 1)},
+            t = _interleaved(cholc, {lv: lambda: _block_time(down, inner) / 10 for lv in (0, 1)},
                              repeats)
             t = {lv: [v - copy for v in t[lv]] for lv in t}
-            _row(f"delete_packed s={s} k={k}", t)
+            _row(f"delete_packed s={s} k=s-{back}", t)
 
 
 def solves(cholc, shapes, repeats):
