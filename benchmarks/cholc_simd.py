@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -42,13 +43,14 @@ def _block_time(fn, inner):
     return (time.process_time() - t) / inner
 
 
-def _interleaved(cholc, fns, repeats):
-    """{level: [seconds per call]} with the levels alternating block by block."""
+def _interleaved(cholc, fn, repeats, inner=None):
+    """{level: [seconds per call]} of fn (timed in blocks of ``inner`` calls, or returning its
+    own time), the levels alternating block by block."""
     times = {0: [], 1: []}
     for _ in range(repeats):
         for level in (0, 1):
             cholc.simd(level)
-            times[level].append(fns[level]())
+            times[level].append(fn() if inner is None else _block_time(fn, inner))
     return times
 
 
@@ -71,8 +73,7 @@ def kernels(cholc, sizes, repeats):
             np.copyto(work, B)
             cholc.solve_lower(ap, s, work)
 
-        t = _interleaved(cholc, {lv: lambda: _block_time(multi, inner) for lv in (0, 1)},
-                         repeats)
+        t = _interleaved(cholc, multi, repeats, inner)
         _row(f"solve_lower s={s} r=16", t)
         v = B[:, :1].copy()
         w1 = v.copy()
@@ -81,8 +82,7 @@ def kernels(cholc, sizes, repeats):
             np.copyto(w1, v)
             cholc.solve_lower(ap, s, w1)
 
-        t = _interleaved(cholc, {lv: lambda: _block_time(single, inner) for lv in (0, 1)},
-                         repeats)
+        t = _interleaved(cholc, single, repeats, inner)
         _row(f"solve_lower s={s} r=1", t)
         # U z = y with z = 1: one back substitution, every variable kept
         apy = np.concatenate([ap, U @ np.ones(s), [0.0]])
@@ -92,21 +92,19 @@ def kernels(cholc, sizes, repeats):
         def upper(apy=apy, x=x, pos=pos, s=s):
             cholc.lh_inner(apy, s, x, None, pos)
 
-        t = _interleaved(cholc, {lv: lambda: _block_time(upper, inner) for lv in (0, 1)},
-                         repeats)
+        t = _interleaved(cholc, upper, repeats, inner)
         _row(f"lh_inner (one solve) s={s}", t)
         # ten downdates in a row at the same distance from the end, then the factor restored
         buf = ap.copy()
-        copy = min(_block_time(lambda: np.copyto(buf, ap), inner) for _ in range(5)) / 10
+        copy = min(_block_time(partial(np.copyto, buf, ap), inner) for _ in range(5)) / 10
         for back in (3 * s // 4, 60):
             def down(back=back, buf=buf, ap=ap, s=s):
                 np.copyto(buf, ap)
                 for i in range(10):
                     cholc.delete_packed(buf, s - i, s - i - back)
 
-            t = _interleaved(cholc, {lv: lambda: _block_time(down, inner) / 10 for lv in (0, 1)},
-                             repeats)
-            t = {lv: [v - copy for v in t[lv]] for lv in t}
+            t = _interleaved(cholc, down, repeats, inner)
+            t = {lv: [v / 10 - copy for v in t[lv]] for lv in t}
             _row(f"delete_packed s={s} k=s-{back}", t)
 
 
@@ -122,7 +120,7 @@ def solves(cholc, shapes, repeats):
             reparam.nnls(A, b)
             return time.process_time() - t
 
-        t = _interleaved(cholc, {0: one, 1: one}, repeats)
+        t = _interleaved(cholc, one, repeats)
         _row(f"gaussian {m} x {n} seed {seed}", t)
 
 

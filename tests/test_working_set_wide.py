@@ -238,7 +238,8 @@ def _compiled_then_numpy(A, b, monkeypatch):
 
 @pytest.mark.parametrize("m,n,seed", [(120, 240, 4), (250, 500, 10), (100, 400, 1),
                                       (150, 300, 3)])
-def test_compiled_and_numpy_packed_sets_take_the_same_path(m, n, seed, packed, monkeypatch):
+def test_compiled_and_numpy_packed_sets_take_the_same_path(m, n, seed, packed, monkeypatch,
+                                                          simd):
     needs_extension()
     A, b = gaussian(m, n, seed)
     runs = _compiled_then_numpy(A, b, monkeypatch)
@@ -287,7 +288,7 @@ def run_inner(p, x, compiled):
     (40, [5], 6),               # variables entered at zero stay (z > 0)
     (200, [0, 1, 100, 198], 0),
 ])
-def test_compiled_inner_loop_matches_the_python_loop(s, drops, extra):
+def test_compiled_inner_loop_matches_the_python_loop(s, drops, extra, simd):
     needs_extension()
     import copy
     states = []
@@ -587,3 +588,126 @@ def test_compiled_and_numpy_selection_take_the_same_path_on_the_square_factor(m,
     assert itc == itn
     np.testing.assert_array_equal(xc > 0, xn > 0)
     np.testing.assert_allclose(xc, xn, rtol=0, atol=1e-10 * np.abs(xn).max())
+
+
+# The vector levels of ``_cholc``: 0 the SSE2 kernels (any x86-64 CPU, and the only level
+# elsewhere), 1 their AVX2 + FMA variants, chosen at import where the CPU has both. Fused
+# multiply-adds round once where the baseline rounds twice and the sums run in another order,
+# so the levels agree to rounding, not bit for bit: the triangular factors here come from the
+# QR of Gaussian matrices with 20 more rows than columns, cond(U) below ~50, so a solve's
+# error is a few eps * cond * s ~ 1e-12 relative at s = 131 and 1e-11 is a wide margin that
+# an error in one entry of a block (any wrong term of a sum) would still break.
+
+@pytest.fixture(params=[0, 1], ids=["sse2", "avx2"])
+def simd(request):
+    """Runs the test at each vector level of ``_cholc`` and restores the level chosen at import."""
+    needs_extension()
+    cholc = ws._cholc
+    if request.param > cholc.simd_max:
+        pytest.skip("this CPU lacks AVX2 and FMA: only the SSE2 kernels can run")
+    start = cholc.simd(request.param)
+    yield request.param
+    cholc.simd(start)
+
+
+def levels():
+    """The vector levels this CPU runs."""
+    return list(range(ws._cholc.simd_max + 1))
+
+
+def test_simd_level_is_read_set_and_checked():
+    needs_extension()
+    cholc = ws._cholc
+    start = cholc.simd()
+    assert start == cholc.simd_max in (0, 1)  # the best level the CPU has, chosen at import
+    try:
+        for level in levels():
+            cholc.simd(level)
+            assert cholc.simd() == level
+        with pytest.raises(ValueError, match="level"):
+            cholc.simd(cholc.simd_max + 1)
+        with pytest.raises(ValueError, match="level"):
+            cholc.simd(-2)
+        assert cholc.simd() == cholc.simd_max  # a refused level changes nothing
+    finally:
+        cholc.simd(start)
+
+
+SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 33, 130, 131]
+
+
+@pytest.mark.parametrize("s", SIZES)
+@pytest.mark.parametrize("r", [1, 3, 4, 5, 8, 9, 12, 16, 17, 20])
+def test_transposed_solve_at_each_level_matches_scipy(simd, s, r):
+    import scipy.linalg
+    U, ap = packed_upper(s, seed=10 * s + r)
+    C = np.random.default_rng(r).standard_normal((s, r))
+    E = C.copy()
+    ws._cholc.solve_lower(ap, s, E)
+    ref = scipy.linalg.solve_triangular(U, C, trans="T", lower=False)
+    np.testing.assert_allclose(E, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("s", [5, 33, 131])
+def test_levels_agree_with_each_other(s):
+    """The same solves and downdate at every level the CPU runs, to rounding."""
+    needs_extension()
+    if ws._cholc.simd_max < 1:
+        pytest.skip("this CPU lacks AVX2 and FMA: there is only one level to compare")
+    cholc = ws._cholc
+    ap = packed_upper(s, seed=s)[1]
+    C = np.random.default_rng(s).standard_normal((s, 16))
+    start = cholc.simd()
+    out = []
+    try:
+        for level in (0, 1):
+            cholc.simd(level)
+            E = C.copy()
+            cholc.solve_lower(ap, s, E)
+            down = ap.copy()
+            cholc.delete_packed(down, s, s // 3)
+            out.append((E, down))
+    finally:
+        cholc.simd(start)
+    (E0, d0), (E1, d1) = out
+    np.testing.assert_allclose(E1, E0, rtol=0, atol=1e-11 * np.abs(E0).max())
+    np.testing.assert_allclose(d1, d0, rtol=0, atol=1e-11 * np.abs(d0).max())
+
+
+@pytest.mark.parametrize("s", SIZES)
+def test_per_step_solves_at_each_level_match_scipy_and_dtpsv(simd, s):
+    """lh_inner's solves when every variable stays (z > 0): with the column [y; rho] one back
+    substitution (U z = y), and from c two (U^T U z = c), against dense and packed BLAS."""
+    import scipy.linalg
+    U, ap = packed_upper(s, seed=s)
+    U *= np.sign(np.diag(U))[:, None]  # the positive diagonal of a Cholesky factor
+    ap = U.T[np.tril_indices(s)].copy()
+    z = 1.0 + np.random.default_rng(s).random(s)  # positive: one step, nothing leaves
+    y = U @ z
+    apy = np.concatenate([ap, y, [0.0]])
+    x = np.ones(s)
+    assert ws._cholc.lh_inner(apy, s, x, None, np.arange(s)) == s
+    ref = scipy.linalg.solve_triangular(U, y)
+    np.testing.assert_allclose(x, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
+    ref_packed = wide._dtpsv(s, ap, y)  # upper, no transpose, non-unit
+    np.testing.assert_allclose(x, ref_packed, rtol=0, atol=1e-11 * np.abs(ref).max())
+    c = U.T @ y
+    x = np.ones(s)
+    assert ws._cholc.lh_inner(ap.copy(), s, x, c.copy(), np.arange(s)) == s
+    ref = scipy.linalg.cho_solve((U, False), c)
+    np.testing.assert_allclose(x, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("s,k", [(1, 0), (2, 0), (5, 1), (9, 0), (9, 8), (33, 3), (33, 20),
+                                 (131, 0), (131, 60), (131, 127)])
+def test_downdate_at_each_level_is_the_factor_of_the_kept_columns(simd, s, k):
+    U, ap = packed_upper(s, seed=s + k)
+    down = ap.copy()
+    ws._cholc.delete_packed(down, s, k)
+    n = s - 1
+    V = np.zeros((n, n))
+    V.T[np.tril_indices(n)] = down[:n * (n + 1) // 2]
+    keep = np.delete(np.arange(s), k)
+    G = U[:, keep].T @ U[:, keep]
+    np.testing.assert_allclose(V.T @ V, G, rtol=0, atol=1e-11 * np.abs(G).max(initial=0.0))
+    np.testing.assert_array_equal(np.tril(V, -1), 0.0)
