@@ -594,9 +594,10 @@ def test_compiled_and_numpy_selection_take_the_same_path_on_the_square_factor(m,
 # elsewhere), 1 their AVX2 + FMA variants, chosen at import where the CPU has both. Fused
 # multiply-adds round once where the baseline rounds twice and the sums run in another order,
 # so the levels agree to rounding, not bit for bit: the triangular factors here come from the
-# QR of Gaussian matrices with 20 more rows than columns, cond(U) below ~50, so a solve's
-# error is a few eps * cond * s ~ 1e-12 relative at s = 131 and 1e-11 is a wide margin that
-# an error in one entry of a block (any wrong term of a sum) would still break.
+# QR of Gaussian matrices with 20 more rows than columns, cond(U) below 30, where a solve's
+# backward-stable error is below eps * cond * s ~ 1e-12 relative at s = 131 (the two solves
+# from c: cond^2, but measured below 2e-14 at both levels) and 1e-11 is a wide margin that an
+# error in one entry of a block (any wrong term of a sum) still breaks.
 
 @pytest.fixture(params=[0, 1], ids=["sse2", "avx2"])
 def simd(request):
