@@ -9,11 +9,12 @@ Run from the repository root::
 where the CPU has them, two-double SSE2 vectors otherwise; ``_cholc.simd(level)`` switches.
 This script times each kernel alone at both levels at a few sizes of the factor s (U packed,
 from the QR of a Gaussian matrix): ``solve_lower`` (``U^{-T} B``, 16 right-hand sides, and one),
-the back substitution ``U z = y`` (one step of ``lh_inner`` that keeps every variable) and a
-downdates ``delete_packed`` at a given distance from the end, ten in a row (the copy
-that then restores the factor timed apart and subtracted). Then the whole solve ``reparam.nnls(A, b)`` on wide Gaussian problems. The two
-levels alternate call by call (kernels: block by block) so that the machine's load falls on
-both alike; CPU time, one BLAS thread; best and median per level and the ratio of medians.
+the back substitution ``U z = y`` (one step of ``lh_inner`` that keeps every variable) and
+the downdate ``delete_packed`` at a given distance from the end, ten in a row (the copy that
+then restores the factor timed apart and subtracted). Then the whole solve
+``reparam.nnls(A, b)`` on wide Gaussian problems. The two levels alternate call by call
+(kernels: block by block) so that the machine's load falls on both alike; CPU time, one BLAS
+thread; best and median per level and the ratio of medians.
 """
 
 from __future__ import annotations
