@@ -391,3 +391,54 @@ def test_column_scale_of_a_large_operator_is_one_estimated_common_scale():
     k1 = rp.kkt_residual(aslinearoperator(A), b, x)
     k2 = rp.kkt_residual(aslinearoperator(A * 1e8), b * 1e8, x)
     assert k1 == pytest.approx(k2, rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e150, 1e-150])
+def test_many_right_hand_sides_are_certified_block_by_block_as_all_at_once(scale, monkeypatch):
+    # certify takes many columns through buffers a block at a time; a block of 7 columns
+    # (8 x 5 entries over 56) with a last, shorter block must give what all columns at once
+    # give, at ordinary and extreme scales (where products are taken at A / 2^p)
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((8, 5)) * scale
+    B = rng.standard_normal((8, 45)) * scale
+    X = np.abs(rng.standard_normal((5, 45)))
+    X[rng.random((5, 45)) < 0.4] = 0.0
+    op = as_operator(A)
+    monkeypatch.setattr(_result, "_CHUNK_ENTRIES", 56)
+    assert _result._chunked(op, B, X)
+    blocks = _result.certify(op, B, X)
+    monkeypatch.setattr(_result, "_CHUNK_ENTRIES", 1 << 40)
+    assert not _result._chunked(op, B, X)
+    whole = _result.certify(op, B, X)
+    for got, want in zip(blocks, whole):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=0.0)
+    single = [rp.kkt_residual(A, B[:, j], X[:, j]) for j in range(45)]
+    np.testing.assert_allclose(blocks[0], single, rtol=1e-12)
+
+
+def test_block_by_block_certificate_leaves_zero_columns_to_the_whole_block(monkeypatch):
+    # a zero column makes the certificate inf where its entry is not zero; the blocks'
+    # formula assumes positive norms, so such problems take the whole-block version
+    rng = np.random.default_rng(12)
+    A = rng.standard_normal((6, 3))
+    A[:, 1] = 0.0
+    B = rng.standard_normal((6, 20))
+    X = np.abs(rng.standard_normal((3, 20)))
+    X[1, :10] = 0.0
+    monkeypatch.setattr(_result, "_CHUNK_ENTRIES", 18)
+    kkt = _result.certify(as_operator(A), B, X)[0]
+    assert np.all(np.isinf(kkt[10:])) and np.all(np.isfinite(kkt[:10]))
+
+
+def test_exact_answer_for_many_right_hand_sides_leaves_the_warm_start_alone():
+    # the exact method unscales the kernel's answer in place; a warm start must stay as given
+    rng = np.random.default_rng(13)
+    A = rng.standard_normal((40, 10)) * 10.0 ** rng.uniform(-3, 3, 10)  # scaled: d != 1
+    B = rng.standard_normal((40, 6))
+    x0 = np.abs(rng.standard_normal((10, 6)))
+    keep = x0.copy()
+    res = rp.nnls(A, B, method="active-set", x0=x0)
+    np.testing.assert_array_equal(x0, keep)
+    assert res.x is not x0 and np.all(res.success)
+    ref = np.column_stack([scipy.optimize.nnls(A, B[:, j], maxiter=1000)[0] for j in range(6)])
+    np.testing.assert_allclose(A @ res.x, A @ ref, atol=1e-9 * np.abs(B).max())
