@@ -299,3 +299,21 @@ def test_one_call_path_equals_the_separate_calls(monkeypatch, case, m, n):
     assert fused.kkt == pytest.approx(separate.kkt, rel=1e-14, abs=1e-300)
     assert fused.objective == separate.objective and fused.message == separate.message
     assert fused.complementarity == separate.complementarity
+
+
+def test_all_columns_certified_block_by_block_as_all_at_once(monkeypatch):
+    # all_columns_bpp measures every column's KKT residual through a buffer a block of
+    # columns at a time: a block of 3 columns (and a shorter last one) must certify exactly
+    # the columns that all at once certifies, with the same answer
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((30, 12))
+    B = rng.standard_normal((30, 50))
+    G, C = A.T @ A, A.T @ B
+    whole = small.all_columns_bpp(G, C, None, 100)
+    monkeypatch.setattr(small, "_CERTIFY_ENTRIES", 36)
+    blocks = small.all_columns_bpp(G, C, None, 100)
+    np.testing.assert_array_equal(blocks[0], whole[0])
+    np.testing.assert_array_equal(blocks[2], whole[2])
+    assert whole[2].all()
+    ref = np.column_stack([scipy.optimize.nnls(A, B[:, j])[0] for j in range(50)])
+    np.testing.assert_allclose(blocks[0], ref, atol=1e-10)
