@@ -547,7 +547,7 @@ def _finish(problem: Problem, res: Result, opts: dict) -> Result:
         x64[c == 0] = 0.0
     kkt, objective, complementarity = certify(problem.op, problem.b, x64, c, problem.b_norm)
     demote_unmet(res, kkt, tol)
-    x = x64.astype(problem.out_dtype)
+    x = x64.astype(problem.out_dtype, copy=False)  # x64 is a copy already
     if problem.out_dtype != np.float64:
         kkt, objective, complementarity = certify(problem.op, problem.b, x, c, problem.b_norm)
         res.message += f"; x rounded to {problem.out_dtype} has kkt {np.max(kkt):.2e}"

@@ -177,8 +177,15 @@ def active_set(problem: Problem, opts: dict) -> Result:
     if keep is not None:  # identical columns: the one kept carries the weight, its twins 0
         y = np.zeros((As.shape[1], *y.shape[1:]))
         y[keep] = out.x
-    x = np.zeros((problem.shape[1], *problem.b.shape[1:]))
-    x[live] = y / (d if y.ndim == 1 else d[:, None])
+    dd = d if y.ndim == 1 else d[:, None]
+    if live.all():  # no zero column: x is the kernel's answer unscaled, without a second copy
+        own = (y.dtype == np.float64 and y.flags.writeable
+               and not any(np.may_share_memory(y, v) for v in (problem.b, opts.get("x0"))
+                           if isinstance(v, np.ndarray)))
+        x = np.divide(y, dd, out=y if own else None)
+    else:
+        x = np.zeros((problem.shape[1], *problem.b.shape[1:]))
+        x[live] = y / dd
     converged = np.asarray(out.converged)
     status = np.where(converged, Status.CONVERGED, Status.MAX_ITER)
     if status.ndim == 0:
