@@ -208,6 +208,39 @@ static void packed_solve_lower(const double *ap, Py_ssize_t s, double *y)
     }
 }
 
+/* The 4 x 4 diagonal block of the back substitution U z = y that ends at column j (columns
+ * j-3 .. j of U packed by columns, in c[0..3]): solves it, writes t0..t3 to y[j-3 .. j] and
+ * returns them, for the axpys with the entries of those columns above the block. */
+static inline void diagonal_block(const double *ap, Py_ssize_t j, double *y, const double **c,
+                                  double *t0, double *t1, double *t2, double *t3)
+{
+    const double *c3 = ap + j * (j + 1) / 2, *c2 = ap + (j - 1) * j / 2;
+    const double *c1 = ap + (j - 2) * (j - 1) / 2, *c0 = ap + (j - 3) * (j - 2) / 2;
+    double u3 = y[j] / c3[j];
+    double u2 = (y[j - 1] - u3 * c3[j - 1]) / c2[j - 1];
+    double u1 = (y[j - 2] - u3 * c3[j - 2] - u2 * c2[j - 2]) / c1[j - 2];
+    double u0 = (y[j - 3] - u3 * c3[j - 3] - u2 * c2[j - 3] - u1 * c1[j - 3]) / c0[j - 3];
+    y[j] = u3;
+    y[j - 1] = u2;
+    y[j - 2] = u1;
+    y[j - 3] = u0;
+    c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3;
+    *t0 = u0; *t1 = u1; *t2 = u2; *t3 = u3;
+}
+
+/* The back substitution U z = y through columns j, j-1, .. 0 one at a time (the columns
+ * left after the blocks of four), in place on y. */
+static inline void back_substitute_columns(const double *ap, Py_ssize_t j, double *y)
+{
+    for (; j >= 0; j--) {
+        const double *col = ap + j * (j + 1) / 2;
+        double t = y[j] / col[j];
+        y[j] = t;
+        for (Py_ssize_t i = 0; i < j; i++)
+            y[i] -= t * col[i];
+    }
+}
+
 /* y := U^{-1} y for U packed by columns: back substitution by axpys with the columns, four
  * columns at a time (solve their 4 x 4 diagonal block, then take the four from the entries
  * above it in one pass): y is read and written once per four columns instead of once per
@@ -216,25 +249,40 @@ static void packed_solve_upper(const double *ap, Py_ssize_t s, double *y)
 {
     Py_ssize_t j = s - 1;
     for (; j >= 3; j -= 4) {
-        const double *c3 = ap + j * (j + 1) / 2, *c2 = ap + (j - 1) * j / 2;
-        const double *c1 = ap + (j - 2) * (j - 1) / 2, *c0 = ap + (j - 3) * (j - 2) / 2;
-        double t3 = y[j] / c3[j];
-        double t2 = (y[j - 1] - t3 * c3[j - 1]) / c2[j - 1];
-        double t1 = (y[j - 2] - t3 * c3[j - 2] - t2 * c2[j - 2]) / c1[j - 2];
-        double t0 = (y[j - 3] - t3 * c3[j - 3] - t2 * c2[j - 3] - t1 * c1[j - 3]) / c0[j - 3];
-        y[j] = t3;
-        y[j - 1] = t2;
-        y[j - 2] = t1;
-        y[j - 3] = t0;
+        const double *c[4];
+        double t0, t1, t2, t3;
+        diagonal_block(ap, j, y, c, &t0, &t1, &t2, &t3);
+        const double *c0 = c[0], *c1 = c[1], *c2 = c[2], *c3 = c[3];
         for (Py_ssize_t i = 0; i < j - 3; i++)
             y[i] -= (t0 * c0[i] + t1 * c1[i]) + (t2 * c2[i] + t3 * c3[i]);
     }
-    for (; j >= 0; j--) {
-        const double *col = ap + j * (j + 1) / 2;
-        double t = y[j] / col[j];
-        y[j] = t;
-        for (Py_ssize_t i = 0; i < j; i++)
-            y[i] -= t * col[i];
+    back_substitute_columns(ap, j, y);
+}
+
+/* The right-hand sides q = from .. r-1 of B (s x r, row-major) one at a time: each copied
+ * into work, solved in place by solve1 (y := U^{-T} y) and copied back. */
+static void solve_lower_each(const double *ap, Py_ssize_t s, double *B, Py_ssize_t r,
+                             Py_ssize_t from, double *work,
+                             void (*solve1)(const double *, Py_ssize_t, double *))
+{
+    for (Py_ssize_t q = from; q < r; q++) {
+        for (Py_ssize_t i = 0; i < s; i++)
+            work[i] = B[i * r + q];
+        solve1(ap, s, work);
+        for (Py_ssize_t i = 0; i < s; i++)
+            B[i * r + q] = work[i];
+    }
+}
+
+/* col[a] = column j0 + a of U packed by columns, for the block of the four rows j0 .. j0+3 of
+ * the forward substitution; a block of h < 4 rows (the last) repeats its last column. */
+static inline void block_columns(const double *ap, Py_ssize_t s, Py_ssize_t j0,
+                                 const double **col)
+{
+    Py_ssize_t h = s - j0 < 4 ? s - j0 : 4;
+    for (Py_ssize_t a = 0; a < 4; a++) {
+        Py_ssize_t j = j0 + (a < h ? a : h - 1);
+        col[a] = ap + j * (j + 1) / 2;
     }
 }
 
@@ -249,20 +297,11 @@ static void packed_solve_lower_multi(const double *ap, Py_ssize_t s, double *B, 
                                      double *work)
 {
     Py_ssize_t ldb = r, r4 = r - r % 4;
-    for (Py_ssize_t q = r4; q < r; q++) {
-        for (Py_ssize_t i = 0; i < s; i++)
-            work[i] = B[i * ldb + q];
-        packed_solve_lower(ap, s, work);
-        for (Py_ssize_t i = 0; i < s; i++)
-            B[i * ldb + q] = work[i];
-    }
+    solve_lower_each(ap, s, B, r, r4, work, packed_solve_lower);
     for (Py_ssize_t j0 = 0; j0 < s; j0 += 4) {
         Py_ssize_t h = s - j0 < 4 ? s - j0 : 4;
         const double *col[4];
-        for (Py_ssize_t a = 0; a < 4; a++) {  /* a short last block repeats its last column */
-            Py_ssize_t j = j0 + (a < h ? a : h - 1);
-            col[a] = ap + j * (j + 1) / 2;
-        }
+        block_columns(ap, s, j0, col);
         for (Py_ssize_t q0 = 0; q0 < r4; q0 += 4) {
             /* rows a = 0..3 of the block, right-hand sides q0 .. q0 + 1 (lo) and q0 + 2 ..
              * q0 + 3 (hi) */
@@ -364,16 +403,10 @@ AVX2_FMA static void packed_solve_upper_avx2(const double *ap, Py_ssize_t s, dou
 {
     Py_ssize_t j = s - 1;
     for (; j >= 3; j -= 4) {
-        const double *c3 = ap + j * (j + 1) / 2, *c2 = ap + (j - 1) * j / 2;
-        const double *c1 = ap + (j - 2) * (j - 1) / 2, *c0 = ap + (j - 3) * (j - 2) / 2;
-        double t3 = y[j] / c3[j];
-        double t2 = (y[j - 1] - t3 * c3[j - 1]) / c2[j - 1];
-        double t1 = (y[j - 2] - t3 * c3[j - 2] - t2 * c2[j - 2]) / c1[j - 2];
-        double t0 = (y[j - 3] - t3 * c3[j - 3] - t2 * c2[j - 3] - t1 * c1[j - 3]) / c0[j - 3];
-        y[j] = t3;
-        y[j - 1] = t2;
-        y[j - 2] = t1;
-        y[j - 3] = t0;
+        const double *c[4];
+        double t0, t1, t2, t3;
+        diagonal_block(ap, j, y, c, &t0, &t1, &t2, &t3);
+        const double *c0 = c[0], *c1 = c[1], *c2 = c[2], *c3 = c[3];
         v4d u0 = {t0, t0, t0, t0}, u1 = {t1, t1, t1, t1};
         v4d u2 = {t2, t2, t2, t2}, u3 = {t3, t3, t3, t3};
         Py_ssize_t n = j - 3, i = 0;
@@ -385,13 +418,7 @@ AVX2_FMA static void packed_solve_upper_avx2(const double *ap, Py_ssize_t s, dou
         for (; i < n; i++)
             y[i] -= (t0 * c0[i] + t1 * c1[i]) + (t2 * c2[i] + t3 * c3[i]);
     }
-    for (; j >= 0; j--) {
-        const double *col = ap + j * (j + 1) / 2;
-        double t = y[j] / col[j];
-        y[j] = t;
-        for (Py_ssize_t i = 0; i < j; i++)
-            y[i] -= t * col[i];
-    }
+    back_substitute_columns(ap, j, y);
 }
 
 /* Rows j0 .. j0 + h - 1 (h <= 4, columns col[a] of U) of U^{-T} X for the W (4 or 8)
@@ -423,20 +450,11 @@ AVX2_FMA static void packed_solve_lower_multi_avx2(const double *ap, Py_ssize_t 
                                                    Py_ssize_t r, double *work)
 {
     Py_ssize_t ldb = r, r8 = r - r % 8, r4 = r - r % 4;
-    for (Py_ssize_t q = r4; q < r; q++) {
-        for (Py_ssize_t i = 0; i < s; i++)
-            work[i] = B[i * ldb + q];
-        packed_solve_lower_avx2(ap, s, work);
-        for (Py_ssize_t i = 0; i < s; i++)
-            B[i * ldb + q] = work[i];
-    }
+    solve_lower_each(ap, s, B, r, r4, work, packed_solve_lower_avx2);
     for (Py_ssize_t j0 = 0; j0 < s; j0 += 4) {
         Py_ssize_t h = s - j0 < 4 ? s - j0 : 4;
         const double *col[4];
-        for (Py_ssize_t a = 0; a < 4; a++) {  /* a short last block repeats its last column */
-            Py_ssize_t j = j0 + (a < h ? a : h - 1);
-            col[a] = ap + j * (j + 1) / 2;
-        }
+        block_columns(ap, s, j0, col);
         const double *c0 = col[0], *c1 = col[1], *c2 = col[2], *c3 = col[3];
         double acc[4][8];
         for (Py_ssize_t q0 = 0; q0 < r8; q0 += 8) {
@@ -668,25 +686,45 @@ static Py_ssize_t packed_length(Py_ssize_t s)
     return s < 0 || s > ((Py_ssize_t)1 << 30) ? -1 : s * (s + 1) / 2;
 }
 
-static int get_vector(PyObject *o, Py_buffer *b, Py_ssize_t min_len, int writable,
-                      const char *fn, const char *what)
+/* The element types of the 1-D arguments. */
+enum kind { FLOAT64, INTP, BOOL };
+
+/* A C-contiguous 1-D array of kind k into b: with exactly len entries where exact is set, at
+ * least len otherwise (len < 0: any length); ValueError naming fn and the argument what if
+ * it is not. */
+static int get_1d(PyObject *o, Py_buffer *b, enum kind k, Py_ssize_t len, int exact,
+                  int writable, const char *fn, const char *what)
 {
+    static const char *names[] = {"float64", "intp", "bool"};
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(o, b, flags) < 0)
         return -1;
-    int is_index = strcmp(what, "pos") == 0 || strcmp(what, "out") == 0;
-    int ok = b->ndim == 1 && b->shape[0] >= min_len
-             && (is_index ? (b->itemsize == (Py_ssize_t)sizeof(Py_ssize_t)
-                             && (strcmp(b->format, "l") == 0 || strcmp(b->format, "q") == 0
-                                 || strcmp(b->format, "n") == 0))
-                          : (b->itemsize == 8 && strcmp(b->format, "d") == 0));
-    if (!ok) {
-        PyErr_Format(PyExc_ValueError, "%s: %s must be a contiguous 1-D %s vector with "
-                     "at least %zd entries", fn, what, is_index ? "intp" : "float64", min_len);
+    const char *f = b->format;
+    int typed = k == FLOAT64 ? b->itemsize == 8 && strcmp(f, "d") == 0
+                : k == INTP ? b->itemsize == (Py_ssize_t)sizeof(Py_ssize_t)
+                              && (strcmp(f, "l") == 0 || strcmp(f, "q") == 0
+                                  || strcmp(f, "n") == 0)
+                : b->itemsize == 1 && strcmp(f, "?") == 0;
+    int sized = len < 0 || (exact ? b->shape[0] == len : b->shape[0] >= len);
+    if (b->ndim != 1 || !typed || !sized) {
+        if (len < 0)
+            PyErr_Format(PyExc_ValueError, "%s: %s must be a contiguous 1-D %s vector", fn,
+                         what, names[k]);
+        else
+            PyErr_Format(PyExc_ValueError, "%s: %s must be a contiguous 1-D %s vector with "
+                         "%s %zd entries", fn, what, names[k], exact ? "exactly" : "at least",
+                         len);
         PyBuffer_Release(b);
         return -1;
     }
     return 0;
+}
+
+/* A float64 vector of at least min_len entries. */
+static int get_vector(PyObject *o, Py_buffer *b, Py_ssize_t min_len, int writable,
+                      const char *fn, const char *what)
+{
+    return get_1d(o, b, FLOAT64, min_len, 0, writable, fn, what);
 }
 
 static PyObject *py_lh_inner(PyObject *self, PyObject *args)
@@ -709,7 +747,7 @@ static PyObject *py_lh_inner(PyObject *self, PyObject *args)
         goto done;
     if (!has_y && get_vector(oc, &bc, s, 1, "lh_inner", "c") < 0)
         goto done;
-    if (get_vector(opos, &bpos, s, 1, "lh_inner", "pos") < 0)
+    if (get_1d(opos, &bpos, INTP, s, 0, 1, "lh_inner", "pos") < 0)
         goto done;
     Py_ssize_t len = s + 1;  /* the sweep of the downdate may run over s + 1 columns */
     double *mem = malloc((size_t)(3 * (len + 1)) * sizeof(double) + (size_t)len);
@@ -879,24 +917,6 @@ done:
     return result;
 }
 
-/* A C-contiguous 1-D array of n entries of the struct format fmt (itemsize bytes each). */
-static int get_typed(PyObject *o, Py_buffer *b, Py_ssize_t n, const char *fmt,
-                     Py_ssize_t itemsize, int writable, const char *what)
-{
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(o, b, flags) < 0)
-        return -1;
-    if (b->ndim != 1 || b->itemsize != itemsize || strcmp(b->format, fmt) != 0
-        || (n >= 0 && b->shape[0] != n)) {
-        PyErr_Format(PyExc_ValueError, "select_candidates: %s must be a contiguous 1-D %s "
-                     "vector%s", what, fmt[0] == '?' ? "bool" : "float64",
-                     n >= 0 ? " as long as w" : "");
-        PyBuffer_Release(b);
-        return -1;
-    }
-    return 0;
-}
-
 static PyObject *py_select_candidates(PyObject *self, PyObject *args)
 {
     PyObject *ow, *op, *ob, *oout;
@@ -905,12 +925,13 @@ static PyObject *py_select_candidates(PyObject *self, PyObject *args)
         return NULL;
     Py_buffer bw = {0}, bp = {0}, bb = {0}, bo = {0};
     PyObject *result = NULL;
-    if (get_typed(ow, &bw, -1, "d", 8, 0, "w") < 0)
+    const char *fn = "select_candidates";
+    if (get_1d(ow, &bw, FLOAT64, -1, 0, 0, fn, "w") < 0)
         return NULL;
     Py_ssize_t n = bw.shape[0];
-    if (get_typed(op, &bp, n, "?", 1, 0, "passive") < 0
-        || get_typed(ob, &bb, n, "?", 1, 0, "blocked") < 0
-        || get_vector(oout, &bo, 1, 1, "select_candidates", "out") < 0)
+    if (get_1d(op, &bp, BOOL, n, 1, 0, fn, "passive") < 0
+        || get_1d(ob, &bb, BOOL, n, 1, 0, fn, "blocked") < 0
+        || get_1d(oout, &bo, INTP, 1, 0, 1, fn, "out") < 0)
         goto done;
     result = PyLong_FromSsize_t(select_candidates((const double *)bw.buf,
                                                   (const char *)bp.buf, (const char *)bb.buf,
