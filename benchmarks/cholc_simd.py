@@ -68,23 +68,16 @@ def kernels(cholc, sizes, repeats):
         U, ap = _packed(s, seed=s)
         inner = max(3, int(2e6 / s**2))
         B = np.random.default_rng(1).standard_normal((s, 16))
-        work = B.copy()
+        for r in (16, 1):  # a block of right-hand sides, then one
+            Br = B[:, :r].copy()
+            work = Br.copy()
 
-        def multi(B=B, work=work, ap=ap, s=s):
-            np.copyto(work, B)
-            cholc.solve_lower(ap, s, work)
+            def solve(Br=Br, work=work, ap=ap, s=s):
+                np.copyto(work, Br)
+                cholc.solve_lower(ap, s, work)
 
-        t = _interleaved(cholc, multi, repeats, inner)
-        _row(f"solve_lower s={s} r=16", t)
-        v = B[:, :1].copy()
-        w1 = v.copy()
-
-        def single(v=v, w1=w1, ap=ap, s=s):
-            np.copyto(w1, v)
-            cholc.solve_lower(ap, s, w1)
-
-        t = _interleaved(cholc, single, repeats, inner)
-        _row(f"solve_lower s={s} r=1", t)
+            t = _interleaved(cholc, solve, repeats, inner)
+            _row(f"solve_lower s={s} r={r}", t)
         # U z = y with z = 1: one back substitution, every variable kept
         apy = np.concatenate([ap, U @ np.ones(s), [0.0]])
         x = np.ones(s)
