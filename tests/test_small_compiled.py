@@ -317,3 +317,130 @@ def test_all_columns_certified_block_by_block_as_all_at_once(monkeypatch):
     assert whole[2].all()
     ref = np.column_stack([scipy.optimize.nnls(A, B[:, j])[0] for j in range(50)])
     np.testing.assert_allclose(blocks[0], ref, atol=1e-10)
+
+
+def _many_columns(rng, m, n, k):
+    A = rng.standard_normal((m, n))
+    X = np.where(rng.random((n, k)) < 0.5, rng.random((n, k)), 0.0)
+    B = A @ X + 0.1 * rng.standard_normal((m, k))
+    return A, B, X
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "column slice", "strided", "one column"])
+def test_certify_columns_compiled_matches_numpy(layout):
+    # the compiled passes (subtraction with the sums of squares; the n x k block) against
+    # numpy's subtraction and reductions, on every memory layout the lean path can hand over
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(7)
+    m, n, k = 90, 12, 41
+    A, B, X = _many_columns(rng, m, n, 2 * k + 1)
+    if layout == "C":
+        B, X = B[:, :k].copy(), X[:, :k].copy()
+    elif layout == "F":
+        A, B, X = np.asfortranarray(A), np.asfortranarray(B[:, :k]), np.asfortranarray(X[:, :k])
+    elif layout == "column slice":  # the lean path's chunks: rows longer than the chunk
+        B, X = B[:, 3:3 + k], X[:, 3:3 + k]
+    elif layout == "strided":  # no unit stride anywhere
+        A, B, X = A[::1, :], B[:, ::2], X[:, ::2]
+    else:
+        B, X = B[:, :1], X[:, :1]
+    c = np.linalg.norm(A, axis=0)
+    norm = np.linalg.norm(B, axis=0)
+    B_before = B.copy()
+    ours = small.certify_columns(A, B, X, c, norm, True)
+    ref = small.certify_columns(A, B, X, c, norm, False)
+    np.testing.assert_array_equal(B, B_before)
+    R = A @ X - B
+    G = A.T @ R
+    A_abs = np.abs(A)
+    g_err = m * EPS * (A_abs.T @ (A_abs @ np.abs(X) + np.abs(B)))  # rounding of each g_ij
+    for j in range(X.shape[1]):
+        kkt = float(orthant_kkt(X[:, j], G[:, j], c, norm[j]))
+        tol = float(np.max(g_err[:, j] / c)) / norm[j]
+        assert ours[0][j] == pytest.approx(kkt, abs=tol)
+        assert ref[0][j] == pytest.approx(kkt, abs=tol)
+    np.testing.assert_allclose(ours[1], 0.5 * np.sum(R * R, axis=0), rtol=1e-13)
+    np.testing.assert_allclose(ours[1], ref[1], rtol=1e-13)
+    xg_err = np.sum(X * g_err, axis=0)
+    assert np.all(np.abs(ours[2] - np.abs(np.sum(X * G, axis=0))) <= xg_err)
+    assert np.all(np.abs(ours[2] - ref[2]) <= 2 * xg_err)
+
+
+def test_certify_columns_nan_makes_only_its_column_nan():
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(8)
+    A, B, X = _many_columns(rng, 40, 6, 9)
+    X[2, 4] = np.nan  # a NaN in x (every entry of its residual and gradient is NaN)
+    c, norm = np.linalg.norm(A, axis=0), np.linalg.norm(B, axis=0)
+    for compiled in (True, False):
+        kkt, objective, complementarity = small.certify_columns(A, B, X, c, norm, compiled)
+        assert np.isnan(kkt[4]) and np.isnan(objective[4]) and np.isnan(complementarity[4])
+        others = np.arange(9) != 4
+        assert np.all(np.isfinite(kkt[others])) and np.all(np.isfinite(objective[others]))
+    # a NaN gradient entry alone, after a larger finite term: the maximum stays NaN
+    G = np.zeros((2, 1))
+    G[1, 0] = np.nan
+    out = np.empty((2, 1))
+    small._bppc.kkt_columns(np.array([[1.0], [0.0]]), G, np.ones(2), out)
+    assert np.isnan(out[0, 0])
+    G[1, 0] = 0.0
+    small._bppc.kkt_columns(np.array([[1.0], [0.0]]), G, np.ones(2), out)
+    assert out[0, 0] == 0.0 and out[1, 0] == 0.0
+    G[0, 0] = -3.0  # |min(1 * 1, -3 / 1)| = 3
+    small._bppc.kkt_columns(np.array([[1.0], [0.0]]), G, np.ones(2), out)
+    assert out[0, 0] == 3.0 and out[1, 0] == -3.0
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "read-only"])
+def test_column_sumsq_compiled_matches_numpy(layout):
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    M = np.random.default_rng(9).standard_normal((70, 33))
+    if layout == "F":
+        M = np.asfortranarray(M)
+    elif layout == "strided":
+        M = M[::3, ::2]
+    elif layout == "read-only":
+        M.flags.writeable = False
+    before = M.copy()
+    ours = small.column_sumsq(M, True)
+    np.testing.assert_allclose(ours, np.einsum("ij,ij->j", before, before), rtol=1e-14)
+    np.testing.assert_array_equal(ours, small.column_sumsq(M, True))
+    np.testing.assert_array_equal(M, before)
+
+
+def test_sub_sumsq_writes_the_difference():
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(10)
+    R, B = rng.standard_normal((25, 8)), rng.standard_normal((25, 16))[:, ::2]
+    expect = R - B
+    out = np.empty(8)
+    small._bppc.sub_sumsq(R, B, out)
+    np.testing.assert_array_equal(R, expect)
+    np.testing.assert_allclose(out, np.sum(expect**2, axis=0), rtol=1e-14)
+
+
+def test_many_column_helpers_check_their_arguments():
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    ext = small._bppc
+    R, out = np.ones((4, 3)), np.empty(3)
+    with pytest.raises(ValueError, match="B: expected the shape of R"):
+        ext.sub_sumsq(R, np.ones((4, 2)), out)
+    with pytest.raises(ValueError, match="out: expected"):
+        ext.sub_sumsq(R, None, np.empty(2))
+    with pytest.raises(ValueError, match="R: expected a 2-d float64"):
+        ext.sub_sumsq(R.astype(np.float32), None, out)
+    read_only = np.ones((4, 3))
+    read_only.flags.writeable = False
+    with pytest.raises((ValueError, BufferError)):
+        ext.sub_sumsq(read_only, R, out)  # R - B goes into R: it must be writable
+    with pytest.raises(ValueError, match="G: expected the shape of X"):
+        ext.kkt_columns(np.ones((2, 3)), np.ones((3, 2)), np.ones(2), np.empty((2, 3)))
+    with pytest.raises(ValueError, match="c: expected"):
+        ext.kkt_columns(np.ones((2, 3)), np.ones((2, 3)), np.ones(3), np.empty((2, 3)))
+    with pytest.raises(ValueError, match="out: expected"):
+        ext.kkt_columns(np.ones((2, 3)), np.ones((2, 3)), np.ones(2), np.empty((3, 3)))

@@ -27,6 +27,8 @@ from .solvers._exact import zero_result
 from .solvers.active_set.small import (
     bpp_columns,
     bpp_small,
+    certify_columns,
+    column_sumsq,
     compiled_certificate,
     compiled_kernel,
     gram_is_safe,
@@ -426,13 +428,15 @@ def _lean_many(A, B, options: dict) -> Result | None:
     X = np.empty((n, k), dtype=_F32 if f32 else _F64)
     kkt, objective, complementarity = np.empty(k), np.empty(k), np.empty(k)
     kkt64, n_iter, done = np.empty(k), np.zeros(k, dtype=np.intp), np.zeros(k, dtype=bool)
-    entries = _MANY_ENTRIES_COMPILED if compiled_kernel(n) else _MANY_ENTRIES
+    compiled = compiled_kernel(n)
+    entries = _MANY_ENTRIES_COMPILED if compiled else _MANY_ENTRIES
     chunk = min(_MANY_CHUNK, max(256, entries // m))
     for lo in range(0, k, chunk):
         hi = min(k, lo + chunk)
         Bc = B[:, lo:hi] if db is _F64 else B[:, lo:hi].astype(_F64)
-        bn2 = np.einsum("ij,ij->j", Bc, Bc)
-        if not float(bn2.max()) < _LEAN_HI or not float(bn2.min()) >= 0.0:
+        bn2 = column_sumsq(Bc, compiled)
+        bn2_min = float(bn2.min())
+        if not float(bn2.max()) < _LEAN_HI or not bn2_min >= 0.0:
             return None  # non-finite or huge entries: the general path checks and scales
         try:
             Cs = A64.T @ Bc
@@ -440,17 +444,17 @@ def _lean_many(A, B, options: dict) -> Result | None:
             Y, n_iter[lo:hi], done[lo:hi] = bpp_columns(Gs, Cs, L, max_iter)
         except KeyboardInterrupt:
             return _lean_many_interrupted(A64, B, c, f32, t0)
-        tiny = np.flatnonzero(bn2 < _LEAN_LO)
-        if tiny.size:  # squares that underflowed: the general path scales such columns
+        if bn2_min < _LEAN_LO:  # squares that underflowed: the general path scales such columns
+            tiny = np.flatnonzero(bn2 < _LEAN_LO)
             done[lo + tiny[np.abs(Bc[:, tiny]).max(axis=0) > 0]] = False
         Y *= s[:, None]
         norm = np.maximum(np.sqrt(bn2), _TINY)
-        kkt64[lo:hi], obj, comp = _certify_block(A64, Bc, Y, c, norm)
+        kkt64[lo:hi], obj, comp = certify_columns(A64, Bc, Y, c, norm, compiled)
         if f32:
             Yr = Y.astype(_F32)
             X[:, lo:hi] = Yr
-            kkt[lo:hi], objective[lo:hi], complementarity[lo:hi] = _certify_block(
-                A64, Bc, Yr.astype(_F64), c, norm)
+            kkt[lo:hi], objective[lo:hi], complementarity[lo:hi] = certify_columns(
+                A64, Bc, Yr.astype(_F64), c, norm, compiled)
         else:
             X[:, lo:hi] = Y
             kkt[lo:hi], objective[lo:hi], complementarity[lo:hi] = kkt64[lo:hi], obj, comp
@@ -458,7 +462,7 @@ def _lean_many(A, B, options: dict) -> Result | None:
     status = np.full(k, Status.CONVERGED, dtype=object)
     rounds = int(n_iter.max())
     kernel = ("compiled, a small Cholesky factorization per column and round"
-              if compiled_kernel(n)
+              if compiled
               else "masked Cholesky factorizations over the stacked columns")
     message = (f"block principal pivoting on all {k} columns at once ({kernel}): at most "
                f"{rounds} rounds")
@@ -481,15 +485,6 @@ def _lean_many(A, B, options: dict) -> Result | None:
     return Result(x=X, status=status, message=message, n_iter=n_iter, objective=objective,
                   kkt=kkt, complementarity=complementarity, method="active-set",
                   time=time.perf_counter() - t0, info=info)
-
-
-def _certify_block(A, B, X, c, norm):
-    """``(kkt, objective, complementarity)`` per column of ``X`` (float64, entries in range)."""
-    R = A @ X
-    R -= B
-    G = A.T @ R
-    kkt = orthant_kkt_positive(X, G, c[:, None], norm)
-    return kkt, 0.5 * np.einsum("ij,ij->j", R, R), np.abs(np.einsum("ij,ij->j", X, G))
 
 
 def _lean_many_interrupted(A, B, c, f32, t0) -> Result:

@@ -1015,10 +1015,152 @@ out:
     return result;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The certificate of many right-hand sides with few unknowns (``small.certify_columns``),
+ * around the two matrix products that BLAS does (R = A X, then G = A^T R): one pass that
+ * subtracts B from R and sums the squares of each column of the result, and one over the
+ * n x k block of X and G for the parts of reparam.domains.orthant_kkt and x.g. numpy spends
+ * a subtraction and five reductions on them (0.15 ms of a 0.9 ms solve at 1797 x 16 with
+ * k = 64). */
+
+/* out[j] = sum_i (R_ij - B_ij)^2, writing R - B into R (B == NULL: R unchanged, and
+ * out[j] = sum_i R_ij^2); R and B m x k with any strides, out contiguous */
+HOT static void sub_sumsq(char *R, Py_ssize_t r0, Py_ssize_t r1, const char *B, Py_ssize_t b0,
+                          Py_ssize_t b1, Py_ssize_t m, Py_ssize_t k, double *restrict out)
+{
+    for (Py_ssize_t j = 0; j < k; j++) out[j] = 0.0;
+    const int unit = r1 == sizeof(double) && (B == NULL || b1 == sizeof(double));
+    for (Py_ssize_t i = 0; i < m; i++) {
+        char *ri = R + i * r0;
+        const char *bi = B ? B + i * b0 : NULL;
+        if (unit && B) {
+            double *restrict v = (double *)ri;
+            const double *restrict w = (const double *)bi;
+            for (Py_ssize_t j = 0; j < k; j++) {
+                const double d = v[j] - w[j];
+                v[j] = d;
+                out[j] += d * d;
+            }
+        } else if (unit) {
+            const double *restrict v = (const double *)ri;
+            for (Py_ssize_t j = 0; j < k; j++) out[j] += v[j] * v[j];
+        } else {
+            for (Py_ssize_t j = 0; j < k; j++) {
+                double *v = (double *)(ri + j * r1);
+                double d = *v;
+                if (B) {
+                    d -= *(const double *)(bi + j * b1);
+                    *v = d;
+                }
+                out[j] += d * d;
+            }
+        }
+    }
+}
+
+/* a float64 2-d view with any strides */
+static int get_2d(PyObject *o, Py_buffer *b, int writable, const char *name)
+{
+    if (PyObject_GetBuffer(o, b, PyBUF_STRIDES | PyBUF_FORMAT
+                           | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    if (b->ndim != 2 || b->itemsize != 8 || strcmp(b->format ? b->format : "B", "d") != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a 2-d float64%s array", name,
+                     writable ? " writable" : "");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(sub_sumsq_doc,
+"sub_sumsq(R, B, out)\n--\n\n"
+"out[j] = sum_i (R_ij - B_ij)^2, with R - B written into R (R: m x k float64, writable;\n"
+"B: m x k float64; any strides). B None: out[j] = sum_i R_ij^2, R unchanged (then R may be\n"
+"read-only). out: k float64, contiguous. Releases the GIL while it runs.");
+
+static PyObject *py_sub_sumsq(PyObject *self, PyObject *args)
+{
+    PyObject *oR, *oB, *oo;
+    if (!PyArg_ParseTuple(args, "OOO", &oR, &oB, &oo)) return NULL;
+    const int sub = oB != Py_None;
+    Py_buffer v[3] = {{0}};
+    PyObject *result = NULL;
+    if (get_2d(oR, &v[0], sub, "R") || (sub && get_2d(oB, &v[1], 0, "B"))
+        || get_vec(oo, &v[2], v[0].shape[1], 1, "out"))
+        goto out;
+    if (sub && (v[1].shape[0] != v[0].shape[0] || v[1].shape[1] != v[0].shape[1])) {
+        PyErr_SetString(PyExc_ValueError, "B: expected the shape of R");
+        goto out;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sub_sumsq(v[0].buf, v[0].strides[0], v[0].strides[1], sub ? v[1].buf : NULL,
+              sub ? v[1].strides[0] : 0, sub ? v[1].strides[1] : 0, v[0].shape[0],
+              v[0].shape[1], (double *)v[2].buf);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+out:
+    release_all(v, 3);
+    return result;
+}
+
+PyDoc_STRVAR(kkt_columns_doc,
+"kkt_columns(X, G, c, out)\n--\n\n"
+"For X and G (n x k float64, any strides; G the gradient A^T (A X - B)) and the positive\n"
+"column norms c (n, contiguous): writes into out (2 x k, C-contiguous float64)\n"
+"max_i |min(x_ij c_i, g_ij / c_i)| (NaN when a term is NaN, as numpy's minimum and maximum\n"
+"give) and x_j.g_j, column by column.");
+
+static PyObject *py_kkt_columns(PyObject *self, PyObject *args)
+{
+    PyObject *oX, *oG, *oc, *oo;
+    if (!PyArg_ParseTuple(args, "OOOO", &oX, &oG, &oc, &oo)) return NULL;
+    Py_buffer v[4] = {{0}};
+    PyObject *result = NULL;
+    if (get_2d(oX, &v[0], 0, "X") || get_2d(oG, &v[1], 0, "G")) goto out;
+    const Py_ssize_t n = v[0].shape[0], k = v[0].shape[1];
+    if (v[1].shape[0] != n || v[1].shape[1] != k) {
+        PyErr_SetString(PyExc_ValueError, "G: expected the shape of X");
+        goto out;
+    }
+    if (get_vec(oc, &v[2], n, 0, "c")) goto out;
+    if (PyObject_GetBuffer(oo, &v[3], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+        goto out;
+    if (v[3].ndim != 2 || v[3].shape[0] != 2 || v[3].shape[1] != k || v[3].itemsize != 8
+        || strcmp(v[3].format ? v[3].format : "B", "d") != 0) {
+        PyErr_Format(PyExc_ValueError, "out: expected a writable C-contiguous float64 array "
+                     "of shape (2, %zd)", k);
+        goto out;
+    }
+    const double *c = (const double *)v[2].buf;
+    double *t = (double *)v[3].buf, *xg = t + k;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        t[j] = 0.0;
+        xg[j] = 0.0;
+    }
+    /* row by row, so that X and G are read along their rows (C order) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double ci = c[i];
+        for (Py_ssize_t j = 0; j < k; j++) {
+            const double x = *(const double *)AT(v[0], i, j), g = *(const double *)AT(v[1], i, j);
+            const double u = x * ci, w = g / ci;
+            const double a = fabs(w < u ? w : u);
+            /* a NaN term, or a NaN already there, stays */
+            if (a > t[j] || u != u || w != w) t[j] = (u != u || w != w) ? NAN : a;
+            xg[j] += x * g;
+        }
+    }
+    result = Py_NewRef(Py_None);
+out:
+    release_all(v, 4);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"bpp_columns", py_bpp_columns, METH_VARARGS, bpp_columns_doc},
     {"bpp_gram", py_bpp_gram, METH_VARARGS, bpp_gram_doc},
     {"certify", py_certify, METH_VARARGS, certify_doc},
+    {"sub_sumsq", py_sub_sumsq, METH_VARARGS, sub_sumsq_doc},
+    {"kkt_columns", py_kkt_columns, METH_VARARGS, kkt_columns_doc},
     {"solve_small", py_solve_small, METH_VARARGS, solve_small_doc},
     {"cg_start", py_cg_start, METH_VARARGS, cg_start_doc},
     {"cg_step", py_cg_step, METH_VARARGS, cg_step_doc},
