@@ -348,6 +348,19 @@ def test_many_columns_degenerate_inputs_are_certified(case):
         assert not np.any(res.x[3])
 
 
+@pytest.mark.parametrize("where", ["A first column", "A last column", "B first column",
+                                   "B last column"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_many_columns_non_finite_input_raises_its_name(where, bad):
+    # the lean path's range checks send such input to the general path, which names it
+    A, B = _nmf_like(40, 8, 30, 9)
+    target = A if where.startswith("A") else B
+    target[5, 0 if "first" in where else -1] = bad
+    name = "A" if where.startswith("A") else "b"  # the parameter's name
+    with pytest.raises(ValueError, match=f"{name} contains 1 non-finite"):
+        rp.nnls(A, B)
+
+
 def test_many_columns_chunked_equal_unchunked(monkeypatch):
     A, B = _nmf_like(80, 10, 700, 7)
     whole = rp.nnls(A, B)
