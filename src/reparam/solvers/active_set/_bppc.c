@@ -728,6 +728,15 @@ out:
     return result;
 }
 
+/* One term of reparam.domains.orthant_kkt, |min(x c, g / c)|; sets *nan when either side is
+ * NaN (numpy's minimum and maximum propagate it, C's comparisons would drop it). */
+static inline double kkt_term(double x, double g, double c, int *nan)
+{
+    const double u = x * c, w = g / c;
+    *nan |= u != u || w != w;
+    return fabs(w < u ? w : u);
+}
+
 /* The certificate of a small answer in one pass of each product, without the calls and
  * temporaries of numpy: r = A x - b, g = A^T r, and out = (max_i |min(x_i c_i, g_i / c_i)|,
  * r.r, x.g), the parts of reparam.domains.orthant_kkt, the objective and the complementarity.
@@ -757,9 +766,7 @@ HOT static void certify(const double *A, int fortran, int m, int n, const double
     double t = 0.0, xg = 0.0;
     int nan = 0;
     for (int j = 0; j < n; j++) {
-        const double u = x[j] * c[j], w = g[j] / c[j];
-        const double a = fabs(w < u ? w : u);
-        nan |= u != u || w != w;
+        const double a = kkt_term(x[j], g[j], c[j], &nan);
         if (a > t) t = a;
         xg += x[j] * g[j];
     }
@@ -1147,10 +1154,10 @@ static PyObject *py_kkt_columns(PyObject *self, PyObject *args)
         const double ci = c[i];
         for (Py_ssize_t j = 0; j < k; j++) {
             const double x = *(const double *)AT(v[0], i, j), g = *(const double *)AT(v[1], i, j);
-            const double u = x * ci, w = g / ci;
-            const double a = fabs(w < u ? w : u);
+            int nan = 0;
+            const double a = kkt_term(x, g, ci, &nan);
             /* a NaN term, or a NaN already there, stays */
-            if (a > t[j] || u != u || w != w) t[j] = (u != u || w != w) ? NAN : a;
+            if (a > t[j] || nan) t[j] = nan ? NAN : a;
             xg[j] += x * g;
         }
     }
