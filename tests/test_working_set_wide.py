@@ -242,8 +242,17 @@ def test_compiled_and_numpy_packed_sets_take_the_same_path(m, n, seed, packed, m
                                                           simd):
     needs_extension()
     A, b = gaussian(m, n, seed)
+    products = []  # A_F^T V by the compiled kernel (the product of every round but the first)
+    gather_dot = ws._cholc.gather_dot
+
+    def counting(At, slot, Vt, out):
+        products.append(out.shape)
+        return gather_dot(At, slot, Vt, out)
+
+    monkeypatch.setattr(ws._cholc, "gather_dot", counting)
     runs = _compiled_then_numpy(A, b, monkeypatch)
     assert [s.compiled for s in packed] == [True, False]
+    assert len(products) >= 5 and any(w >= 8 for _, w in products)
     (xc, itc), (xn, itn) = runs
     assert itc == itn  # the same rounds
     np.testing.assert_array_equal(xc > 0, xn > 0)  # the same support
@@ -712,3 +721,131 @@ def test_downdate_at_each_level_is_the_factor_of_the_kept_columns(simd, s, k):
     G = U[:, keep].T @ U[:, keep]
     np.testing.assert_allclose(V.T @ V, G, rtol=0, atol=1e-11 * np.abs(G).max(initial=0.0))
     np.testing.assert_array_equal(np.tril(V, -1), 0.0)
+
+
+# A_F^T V gathered by slot (_cholc.gather_dot, the product of PackedSet._extension): each entry
+# is a dot product of m terms, summed in another order than BLAS sums it, so the two agree to
+# rounding, not bit for bit: each is within gamma_m = m eps / (1 - m eps) of the exact sum
+# times |a| . |v| (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., eq.
+# 3.5), so they differ by at most 2 gamma_m |a| . |v| (2.1 m eps below); a term lost or taken
+# twice, or a row of another slot, is an error of order |a_i v_i|, far above it.
+
+def gather_case(s, m, w, seed, repeat=False):
+    """(At, slot, Vt): At with 2 s + 3 rows, the s rows in slot in a shuffled order and the
+    free ones NaN (a product that read one would be NaN); ``repeat``: slot names rows twice."""
+    rng = np.random.default_rng(seed)
+    cap = 2 * s + 3
+    slot = rng.permutation(cap)[:s]
+    if repeat and s >= 2:
+        slot[s // 2:] = slot[:s - s // 2]
+    At = np.full((cap, m), np.nan)
+    At[slot] = rng.standard_normal((s, m))
+    return At, slot.astype(np.intp), rng.standard_normal((w, m))
+
+
+def assert_gather_product(At, slot, Vt, out):
+    ref = At[slot] @ Vt.T
+    bound = 2.1 * max(Vt.shape[1], 1) * np.finfo(float).eps * (np.abs(At[slot]) @ np.abs(Vt.T))
+    assert out.shape == ref.shape
+    assert np.all(np.abs(out - ref) <= bound)
+
+
+@pytest.mark.parametrize("m", [0, 1, 3, 4, 7, 500])
+@pytest.mark.parametrize("s", [0, 1, 2, 3, 5, 130])
+def test_gather_dot_at_each_level_matches_numpy(simd, s, m):
+    for w in range(17):  # every tile of the kernel: w % 4 and the rows per tile vary with w
+        At, slot, Vt = gather_case(s, m, w, seed=100 * s + 10 * m + w)
+        out = np.full((s, w), np.nan)
+        ws._cholc.gather_dot(At, slot, Vt, out)
+        assert_gather_product(At, slot, Vt, out)
+
+
+@pytest.mark.parametrize("s,m,w", [(5, 9, 4), (13, 10, 16), (8, 3, 2), (11, 5, 1)])
+def test_gather_dot_with_a_row_named_twice(simd, s, m, w):
+    At, slot, Vt = gather_case(s, m, w, seed=s, repeat=True)
+    assert np.unique(slot).size < s
+    out = np.empty((s, w))
+    ws._cholc.gather_dot(At, slot, Vt, out)
+    assert_gather_product(At, slot, Vt, out)
+
+
+def test_gather_dot_levels_agree():
+    needs_extension()
+    if ws._cholc.simd_max < 1:
+        pytest.skip("this CPU lacks AVX2 and FMA: there is only one level to compare")
+    cholc = ws._cholc
+    At, slot, Vt = gather_case(130, 500, 16, seed=7)
+    start = cholc.simd()
+    out = []
+    try:
+        for level in (0, 1):
+            cholc.simd(level)
+            out.append(np.empty((130, 16)))
+            cholc.gather_dot(At, slot, Vt, out[-1])
+    finally:
+        cholc.simd(start)
+    assert_gather_product(At, slot, Vt, out[0])
+    assert_gather_product(At, slot, Vt, out[1])
+    assert not np.isnan(out[0]).any() and np.any(out[0] != out[1])  # summed in another order
+
+
+def test_gather_dot_refuses_bad_input():
+    needs_extension()
+    gather_dot = ws._cholc.gather_dot
+    At = np.ones((6, 5))
+    slot = np.array([4, 0, 2], dtype=np.intp)
+    Vt = np.ones((3, 5))
+    out = np.full((3, 3), 7.0)
+    read_only = out.copy()
+    read_only.flags.writeable = False
+    bad_calls = {
+        "At": [(At.astype(np.float32), slot, Vt, out), (np.asfortranarray(At), slot, Vt, out),
+               (At[:, ::2], slot, Vt[:, :3], out), (np.ones(5), slot, Vt, out),
+               (np.ones((6, 5, 1)), slot, Vt, out)],
+        "slot": [(At, slot.astype(np.int32), Vt, out), (At, slot.astype(np.float64), Vt, out),
+                 (At, slot[:, None], Vt, out), (At, np.array([0, 6, 1]), Vt, out),
+                 (At, np.array([0, -1, 1]), Vt, out), (At, np.zeros(6, np.intp)[::2], Vt, out)],
+        "Vt": [(At, slot, np.ones((3, 4)), out), (At, slot, Vt.astype(np.float32), out),
+               (At, slot, np.ones((5, 3)).T, out), (At, slot, np.ones(5), out)],
+        "out": [(At, slot, Vt, np.zeros((2, 3))), (At, slot, Vt, np.zeros((3, 4))),
+                (At, slot, Vt, np.zeros((3, 3), np.float32)),
+                (At, slot, Vt, np.zeros((3, 6))[:, ::2]), (At, slot, Vt, read_only),
+                (At, slot, Vt, np.zeros(9))],
+    }
+    for name, calls in bad_calls.items():
+        for args in calls:
+            with pytest.raises(ValueError, match=rf"gather_dot: {name}\b"):
+                gather_dot(*args)
+    for i, name in enumerate(["At", "slot", "Vt", "out"]):
+        args = [At, slot, Vt, out]
+        args[i] = args[i].tolist()
+        with pytest.raises(TypeError, match=f"gather_dot: {name} must be a numpy array"):
+            gather_dot(*args)
+    assert np.all(out == 7.0)  # nothing was written
+    gather_dot(At, slot, Vt, out)  # the same arguments, well formed
+    np.testing.assert_array_equal(out, 5.0)
+
+
+def test_packed_sets_product_gathered_by_slot_matches_numpy(simd, monkeypatch):
+    # The product of _extension after variables have left (free rows of At among the used
+    # ones, F's rows not in slot order), the kernel's against numpy's.
+    A, b = gaussian(120, 240, 4)
+    sets = []
+    init = wide.PackedSet.__init__
+
+    def keep(self, *args):
+        init(self, *args)
+        sets.append(self)
+
+    monkeypatch.setattr(wide.PackedSet, "__init__", keep)
+    _working_set(A, b, None, 720)
+    p = sets[-1]
+    s = p.F.size
+    assert p.used > s and np.any(np.diff(p.slot) < 0)  # free rows, rows out of order
+    cand = np.flatnonzero(~np.isin(np.arange(240), p.F))[:16]
+    V = A[:, cand]
+    out = np.empty((s, 16))
+    ws._cholc.gather_dot(p.At, p.slot, np.ascontiguousarray(V.T), out)
+    assert_gather_product(p.At, p.slot, np.ascontiguousarray(V.T), out)
+    ref = (p.At[:p.used] @ V)[p.slot]
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12 * np.abs(ref).max())

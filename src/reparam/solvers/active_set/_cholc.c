@@ -336,6 +336,103 @@ static void packed_solve_lower_multi(const double *ap, Py_ssize_t s, double *B, 
     }
 }
 
+/* The product A_F^T V of ``working_set_wide.PackedSet._extension``: out[j, q] = At[slot[j]] .
+ * Vt[q] for j < s and q < w, with At (rows of m doubles) the working set's columns by slot and
+ * Vt the w candidates' columns as rows. Dot products along contiguous rows in register tiles
+ * of R rows of At by Q rows of Vt (R Q = 12 or 8 partial sums, or fewer in the last columns
+ * of out): each vector read from At meets Q rows of Vt and each read from Vt R rows of At, and
+ * the R Q chains of additions are independent; the horizontal sums come once per tile, at the
+ * end. The rows are gathered by slot directly, so neither the rows of At that no column holds
+ * nor a copy of the product in slot order cost anything, where BLAS would multiply At[:used]
+ * (packing all of it on every call) and numpy then gather the rows of the product. A last
+ * block of fewer than R rows repeats its last row (the extra sums are dropped). */
+#define GD_ROWS 8  /* the most rows of At in a tile */
+/* res[r][q] = a[r] . v[q] (m entries) for the tile of R rows a[] by Q rows v[] */
+typedef void (*tile_fn)(const double *const *, int, const double *const *, int, Py_ssize_t,
+                        double (*)[4]);
+
+/* rows of At by tile: three by four candidates (twelve sums), four by three, six by two, eight
+ * by one, as the first columns of out allow; the last w % 4 columns with the same rows */
+static inline int gather_rows(Py_ssize_t w)
+{
+    return w >= 4 ? 3 : w == 3 ? 4 : w == 2 ? 6 : 8;
+}
+
+static void gather_dot_with(const double *At, Py_ssize_t m, const Py_ssize_t *slot,
+                            Py_ssize_t s, const double *Vt, Py_ssize_t w, double *out,
+                            tile_fn tile)
+{
+    int R = gather_rows(w);
+    for (Py_ssize_t j0 = 0; j0 < s && w > 0; j0 += R) {
+        Py_ssize_t h = s - j0 < R ? s - j0 : R;
+        const double *a[GD_ROWS];
+        for (int r = 0; r < R; r++)
+            a[r] = At + slot[j0 + (r < h ? r : h - 1)] * m;
+        for (Py_ssize_t q0 = 0; q0 < w; q0 += 4) {
+            int Q = w - q0 < 4 ? (int)(w - q0) : 4;
+            const double *v[4];
+            for (int q = 0; q < Q; q++)
+                v[q] = Vt + (q0 + q) * m;
+            double res[GD_ROWS][4];
+            tile(a, R, v, Q, m, res);
+            for (Py_ssize_t r = 0; r < h; r++)
+                for (int q = 0; q < Q; q++)
+                    out[(j0 + r) * w + q0 + q] = res[r][q];
+        }
+    }
+}
+
+/* One tile with two doubles to a register; R and Q are constants where it is inlined, so that
+ * the loops over them unroll and the sums stay in registers. */
+static inline __attribute__((always_inline)) void dot_tile(const double *const *a, int R,
+                                                           const double *const *v, int Q,
+                                                           Py_ssize_t m, double (*res)[4])
+{
+    v2d acc[GD_ROWS][4];
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++)
+            acc[r][q] = (v2d){0.0, 0.0};
+    Py_ssize_t i = 0;
+    for (; i + 2 <= m; i += 2) {
+        v2d x[4];
+        for (int q = 0; q < Q; q++)
+            x[q] = *(const v2d *)(v[q] + i);
+        for (int r = 0; r < R; r++) {
+            v2d y = *(const v2d *)(a[r] + i);
+            for (int q = 0; q < Q; q++)
+                acc[r][q] += y * x[q];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++) {
+            double t = acc[r][q][0] + acc[r][q][1];
+            for (Py_ssize_t k = i; k < m; k++)
+                t += a[r][k] * v[q][k];
+            res[r][q] = t;
+        }
+}
+
+/* the tiles gather_dot_with asks for, each with its shape as constants */
+static void dot_tile_sse2(const double *const *a, int R, const double *const *v, int Q,
+                          Py_ssize_t m, double (*res)[4])
+{
+    switch (R * 8 + Q) {
+    case 3 * 8 + 4: dot_tile(a, 3, v, 4, m, res); break;
+    case 3 * 8 + 3: dot_tile(a, 3, v, 3, m, res); break;
+    case 3 * 8 + 2: dot_tile(a, 3, v, 2, m, res); break;
+    case 3 * 8 + 1: dot_tile(a, 3, v, 1, m, res); break;
+    case 4 * 8 + 3: dot_tile(a, 4, v, 3, m, res); break;
+    case 6 * 8 + 2: dot_tile(a, 6, v, 2, m, res); break;
+    default: dot_tile(a, 8, v, 1, m, res); break;
+    }
+}
+
+static void gather_dot(const double *At, Py_ssize_t m, const Py_ssize_t *slot, Py_ssize_t s,
+                       const double *Vt, Py_ssize_t w, double *out)
+{
+    gather_dot_with(At, m, slot, s, Vt, w, out, dot_tile_sse2);
+}
+
 /* The same solves with 256-bit vectors and fused multiply-adds (AVX2 and FMA, x86-64 only),
  * compiled for those instructions by a function attribute, not by global flags, so that the
  * module still loads on any x86-64 CPU; ``kernels`` (below) picks them at import where the CPU
@@ -493,6 +590,57 @@ AVX2_FMA static void packed_solve_lower_multi_avx2(const double *ap, Py_ssize_t 
         }
     }
 }
+
+/* dot_tile with four doubles to a register and fused multiply-adds; the m % 4 last entries
+ * one at a time. */
+AVX2_FMA static inline __attribute__((always_inline)) void
+dot_tile_v4(const double *const *a, int R, const double *const *v, int Q, Py_ssize_t m,
+            double (*res)[4])
+{
+    v4d acc[GD_ROWS][4];
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++)
+            acc[r][q] = (v4d){0.0, 0.0, 0.0, 0.0};
+    Py_ssize_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        v4d x[4];
+        for (int q = 0; q < Q; q++)
+            x[q] = *(const v4d *)(v[q] + i);
+        for (int r = 0; r < R; r++) {
+            v4d y = *(const v4d *)(a[r] + i);
+            for (int q = 0; q < Q; q++)
+                acc[r][q] += y * x[q];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++) {
+            v4d u = acc[r][q];
+            double t = (u[0] + u[1]) + (u[2] + u[3]);
+            for (Py_ssize_t k = i; k < m; k++)
+                t += a[r][k] * v[q][k];
+            res[r][q] = t;
+        }
+}
+
+AVX2_FMA static void dot_tile_avx2(const double *const *a, int R, const double *const *v,
+                                   int Q, Py_ssize_t m, double (*res)[4])
+{
+    switch (R * 8 + Q) {
+    case 3 * 8 + 4: dot_tile_v4(a, 3, v, 4, m, res); break;
+    case 3 * 8 + 3: dot_tile_v4(a, 3, v, 3, m, res); break;
+    case 3 * 8 + 2: dot_tile_v4(a, 3, v, 2, m, res); break;
+    case 3 * 8 + 1: dot_tile_v4(a, 3, v, 1, m, res); break;
+    case 4 * 8 + 3: dot_tile_v4(a, 4, v, 3, m, res); break;
+    case 6 * 8 + 2: dot_tile_v4(a, 6, v, 2, m, res); break;
+    default: dot_tile_v4(a, 8, v, 1, m, res); break;
+    }
+}
+
+AVX2_FMA static void gather_dot_avx2(const double *At, Py_ssize_t m, const Py_ssize_t *slot,
+                                     Py_ssize_t s, const double *Vt, Py_ssize_t w, double *out)
+{
+    gather_dot_with(At, m, slot, s, Vt, w, out, dot_tile_avx2);
+}
 #endif
 
 /* The kernels in use: the baseline above, or where the CPU has AVX2 and FMA their variants
@@ -502,7 +650,10 @@ static struct {
     void (*solve_upper)(const double *, Py_ssize_t, double *);
     void (*solve_lower_multi)(const double *, Py_ssize_t, double *, Py_ssize_t, double *);
     void (*delete_packed)(double *, Py_ssize_t, Py_ssize_t, double *, double *);
-} kernels = {packed_solve_lower, packed_solve_upper, packed_solve_lower_multi, delete_packed};
+    void (*gather_dot)(const double *, Py_ssize_t, const Py_ssize_t *, Py_ssize_t,
+                       const double *, Py_ssize_t, double *);
+} kernels = {packed_solve_lower, packed_solve_upper, packed_solve_lower_multi, delete_packed,
+             gather_dot};
 static int simd_level = 0, simd_max = 0;  /* 0: SSE2 baseline, 1: AVX2 + FMA */
 
 static void set_simd(int level)
@@ -512,12 +663,14 @@ static void set_simd(int level)
     kernels.solve_upper = packed_solve_upper;
     kernels.solve_lower_multi = packed_solve_lower_multi;
     kernels.delete_packed = delete_packed;
+    kernels.gather_dot = gather_dot;
 #ifdef HAVE_AVX2
     if (level >= 1) {
         kernels.solve_lower = packed_solve_lower_avx2;
         kernels.solve_upper = packed_solve_upper_avx2;
         kernels.solve_lower_multi = packed_solve_lower_multi_avx2;
         kernels.delete_packed = delete_packed_avx2;
+        kernels.gather_dot = gather_dot_avx2;
     }
 #endif
 }
@@ -689,6 +842,18 @@ static Py_ssize_t packed_length(Py_ssize_t s)
 /* The element types of the 1-D arguments. */
 enum kind { FLOAT64, INTP, BOOL };
 
+/* The buffer of o with its strides and format into b; TypeError naming fn and the argument
+ * what where o has none (the contiguity and writability are checked by the callers, so that
+ * their errors, too, name the argument). */
+static int get_buffer(PyObject *o, Py_buffer *b, const char *fn, const char *what)
+{
+    if (PyObject_GetBuffer(o, b, PyBUF_STRIDES | PyBUF_FORMAT) == 0)
+        return 0;
+    PyErr_Format(PyExc_TypeError, "%s: %s must be a numpy array, not %.100s", fn, what,
+                 Py_TYPE(o)->tp_name);
+    return -1;
+}
+
 /* A C-contiguous 1-D array of kind k into b: with exactly len entries where exact is set, at
  * least len otherwise (len < 0: any length); ValueError naming fn and the argument what if
  * it is not. */
@@ -696,8 +861,7 @@ static int get_1d(PyObject *o, Py_buffer *b, enum kind k, Py_ssize_t len, int ex
                   int writable, const char *fn, const char *what)
 {
     static const char *names[] = {"float64", "intp", "bool"};
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(o, b, flags) < 0)
+    if (get_buffer(o, b, fn, what) < 0)
         return -1;
     const char *f = b->format;
     int typed = k == FLOAT64 ? b->itemsize == 8 && strcmp(f, "d") == 0
@@ -706,14 +870,16 @@ static int get_1d(PyObject *o, Py_buffer *b, enum kind k, Py_ssize_t len, int ex
                                   || strcmp(f, "n") == 0)
                 : b->itemsize == 1 && strcmp(f, "?") == 0;
     int sized = len < 0 || (exact ? b->shape[0] == len : b->shape[0] >= len);
-    if (b->ndim != 1 || !typed || !sized) {
+    if (b->ndim != 1 || !typed || !sized || !PyBuffer_IsContiguous(b, 'C')
+        || (writable && b->readonly)) {
+        const char *mode = writable ? "writable " : "";
         if (len < 0)
-            PyErr_Format(PyExc_ValueError, "%s: %s must be a contiguous 1-D %s vector", fn,
-                         what, names[k]);
+            PyErr_Format(PyExc_ValueError, "%s: %s must be a %scontiguous 1-D %s vector", fn,
+                         what, mode, names[k]);
         else
-            PyErr_Format(PyExc_ValueError, "%s: %s must be a contiguous 1-D %s vector with "
-                         "%s %zd entries", fn, what, names[k], exact ? "exactly" : "at least",
-                         len);
+            PyErr_Format(PyExc_ValueError, "%s: %s must be a %scontiguous 1-D %s vector with "
+                         "%s %zd entries", fn, what, mode, names[k],
+                         exact ? "exactly" : "at least", len);
         PyBuffer_Release(b);
         return -1;
     }
@@ -808,6 +974,62 @@ static PyObject *py_solve_lower(PyObject *self, PyObject *args)
 done:
     PyBuffer_Release(&bap);
     if (bB.obj) PyBuffer_Release(&bB);
+    return result;
+}
+
+/* A C-contiguous 2-D float64 array (writable where asked) of rows x cols entries (a negative
+ * count: any); ValueError naming fn and the argument what if it is not. */
+static int get_2d(PyObject *o, Py_buffer *b, Py_ssize_t rows, Py_ssize_t cols, int writable,
+                  const char *fn, const char *what, const char *shape)
+{
+    if (get_buffer(o, b, fn, what) < 0)
+        return -1;
+    if (b->ndim != 2 || b->itemsize != 8 || strcmp(b->format, "d") != 0
+        || (rows >= 0 && b->shape[0] != rows) || (cols >= 0 && b->shape[1] != cols)
+        || !PyBuffer_IsContiguous(b, 'C') || (writable && b->readonly)) {
+        PyErr_Format(PyExc_ValueError, "%s: %s must be a %sC-contiguous float64 array of "
+                     "shape %s", fn, what, writable ? "writable " : "", shape);
+        PyBuffer_Release(b);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_gather_dot(PyObject *self, PyObject *args)
+{
+    PyObject *oAt, *oslot, *oVt, *oout;
+    if (!PyArg_ParseTuple(args, "OOOO", &oAt, &oslot, &oVt, &oout))
+        return NULL;
+    const char *fn = "gather_dot";
+    Py_buffer bAt = {0}, bslot = {0}, bVt = {0}, bout = {0};
+    PyObject *result = NULL;
+    if (get_2d(oAt, &bAt, -1, -1, 0, fn, "At", "(cap, m)") < 0)
+        return NULL;
+    Py_ssize_t cap = bAt.shape[0], m = bAt.shape[1];
+    if (get_1d(oslot, &bslot, INTP, -1, 0, 0, fn, "slot") < 0
+        || get_2d(oVt, &bVt, -1, m, 0, fn, "Vt", "(w, m), m the columns of At") < 0)
+        goto done;
+    Py_ssize_t s = bslot.shape[0], w = bVt.shape[0];
+    if (get_2d(oout, &bout, s, w, 1, fn, "out", "(len(slot), w), w the rows of Vt") < 0)
+        goto done;
+    const Py_ssize_t *slot = (const Py_ssize_t *)bslot.buf;
+    for (Py_ssize_t j = 0; j < s; j++)
+        if (slot[j] < 0 || slot[j] >= cap) {
+            PyErr_Format(PyExc_ValueError, "gather_dot: slot[%zd] = %zd is not a row of At "
+                         "(0 to %zd)", j, slot[j], cap - 1);
+            goto done;
+        }
+    Py_BEGIN_ALLOW_THREADS
+    kernels.gather_dot((const double *)bAt.buf, m, slot, s, (const double *)bVt.buf, w,
+                       (double *)bout.buf);
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&bAt);
+    if (bslot.obj) PyBuffer_Release(&bslot);
+    if (bVt.obj) PyBuffer_Release(&bVt);
+    if (bout.obj) PyBuffer_Release(&bout);
     return result;
 }
 
@@ -1058,6 +1280,10 @@ static PyMethodDef methods[] = {
     {"solve_lower", py_solve_lower, METH_VARARGS,
      "solve_lower(ap, s, B): B := U^{-T} B in place, U (s x s) packed by columns, B a "
      "C-contiguous float64 (s, r) array."},
+    {"gather_dot", py_gather_dot, METH_VARARGS,
+     "gather_dot(At, slot, Vt, out): out[j, q] = At[slot[j]] @ Vt[q] for j < len(slot), "
+     "q < w; At (cap, m), Vt (w, m) and out (len(slot), w) C-contiguous float64, slot intp "
+     "with entries in 0 .. cap - 1."},
     {"delete", py_delete, METH_VARARGS,
      "delete(U, out, k): out = the upper Cholesky factor of U^T U without variable k."},
     {"delete_packed", py_delete_packed, METH_VARARGS,

@@ -126,11 +126,18 @@ class PackedSet(_Set):
         room = self.At.shape[0] - s
         if room <= 0:
             return None
-        V = self.A[:, cand]
-        UD = V.T @ V  # overwritten by U_D (upper triangle) below
+        # The candidates' columns as the rows of Vt (C order), as _cholc.gather_dot reads them;
+        # V is its transpose (a view), and add() copies the entering rows of Vt into At.
+        Vt = np.ascontiguousarray(self.A.T[cand], dtype=np.float64)
+        V = Vt.T
+        UD = Vt @ V  # overwritten by U_D (upper triangle) below
         E = G = None
         if s:
-            E = self._solve_transposed((self.At[:self.used] @ V)[self.slot])
+            # A_F^T V with the rows of At gathered by slot in the kernel: no product with the
+            # free rows of At[:used], no copy of the product in slot order
+            AV = np.empty((s, cand.size))
+            _cholc.gather_dot(self.At, self.slot, Vt, AV)
+            E = self._solve_transposed(AV)
             G = E.T @ E
         r = min(_cholc.block_cholesky(UD, G, _WS_DEPENDENT), room)
         if r == 0:
