@@ -11,7 +11,10 @@ This script times each kernel alone at both levels at a few sizes of the factor 
 from the QR of a Gaussian matrix): ``solve_lower`` (``U^{-T} B``, 16 right-hand sides, and one),
 the back substitution ``U z = y`` (one step of ``lh_inner`` that keeps every variable) and
 the downdate ``delete_packed`` at a given distance from the end, ten in a row (the copy that
-then restores the factor timed apart and subtracted). Then the whole solve
+then restores the factor timed apart and subtracted), and ``gather_dot`` (A_F^T V with the
+rows of A_F gathered by slot, w = 16 and 2 candidates); then, at the level chosen at import,
+``gather_dot`` against what it replaces, BLAS on ``At[:used]`` and the product's rows taken by
+slot (the table's "np" columns). Then the whole solve
 ``reparam.nnls(A, b)`` on wide Gaussian problems. The two levels alternate call by call
 (kernels: block by block) so that the machine's load falls on both alike; CPU time, one BLAS
 thread; best and median per level and the ratio of medians.
@@ -100,6 +103,40 @@ def kernels(cholc, sizes, repeats):
             t = _interleaved(cholc, down, repeats, inner)
             t = {lv: [v / 10 - copy for v in t[lv]] for lv in t}
             _row(f"delete_packed s={s} k=s-{back}", t)
+        # A_F^T V with the rows of At gathered by slot (s of s + 20 rows, 500 columns)
+        At, slot = _gathered(s)
+        for w in (16, 2):
+            Vt = np.random.default_rng(w).standard_normal((w, At.shape[1]))
+            out = np.empty((s, w))
+            t = _interleaved(cholc, partial(cholc.gather_dot, At, slot, Vt, out), repeats, inner)
+            _row(f"gather_dot s={s} w={w}", t)
+
+
+def _gathered(s, m=500, free=20):
+    """At with s rows in use among s + free, and slot, the used ones in a shuffled order (a
+    working set after some columns left)."""
+    rng = np.random.default_rng(s)
+    return rng.standard_normal((s + free, m)), rng.permutation(s + free)[:s]
+
+
+def products(cholc, sizes, repeats):
+    """``PackedSet._extension``'s product A_F^T V at the level chosen at import: the kernel
+    against BLAS on At[:used] and the rows of the product gathered by slot, alternating."""
+    print(f"{'A_F^T V (ms per call)':34s} {'np min':>8s} {'median':>8s} {'kern min':>8s} "
+          f"{'median':>8s}   kernel/np")
+    for s in sizes:
+        At, slot = _gathered(s)
+        inner = max(3, int(2e6 / s**2))
+        for w in (16, 7, 2):
+            Vt = np.random.default_rng(w).standard_normal((w, At.shape[1]))
+            V, out = Vt.T.copy(), np.empty((s, w))
+            fns = {0: lambda At=At, V=V, slot=slot: (At @ V)[slot],
+                   1: partial(cholc.gather_dot, At, slot, Vt, out)}
+            times = {0: [], 1: []}
+            for _ in range(repeats):
+                for k in (0, 1):
+                    times[k].append(_block_time(fns[k], inner))
+            _row(f"gather_dot s={s} w={w}", times)
 
 
 def solves(cholc, shapes, repeats):
@@ -133,6 +170,8 @@ def main():
         try:
             if not a.no_kernels:
                 kernels(cholc, a.sizes, a.repeats)
+                cholc.simd(start)
+                products(cholc, a.sizes, a.repeats)
             if a.solves:
                 solves(cholc, [(500, 1000, 10), (300, 600, 1)], a.solves)
         finally:

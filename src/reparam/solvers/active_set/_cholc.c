@@ -9,8 +9,10 @@
  * over U,
  * ``block_cholesky``, the factor of their own Gram block orthogonal to span(A_F) with
  * Lawson-Hanson's dependence test on its pivots, and ``append_packed``, which writes the new
- * columns and the grown [y; rho] after U. And for every working set of
- * ``working_set._working_set``: ``select_candidates``, the columns that enter next.
+ * columns and the grown [y; rho] after U; before those, ``gather_dot``, the product A_F^T V
+ * with the candidates' columns, the rows of A_F gathered from that set's array by slot. And for
+ * every working set of ``working_set._working_set``: ``select_candidates``, the columns that
+ * enter next.
  *
  * With G_FF = U^T U (U upper triangular, s x s), removing variable k deletes column k of U.
  * The columns after it then form an upper Hessenberg block in rows k..s-1, which a sweep of
@@ -38,9 +40,11 @@
  * run (``benchmarks.cholc_simd``: interleaved, one thread, CPU time, medians of 21, two runs):
  * U^{-T} B for 16 right-hand sides 0.37-0.41x at s = 200, 420, 480; one back substitution
  * 0.62-0.74x; one forward substitution 0.64-0.74x; a downdate 150-360 columns from the end
- * 0.81-0.88x (one 60 from the end, which mostly moves memory, 0.95-0.98x); the whole
- * ``reparam.nnls`` on Gaussian 500 x 1000 (seed 10) 0.81-0.83x and 300 x 600 (seed 1)
- * 0.83-0.85x the median time.
+ * 0.81-0.88x (one 60 from the end, which mostly moves memory, 0.95-0.98x); gather_dot at
+ * s = 100 to 450 0.32-0.35x for 16 candidates and 0.52-0.72x for 2; the whole
+ * ``reparam.nnls`` on Gaussian 500 x 1000 (seed 10) and 300 x 600 (seed 1) 0.61-0.65x the
+ * median time (0.81-0.85x before gather_dot, where level 0 ran BLAS's product, whose AVX2
+ * kernels OpenBLAS picks by itself).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

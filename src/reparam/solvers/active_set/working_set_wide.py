@@ -35,10 +35,24 @@ run with four doubles to a register and fused multiply-adds (chosen at import, s
 eight columns of ``C`` per pass over the factor): against the SSE2 kernels in the same run
 (interleaved, medians of 21, one thread, CPU time, two runs) 0.37-0.41x for ``U^{-T} C`` with
 16 columns at s = 200 to 480, 0.62-0.74x for a back substitution, 0.81-0.88x for a downdate
-150 or more columns from the end (0.95-0.98x near it), and 0.81-0.83x (500 x 1000) and
-0.83-0.85x (300 x 600) the median time of the whole solve. Without the extension (or with
+150 or more columns from the end (0.95-0.98x near it), and 0.61-0.65x the median time of the
+whole solve at 500 x 1000 and 300 x 600 (0.81-0.85x before ``gather_dot`` below, whose SSE2
+level is slower than the AVX2 BLAS it replaced on such a CPU). Without the extension (or with
 ``REPARAM_NO_EXTENSION=1``) the numpy version runs: the same algorithm, the same iterates up
 to rounding.
+
+The product ``A_F^T V`` with the candidates' columns, the largest single cost of a round at
+500 x 1000, is compiled too (``_cholc.gather_dot``): dot products of the rows of ``At`` taken
+by ``slot`` with the candidates' columns (the rows of ``V^T``), in register tiles of three rows
+by four candidates, where BLAS multiplied all of ``At[:used]`` (the free rows too, packing
+1.8 MB at s = 450 on every call) and numpy then copied the product's rows in slot order.
+Measured (one thread, interleaved, medians of 15-21, three runs; the AVX2 kernel against
+OpenBLAS's AVX2 kernels): 0.54-0.76x the time for 16 candidates at s = 100 to 450 (0.21 ms
+instead of 0.30 ms at s = 450), 0.31-0.41x for 7 and 0.18-0.28x for 2; the 45 products of a
+500 x 1000 solve 6.2 ms instead of 9.4 ms, and the whole ``_working_set`` 0.91-0.93x the
+median time at 500 x 1000 and 0.92-0.98x at 300 x 600 (CPU time, medians of 21-25). The SSE2
+kernel against OpenBLAS held to its SSE kernels (``OPENBLAS_CORETYPE=Nehalem``, what a CPU
+without AVX runs): 0.86-0.95x for 16 candidates, 0.68-0.75x for 7, 0.36-0.39x for 2.
 """
 
 from __future__ import annotations
@@ -119,7 +133,8 @@ class PackedSet(_Set):
         """:meth:`.working_set._Set._extension`; where compiled, the candidates' block of the
         factor, ``U_D`` with ``U_D^T U_D = V^T V - E^T E``, and the dependence test on its
         pivots are one call (``_cholc.block_cholesky``) instead of LAPACK's ``dpotrf`` and a
-        few numpy calls on its diagonal."""
+        few numpy calls on its diagonal, and ``A_F^T V`` is one call on the rows of ``At`` in
+        slot order (``_cholc.gather_dot``; see the module docstring)."""
         if not self.compiled:
             return super()._extension(cand)
         s = self.F.size
