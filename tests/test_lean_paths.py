@@ -407,3 +407,32 @@ def test_masked_solve_solves_every_passive_block(n, k):
         if F.size:
             expected[F] = np.linalg.solve(G[np.ix_(F, F)], C[F, j])
         np.testing.assert_allclose(X[:, j], expected, rtol=1e-9, atol=1e-12)
+
+
+def _unaligned(a):
+    """A copy of ``a`` at a 4-byte offset into a byte buffer: float64 items not on 8-byte
+    boundaries (as a view into a byte stream or some memory maps gives)."""
+    buf = np.zeros(a.nbytes + 8, dtype=np.uint8)
+    out = np.frombuffer(buf.data, dtype=a.dtype, count=a.size, offset=4).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned
+    return out
+
+
+@pytest.mark.parametrize("m, n, k", [(30, 10, None), (200, 100, None), (60, 12, 40),
+                                     (300, 200, None), (500, 1000, None), (400, 200, 300),
+                                     (50, 80, None)])
+@pytest.mark.parametrize("which", ["A", "b", "both"])
+def test_unaligned_input_gives_the_aligned_answer(m, n, k, which):
+    # the compiled kernels read aligned float64 only: unaligned input is copied, not refused
+    rng = np.random.default_rng(m + n)
+    A = rng.standard_normal((m, n))
+    b = rng.standard_normal(m if k is None else (m, k))
+    Au = _unaligned(A) if which in ("A", "both") else A
+    bu = _unaligned(b) if which in ("b", "both") else b
+    res, ref = rp.nnls(Au, bu), rp.nnls(A, b)
+    assert np.all(np.asarray(res.status) == rp.Status.CONVERGED)
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-9, atol=1e-9 * np.abs(ref.x).max())
+    assert np.all(np.asarray(res.kkt) <= 1e-10)
+    np.testing.assert_array_equal(Au, A)  # the input is left as it was
+    np.testing.assert_array_equal(bu, b)

@@ -203,6 +203,11 @@ def _lean(A, b, options: dict) -> Result | None:
     must run."""
     if type(A) is not np.ndarray or type(b) is not np.ndarray or A.ndim != 2:
         return None
+    if not (A.flags.aligned and b.flags.aligned):
+        # Memory at an offset that is no multiple of the item size (a view into a byte
+        # buffer, some memory maps): the compiled kernels read aligned float64 only, numpy
+        # any memory, so such input is copied here (numpy's own calls run on the copy too).
+        A, b = np.require(A, requirements="A"), np.require(b, requirements="A")
     if b.ndim == 2:
         return _lean_many(A, b, options)
     if b.ndim != 1:
