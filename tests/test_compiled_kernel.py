@@ -13,7 +13,6 @@ import os
 
 import numpy as np
 import pytest
-import scipy.linalg
 import scipy.optimize
 
 import reparam as rp
@@ -98,11 +97,11 @@ def test_compiled_matches_scipy_per_column(monkeypatch, dual):
         monkeypatch.setattr(small, "_DUAL_COND", 0.0)
     calls, kernel = [], small._bppc.bpp_columns
 
-    class Spy:  # records whether the kernel allowed the dual solves
+    class Spy:  # records whether the kernel was given G^{-1}
         @staticmethod
         def bpp_columns(*args):
-            calls.append(kernel(*args))
-            return calls[-1]
+            calls.append(args[8] is not None)
+            return kernel(*args)
 
     monkeypatch.setattr(small, "_bppc", Spy)
     A, B = _nmf_like(80, 24, 150, 7)
@@ -153,8 +152,7 @@ def test_compiled_leaves_a_singular_gram_unfinished_not_wrong():
     P0 = np.ones((6, 50), dtype=bool)
     X = np.empty((6, 50))
     rounds, done = np.empty(50, dtype=np.intp), np.empty(50, dtype=bool)
-    small._bppc.bpp_columns(G, np.eye(6), A.T @ B, np.zeros((6, 50)), P0, X, rounds, done, 20,
-                            small._TOL, 8, 0.0, 0.4)
+    small._bppc.bpp_columns(G, A.T @ B, P0, X, rounds, done, 20, small._TOL, None, None)
     assert not done.any() and not X.any() and np.all(rounds == 1)
 
 
@@ -164,73 +162,20 @@ def test_compiled_rejects_bad_buffers():
     P0 = np.ones((3, 4), dtype=bool)
     X, rounds, done = np.empty((3, 4)), np.empty(4, dtype=np.intp), np.empty(4, dtype=bool)
     kernel = small._bppc.bpp_columns
-
-    def run(G=G, L=G, C=C, Xls=C, P0=P0, X=X):
-        return kernel(G, L, C, Xls, P0, X, rounds, done, 5, 1e-13, 8, 1e4, 0.4)
-
-    assert run() is False  # three unknowns: below the dual solves' eight
+    kernel(G, C, P0, X, rounds, done, 5, 1e-13, None, None)
     np.testing.assert_allclose(X, C)
     with pytest.raises(ValueError, match="X"):
-        run(X=np.empty((4, 3)))
+        kernel(G, C, P0, np.empty((4, 3)), rounds, done, 5, 1e-13, None, None)
     with pytest.raises(ValueError, match="G"):
-        run(G=np.eye(4))
-    with pytest.raises(ValueError, match="L"):
-        run(L=np.eye(2))
-    with pytest.raises(ValueError, match="P0"):
-        run(P0=np.ones((3, 5), dtype=bool))
-    with pytest.raises(ValueError, match="Xls"):
-        run(Xls=np.ones((3, 5)))
+        kernel(np.eye(4), C, P0, X, rounds, done, 5, 1e-13, None, None)
     with pytest.raises(ValueError, match="C"):
-        run(G=np.eye(257), L=np.eye(257), C=np.ones((257, 2)))
+        kernel(np.eye(257), np.ones((257, 2)), P0, X, rounds, done, 5, 1e-13, None, None)
     with pytest.raises(TypeError, match="float64"):
-        run(C=C.astype(np.float32))
-
-
-@compiled
-def test_compiled_start_equals_lapacks_start():
-    # P0 = None: the kernel's own start (two triangular solves with L per column) against the
-    # sign pattern of LAPACK's G^{-1} C given as P0; the upper triangle of L is never read
-    A, B = _nmf_like(90, 20, 160, 12)
-    B = np.hstack([B, _degenerate_B(A, 13)])
-    G, C, L, _ = _gram_pair(A, B)
-    P0 = scipy.linalg.cho_solve((L, True), C) > 0
-    L_dirty = L.copy()
-    L_dirty[np.triu_indices(20, 1)] = np.nan
-    own = small.bpp_columns(G, C, L_dirty, 200)
-    given = small.bpp_columns(G, C, L, 200, P0)
-    assert own[2].all() and given[2].all()
-    scale = np.max(np.abs(given[0]), axis=0, initial=0.0)
-    np.testing.assert_array_less(np.max(np.abs(own[0] - given[0]), axis=0),
-                                 1e-12 * scale + 1e-300)
-    assert np.mean(own[1] == given[1]) > 0.99
-
-
-@compiled
-def test_compiled_dual_solves_only_where_allowed():
-    # the dual solves need n >= 8, a passive share above 0.4 and cond_1(G) <= 1e4
-    kernel = small._bppc.bpp_columns
-
-    def dual_allowed(G, C, P0=None):
-        n, k = C.shape
-        L = np.linalg.cholesky(G)
-        X, rounds, done = np.empty((n, k)), np.empty(k, dtype=np.intp), np.empty(k, dtype=bool)
-        return kernel(G, L, C, np.linalg.solve(G, C), P0, X, rounds, done, 100, small._TOL,
-                      small._DUAL_N, small._DUAL_COND, small._DUAL_SHARE)
-
-    A, B = _nmf_like(80, 12, 50, 14)
-    G, C, _, _ = _gram_pair(A, B)
-    assert dual_allowed(G, C)
-    cond = np.linalg.norm(G, 1) * np.linalg.norm(np.linalg.inv(G), 1)
-    assert cond < small._DUAL_COND
-    assert not dual_allowed(G, C, np.zeros(C.shape, dtype=bool))  # nothing passive
-    assert dual_allowed(G, C, np.ones(C.shape, dtype=bool))
-    assert not dual_allowed(G[:7, :7], C[:7])  # seven unknowns
-    # nearly dependent columns: cond_1(G) above the bound, whatever the start
-    A2 = A.copy()
-    A2[:, 1] = A2[:, 0] + 1e-3 * A2[:, 1]
-    G2, C2, _, _ = _gram_pair(A2, B)
-    assert np.linalg.norm(G2, 1) * np.linalg.norm(np.linalg.inv(G2), 1) > small._DUAL_COND
-    assert not dual_allowed(G2, C2, np.ones(C2.shape, dtype=bool))
+        kernel(G, C.astype(np.float32), P0, X, rounds, done, 5, 1e-13, None, None)
+    with pytest.raises(TypeError):  # G^{-1} without the unconstrained solutions
+        kernel(G, C, P0, X, rounds, done, 5, 1e-13, G, None)
+    with pytest.raises(ValueError, match="Xls"):
+        kernel(G, C, P0, X, rounds, done, 5, 1e-13, G, np.ones((3, 5)))
 
 
 @pytest.mark.parametrize("case", ["nmf", "zero rhs", "zero column", "duplicated column",

@@ -461,17 +461,12 @@ HOT static int solve_gram(int n, const double *G, const double *c, const double 
 #define AT(view, i, j) ((char *)(view).buf + (i) * (view).strides[0] + (j) * (view).strides[1])
 
 PyDoc_STRVAR(bpp_columns_doc,
-"bpp_columns(G, L, C, Xls, P0, X, rounds, done, max_iter, tol, dual_n, dual_cond, dual_share)\n"
-"--\n\n"
+"bpp_columns(G, C, P0, X, rounds, done, max_iter, tol, H, Xls)\n--\n\n"
 "Block principal pivoting on every column of C (n x k float64) for the Gram matrix G\n"
-"(n x n float64, n <= 256) with its lower Cholesky factor L (n x n float64; only the lower\n"
-"triangle is read) and the unconstrained solutions Xls = G^{-1} C (n x k float64). P0: the\n"
-"passive sets to start from (n x k, one byte per entry, nonzero for passive), or None for\n"
-"the sign pattern of Xls. The dual solves (through G^{-1}, formed here from L) are allowed\n"
-"when n >= dual_n, more than dual_share of the starting entries are passive and\n"
-"|G|_1 |G^{-1}|_1 <= dual_cond. Writes X (n x k float64), rounds (k, Py_ssize_t) and done\n"
-"(k, one byte); returns whether the dual solves were allowed. A variable is infeasible when\n"
-"below -tol * max|c| (c: its column of C). Releases the GIL while it runs.");
+"(n x n float64, n <= 256), from the passive sets P0 (n x k, one byte per entry, nonzero for\n"
+"passive). H: None, or G^{-1} (n x n) to allow the dual solves, with Xls = G^{-1} C (n x k).\n"
+"Writes X (n x k float64), rounds (k, Py_ssize_t) and done (k, one byte). A variable is\n"
+"infeasible when below -tol * max|c| (c: its column of C). Releases the GIL while it runs.");
 
 static int get(PyObject *o, Py_buffer *b, int flags, Py_ssize_t rows, Py_ssize_t cols,
                Py_ssize_t itemsize, const char *name)
@@ -488,54 +483,19 @@ static int get(PyObject *o, Py_buffer *b, int flags, Py_ssize_t rows, Py_ssize_t
     return 0;
 }
 
-/* G^{-1} (row-major n x n, symmetric) from the lower Cholesky factor L (row-major) of G:
- * L^{-1} column by column (forward substitution), then G^{-1} = L^{-T} L^{-1} */
-static void cholesky_inverse(const double *L, int n, double *H, double *W)
-{
-    for (int j = 0; j < n; j++) {  /* W = L^{-1}, lower triangular, row-major */
-        for (int i = 0; i < n; i++) {
-            if (i < j) {
-                W[(size_t)i * n + j] = 0.0;
-                continue;
-            }
-            double t = i == j ? 1.0 : 0.0;
-            for (int r = j; r < i; r++) t -= L[(size_t)i * n + r] * W[(size_t)r * n + j];
-            W[(size_t)i * n + j] = t / L[(size_t)i * n + i];
-        }
-    }
-    for (int i = 0; i < n; i++)  /* H_ij = sum_r W_ri W_rj, r >= max(i, j) */
-        for (int j = 0; j <= i; j++) {
-            double t = 0.0;
-            for (int r = i; r < n; r++) t += W[(size_t)r * n + i] * W[(size_t)r * n + j];
-            H[(size_t)i * n + j] = H[(size_t)j * n + i] = t;
-        }
-}
-
-/* the largest absolute column sum of a row-major n x n matrix */
-static double norm1(const double *M, int n)
-{
-    double best = 0.0;
-    for (int j = 0; j < n; j++) {
-        double t = 0.0;
-        for (int i = 0; i < n; i++) t += fabs(M[(size_t)i * n + j]);
-        if (!(t <= best)) best = t;  /* NaN stays */
-    }
-    return best;
-}
-
 static PyObject *py_bpp_columns(PyObject *self, PyObject *args)
 {
-    PyObject *oG, *oL, *oC, *oS, *oP, *oX, *oR, *oD;
-    int max_iter, dual_n;
-    double tol, dual_cond, dual_share;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOididd", &oG, &oL, &oC, &oS, &oP, &oX, &oR, &oD,
-                          &max_iter, &tol, &dual_n, &dual_cond, &dual_share))
+    PyObject *oG, *oC, *oP, *oX, *oR, *oD, *oH, *oS;
+    int max_iter;
+    double tol;
+    if (!PyArg_ParseTuple(args, "OOOOOOidOO", &oG, &oC, &oP, &oX, &oR, &oD, &max_iter, &tol,
+                          &oH, &oS))
         return NULL;
-    Py_buffer bG = {0}, bL = {0}, bC = {0}, bS = {0}, bP = {0}, bX = {0}, bR = {0}, bD = {0};
+    Py_buffer bG = {0}, bC = {0}, bP = {0}, bX = {0}, bR = {0}, bD = {0}, bH = {0}, bS = {0};
     PyObject *result = NULL;
     double *mem = NULL;
     const int ro = PyBUF_STRIDES | PyBUF_FORMAT, rw = PyBUF_STRIDES | PyBUF_WRITABLE;
-    const int given = oP != Py_None;
+    const int dual = oH != Py_None;
     Py_ssize_t n = 0, k = 0;
     if (PyObject_GetBuffer(oC, &bC, ro) < 0) goto out;
     if (bC.ndim != 2 || bC.shape[0] < 1 || bC.shape[0] > MAXN) {
@@ -544,57 +504,43 @@ static PyObject *py_bpp_columns(PyObject *self, PyObject *args)
     }
     n = bC.shape[0];
     k = bC.shape[1];
-    if (get(oG, &bG, ro, n, n, 8, "G") || get(oL, &bL, ro, n, n, 8, "L")
-        || get(oS, &bS, ro, n, k, 8, "Xls")
-        || (given && get(oP, &bP, PyBUF_STRIDES, n, k, 1, "P0"))
+    if (get(oG, &bG, ro, n, n, 8, "G") || get(oP, &bP, PyBUF_STRIDES, n, k, 1, "P0")
         || get(oX, &bX, rw, n, k, 8, "X") || get(oR, &bR, rw, k, -1, sizeof(Py_ssize_t), "rounds")
-        || get(oD, &bD, rw, k, -1, 1, "done"))
+        || get(oD, &bD, rw, k, -1, 1, "done")
+        || (dual && (get(oH, &bH, ro, n, n, 8, "H") || get(oS, &bS, ro, n, k, 8, "Xls"))))
         goto out;
     if (strcmp(bC.format ? bC.format : "B", "d") != 0) {
         PyErr_SetString(PyExc_TypeError, "C must be float64");
         goto out;
     }
     if (max_iter < 0) max_iter = 0;
-    /* G, G^{-1}, the two factors' rows, L and L^{-1} */
-    mem = PyMem_Malloc((size_t)(6 * n * n) * sizeof(double));
+    /* G, H and the two factors' rows */
+    mem = PyMem_Malloc((size_t)(4 * n * n) * sizeof(double));
     if (mem == NULL) {
         PyErr_NoMemory();
         goto out;
     }
-    double *G = mem, *H = mem + n * n, *L = mem + 4 * n * n, *W = mem + 5 * n * n;
     work_t wk;
     wk.n = (int)n;
-    wk.G = G;
-    wk.H = NULL;
+    wk.G = mem;
+    wk.H = dual ? mem + n * n : NULL;
     wk.tol_factor = tol;
     wk.max_iter = max_iter;
     wk.primal.cols = mem + 2 * n * n;
     wk.dual.cols = wk.primal.cols + n * n;
     for (Py_ssize_t i = 0; i < n; i++)
         for (Py_ssize_t j = 0; j < n; j++) {
-            G[i * n + j] = *(double *)AT(bG, i, j);
-            L[i * n + j] = j <= i ? *(double *)AT(bL, i, j) : 0.0;
+            mem[i * n + j] = *(double *)AT(bG, i, j);
+            if (dual) mem[n * n + i * n + j] = *(double *)AT(bH, i, j);
         }
-    int dual = 0;
     Py_BEGIN_ALLOW_THREADS
     double c[MAXN], xls[MAXN], x[MAXN];
     unsigned char p0[MAXN];
-    /* The passive share of the start decides whether G^{-1} is worth forming. */
-    Py_ssize_t passive = 0;
-    for (Py_ssize_t i = 0; i < n; i++)
-        for (Py_ssize_t j = 0; j < k; j++)
-            passive += given ? *(unsigned char *)AT(bP, i, j) != 0
-                             : *(double *)AT(bS, i, j) > 0.0;
-    if (n >= dual_n && (double)passive > dual_share * (double)(n * k)) {
-        cholesky_inverse(L, (int)n, H, W);
-        dual = norm1(G, (int)n) * norm1(H, (int)n) <= dual_cond;
-        if (dual) wk.H = H;
-    }
     for (Py_ssize_t j = 0; j < k; j++) {
         for (Py_ssize_t i = 0; i < n; i++) {
             c[i] = *(double *)AT(bC, i, j);
-            xls[i] = *(double *)AT(bS, i, j);
-            p0[i] = given ? *(unsigned char *)AT(bP, i, j) != 0 : xls[i] > 0.0;
+            p0[i] = *(unsigned char *)AT(bP, i, j);
+            if (dual) xls[i] = *(double *)AT(bS, i, j);
         }
         unsigned char fin = 0;
         int rounds = solve_column(&wk, c, xls, p0, x, &fin);
@@ -603,10 +549,10 @@ static PyObject *py_bpp_columns(PyObject *self, PyObject *args)
         *((unsigned char *)bD.buf + j * bD.strides[0]) = fin;
     }
     Py_END_ALLOW_THREADS
-    result = PyBool_FromLong(dual);
+    result = Py_NewRef(Py_None);
 out:
     PyMem_Free(mem);
-    Py_buffer *views[] = {&bG, &bL, &bC, &bS, &bP, &bX, &bR, &bD};
+    Py_buffer *views[] = {&bG, &bC, &bP, &bX, &bR, &bD, &bH, &bS};
     for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
         if (views[i]->obj) PyBuffer_Release(views[i]);
     return result;

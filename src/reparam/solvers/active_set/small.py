@@ -34,7 +34,7 @@ from scipy.linalg import lapack
 from ...domains import orthant_kkt_positive
 from ._common import _ACCEPT, _CHOL_PIVOT, _FULL_EXCHANGES, _TINY, _TOL, exchange_columns
 
-_dpotrf, _dpotrs, _dposv = lapack.dpotrf, lapack.dpotrs, lapack.dposv
+_dpotrf, _dpotrs, _dposv, _dpocon = lapack.dpotrf, lapack.dpotrs, lapack.dposv, lapack.dpocon
 
 try:  # built by setuptools at install; optional, so a failed build leaves the numpy version
     from . import _bppc
@@ -45,10 +45,9 @@ _COMPILED_N = 256
 # The compiled kernel's dual solves (a factorization of size |D| of G^{-1}'s active block
 # instead of one of size |F| of G's passive block; Portugal, Júdice & Vicente 1994 use the
 # same complementary pair): from this many unknowns, and only for a Gram matrix whose
-# condition number |G|_1 |G^{-1}|_1 (computed exactly in the kernel, from the G^{-1} it
-# forms) is at most _DUAL_COND, so that the extra rounding of G^{-1} (about cond(G) eps,
-# relative) stays far below the pivoting tolerance _TOL. Every answer is certified on A
-# either way.
+# condition number is at most _DUAL_COND, so that the extra rounding of G^{-1} (about
+# cond(G) eps, relative) stays far below the pivoting tolerance _TOL. Every answer is
+# certified on A either way.
 _DUAL_N = 8
 _DUAL_COND = 1e4
 # ... and only when the starting passive sets hold more than this share of the variables.
@@ -282,25 +281,43 @@ def bpp_columns(G, C, L, max_iter, P0=None):
     of Portugal, Júdice & Vicente (1994). ``P0``: the passive sets to start from; None starts
     from the sign pattern of the unconstrained solution ``G^{-1} C``. Every column keeps its
     own passive set, exchange budget and backup rule. Runs the compiled kernel when
-    :func:`compiled_kernel` says so (after LAPACK's ``G^{-1} C`` for all columns, one call:
-    the start, the choice of the dual solves with the ``G^{-1}`` they need, and one column at
-    a time a small Cholesky factorization per round that keeps the rows of the unchanged
-    leading passive variables), else the numpy version (:func:`bpp_columns_numpy`); both
-    follow the same rules and tolerances.
+    :func:`compiled_kernel` says so (one column at a time, a small Cholesky factorization per
+    round that keeps the rows of the unchanged leading passive variables), else the numpy
+    version (:func:`bpp_columns_numpy`); both follow the same rules and tolerances.
     Returns ``(X, rounds, done)``: ``done[j]`` is False for the columns that did not finish
     within ``max_iter`` rounds (their ``X`` column is not an answer).
     """
     n, k = C.shape
     if not compiled_kernel(n):
         return bpp_columns_numpy(G, C, L, max_iter, P0)
-    X_ls = _dpotrs(L, C, 1)[0]  # for all columns at once by LAPACK, as the numpy version
+    # The start for all columns at once by LAPACK, as the numpy version does.
+    X_ls, H = None, None
+    if P0 is None:
+        X_ls = _dpotrs(L, C, 1)[0]
+        P = X_ls > 0
+    else:
+        P = np.asarray(P0, dtype=bool)
+    # The dual solves pay off where passive sets are large; they need G^{-1} and G^{-1} C.
+    if (n >= _DUAL_N and np.count_nonzero(P) > _DUAL_SHARE * P.size
+            and _well_conditioned(G, L)):
+        H = _dpotrs(L, np.eye(n), 1)[0]
+        if X_ls is None:
+            X_ls = _dpotrs(L, C, 1)[0]
     X = np.empty((n, k))
     rounds = np.empty(k, dtype=np.intp)
     done = np.empty(k, dtype=bool)
-    _bppc.bpp_columns(np.asarray(G, dtype=np.float64), L, np.asarray(C, dtype=np.float64),
-                      X_ls, None if P0 is None else np.asarray(P0, dtype=bool), X, rounds,
-                      done, max_iter, _TOL, _DUAL_N, _DUAL_COND, _DUAL_SHARE)
+    _bppc.bpp_columns(np.asarray(G, dtype=np.float64), np.asarray(C, dtype=np.float64), P, X,
+                      rounds, done, max_iter, _TOL, H, X_ls)
     return X, rounds, done
+
+
+def _well_conditioned(G, L) -> bool:
+    """Whether ``G = L L^T`` is conditioned well enough for the dual solves (through
+    ``G^{-1}``, whose rounding error grows with cond(G) as the primal one does with
+    cond(G_FF)): LAPACK's estimate of cond_1(G) (``dpocon``, O(n^2) from the factor) at most
+    :data:`_DUAL_COND`."""
+    rcond, info = _dpocon(L, float(np.max(np.sum(np.abs(G), axis=0))), "L")
+    return info == 0 and rcond * _DUAL_COND >= 1.0
 
 
 def bpp_columns_numpy(G, C, L, max_iter, P0=None):
