@@ -826,20 +826,12 @@ def test_gather_dot_refuses_bad_input():
     np.testing.assert_array_equal(out, 5.0)
 
 
-def test_packed_sets_product_gathered_by_slot_matches_numpy(simd, monkeypatch):
+def test_packed_sets_product_gathered_by_slot_matches_numpy(simd, packed):
     # The product of _extension after variables have left (free rows of At among the used
     # ones, F's rows not in slot order), the kernel's against numpy's.
     A, b = gaussian(120, 240, 4)
-    sets = []
-    init = wide.PackedSet.__init__
-
-    def keep(self, *args):
-        init(self, *args)
-        sets.append(self)
-
-    monkeypatch.setattr(wide.PackedSet, "__init__", keep)
     _working_set(A, b, None, 720)
-    p = sets[-1]
+    p = packed[-1]  # the set the solve built (the autouse fixture records them)
     s = p.F.size
     assert p.used > s and np.any(np.diff(p.slot) < 0)  # free rows, rows out of order
     cand = np.flatnonzero(~np.isin(np.arange(240), p.F))[:16]
