@@ -331,7 +331,8 @@ def test_many_columns_with_zero_right_hand_sides_and_float32():
     np.testing.assert_allclose(res32.x, res.x, rtol=1e-5, atol=1e-5 * np.abs(res.x).max())
 
 
-@pytest.mark.parametrize("case", ["duplicated", "rank-deficient", "zero column", "tiny column"])
+@pytest.mark.parametrize("case", ["duplicated", "rank-deficient", "zero column", "tiny column",
+                                  "huge column"])
 def test_many_columns_degenerate_inputs_are_certified(case):
     A, B = _nmf_like(60, 12, 50, 6)
     if case == "duplicated":
@@ -340,8 +341,10 @@ def test_many_columns_degenerate_inputs_are_certified(case):
         A = A[:, :5] @ np.abs(np.random.default_rng(6).standard_normal((5, 12)))
     elif case == "zero column":
         A[:, 3] = 0.0
-    else:  # one right-hand side whose squares underflow
+    elif case == "tiny column":  # one right-hand side whose squares underflow
         B[:, 4] *= 1e-170
+    else:  # |b|^2 ~ 1e202: outside the lean path's range, which the general path scales
+        B[:, 4] *= 1e100
     res = rp.nnls(A, B)
     _check_many(A, B, res)
     if case == "zero column":

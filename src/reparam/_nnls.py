@@ -28,7 +28,6 @@ from .solvers.active_set.small import (
     bpp_columns,
     bpp_small,
     certify_columns,
-    column_sumsq,
     compiled_certificate,
     compiled_kernel,
     gram_is_safe,
@@ -442,27 +441,29 @@ def _lean_many(A, B, options: dict) -> Result | None:
     for lo in range(0, k, chunk):
         hi = min(k, lo + chunk)
         Bc = B[:, lo:hi] if db is _F64 else B[:, lo:hi].astype(_F64)
-        bn2 = column_sumsq(Bc, compiled)
-        bn2_min = float(bn2.min())
-        if not float(bn2.max()) < _LEAN_HI or not bn2_min >= 0.0:
-            return None  # non-finite or huge entries: the general path checks and scales
         try:
             Cs = A64.T @ Bc
+            # A non-finite entry of B makes A^T B non-finite (0 inf is NaN), as do products
+            # that overflow: the general path checks, names and scales them.
+            if not math.isfinite(float(Cs.sum())):
+                return None
             Cs *= s[:, None]
             Y, n_iter[lo:hi], done[lo:hi] = bpp_columns(Gs, Cs, L, max_iter)
         except KeyboardInterrupt:
             return _lean_many_interrupted(A64, B, c, f32, t0)
-        if bn2_min < _LEAN_LO:  # squares that underflowed: the general path scales such columns
-            tiny = np.flatnonzero(bn2 < _LEAN_LO)
-            done[lo + tiny[np.abs(Bc[:, tiny]).max(axis=0) > 0]] = False
         Y *= s[:, None]
-        norm = np.maximum(np.sqrt(bn2), _TINY)
-        kkt64[lo:hi], obj, comp = certify_columns(A64, Bc, Y, c, norm, compiled)
+        # |b_j|^2 comes from the certificate's pass over B (a pass of its own cost as much).
+        kkt64[lo:hi], obj, comp, bn2 = certify_columns(A64, Bc, Y, c, compiled)
+        if not (_LEAN_LO <= float(bn2.min()) and float(bn2.max()) < _LEAN_HI):
+            # Squares that overflowed or underflowed (the certificate's too): the general
+            # path scales such columns. A zero column of B (x = 0) is certified as it is.
+            odd = np.flatnonzero(~((bn2 >= _LEAN_LO) & (bn2 < _LEAN_HI)))
+            done[lo + odd[np.abs(Bc[:, odd]).max(axis=0) > 0]] = False
         if f32:
             Yr = Y.astype(_F32)
             X[:, lo:hi] = Yr
-            kkt[lo:hi], objective[lo:hi], complementarity[lo:hi] = certify_columns(
-                A64, Bc, Yr.astype(_F64), c, norm, compiled)
+            kkt[lo:hi], objective[lo:hi], complementarity[lo:hi], _ = certify_columns(
+                A64, Bc, Yr.astype(_F64), c, compiled, bn2)
         else:
             X[:, lo:hi] = Y
             kkt[lo:hi], objective[lo:hi], complementarity[lo:hi] = kkt64[lo:hi], obj, comp

@@ -1027,25 +1027,37 @@ out:
 /* ---------------------------------------------------------------------------------------
  * The certificate of many right-hand sides with few unknowns (``small.certify_columns``),
  * around the two matrix products that BLAS does (R = A X, then G = A^T R): one pass that
- * subtracts B from R and sums the squares of each column of the result, and one over the
- * n x k block of X and G for the parts of reparam.domains.orthant_kkt and x.g. numpy spent
- * a subtraction and five reductions on them, and one more on |b_j|^2, which the first pass
- * also gives: about 0.2 ms of a 0.95 ms solve at 1797 x 16 with k = 64. With these passes
- * the lean path took 0.80x the time there (medians of interleaved solves). A pass that also
- * did both products here (one sweep over A and B, no R) measured no faster than BLAS's two
+ * subtracts B from R and sums the squares of each column of the result and of B, and one
+ * over the n x k block of X and G for the parts of reparam.domains.orthant_kkt and x.g.
+ * numpy spent a subtraction and five reductions on them, and one more pass over B for
+ * |b_j|^2: about 0.2 ms of a 0.95 ms solve at 1797 x 16 with k = 64. With these passes the
+ * lean path took 0.80x the time there (medians of interleaved solves). A pass that also did
+ * both products here (one sweep over A and B, no R) measured no faster than BLAS's two
  * products and the passes together, so the products stay BLAS's. */
 
-/* out[j] = sum_i (R_ij - B_ij)^2, writing R - B into R (B == NULL: R unchanged, and
- * out[j] = sum_i R_ij^2); R and B m x k with any strides, out contiguous */
+/* out[j] = sum_i (R_ij - B_ij)^2, writing R - B into R, and (outb not NULL) outb[j] =
+ * sum_i B_ij^2 from the same pass; R and B m x k with any strides, out and outb contiguous */
 HOT static void sub_sumsq(char *R, Py_ssize_t r0, Py_ssize_t r1, const char *B, Py_ssize_t b0,
-                          Py_ssize_t b1, Py_ssize_t m, Py_ssize_t k, double *restrict out)
+                          Py_ssize_t b1, Py_ssize_t m, Py_ssize_t k, double *restrict out,
+                          double *restrict outb)
 {
     for (Py_ssize_t j = 0; j < k; j++) out[j] = 0.0;
-    const int unit = r1 == sizeof(double) && (B == NULL || b1 == sizeof(double));
+    if (outb)
+        for (Py_ssize_t j = 0; j < k; j++) outb[j] = 0.0;
+    const int unit = r1 == sizeof(double) && b1 == sizeof(double);
     for (Py_ssize_t i = 0; i < m; i++) {
         char *ri = R + i * r0;
-        const char *bi = B ? B + i * b0 : NULL;
-        if (unit && B) {
+        const char *bi = B + i * b0;
+        if (unit && outb) {
+            double *restrict v = (double *)ri;
+            const double *restrict w = (const double *)bi;
+            for (Py_ssize_t j = 0; j < k; j++) {
+                const double d = v[j] - w[j];
+                v[j] = d;
+                out[j] += d * d;
+                outb[j] += w[j] * w[j];
+            }
+        } else if (unit) {
             double *restrict v = (double *)ri;
             const double *restrict w = (const double *)bi;
             for (Py_ssize_t j = 0; j < k; j++) {
@@ -1053,18 +1065,14 @@ HOT static void sub_sumsq(char *R, Py_ssize_t r0, Py_ssize_t r1, const char *B, 
                 v[j] = d;
                 out[j] += d * d;
             }
-        } else if (unit) {
-            const double *restrict v = (const double *)ri;
-            for (Py_ssize_t j = 0; j < k; j++) out[j] += v[j] * v[j];
         } else {
             for (Py_ssize_t j = 0; j < k; j++) {
                 double *v = (double *)(ri + j * r1);
-                double d = *v;
-                if (B) {
-                    d -= *(const double *)(bi + j * b1);
-                    *v = d;
-                }
+                const double w = *(const double *)(bi + j * b1);
+                const double d = *v - w;
+                *v = d;
                 out[j] += d * d;
+                if (outb) outb[j] += w * w;
             }
         }
     }
@@ -1085,33 +1093,34 @@ static int get_2d(PyObject *o, Py_buffer *b, int writable, const char *name)
 }
 
 PyDoc_STRVAR(sub_sumsq_doc,
-"sub_sumsq(R, B, out)\n--\n\n"
+"sub_sumsq(R, B, out, outb=None)\n--\n\n"
 "out[j] = sum_i (R_ij - B_ij)^2, with R - B written into R (R: m x k float64, writable;\n"
-"B: m x k float64; any strides). B None: out[j] = sum_i R_ij^2, R unchanged (then R may be\n"
-"read-only). out: k float64, contiguous. Releases the GIL while it runs.");
+"B: m x k float64; any strides), and, when outb is given, outb[j] = sum_i B_ij^2 from the\n"
+"same pass. out, outb: k float64, contiguous. Releases the GIL while it runs.");
 
 static PyObject *py_sub_sumsq(PyObject *self, PyObject *args)
 {
-    PyObject *oR, *oB, *oo;
-    if (!PyArg_ParseTuple(args, "OOO", &oR, &oB, &oo)) return NULL;
-    const int sub = oB != Py_None;
-    Py_buffer v[3] = {{0}};
+    PyObject *oR, *oB, *oo, *ob = Py_None;
+    if (!PyArg_ParseTuple(args, "OOO|O", &oR, &oB, &oo, &ob)) return NULL;
+    const int both = ob != Py_None;
+    Py_buffer v[4] = {{0}};
     PyObject *result = NULL;
-    if (get_2d(oR, &v[0], sub, "R") || (sub && get_2d(oB, &v[1], 0, "B"))
-        || get_vec(oo, &v[2], v[0].shape[1], 1, "out"))
+    if (get_2d(oR, &v[0], 1, "R") || get_2d(oB, &v[1], 0, "B")
+        || get_vec(oo, &v[2], v[0].shape[1], 1, "out")
+        || (both && get_vec(ob, &v[3], v[0].shape[1], 1, "outb")))
         goto out;
-    if (sub && (v[1].shape[0] != v[0].shape[0] || v[1].shape[1] != v[0].shape[1])) {
+    if (v[1].shape[0] != v[0].shape[0] || v[1].shape[1] != v[0].shape[1]) {
         PyErr_SetString(PyExc_ValueError, "B: expected the shape of R");
         goto out;
     }
     Py_BEGIN_ALLOW_THREADS
-    sub_sumsq(v[0].buf, v[0].strides[0], v[0].strides[1], sub ? v[1].buf : NULL,
-              sub ? v[1].strides[0] : 0, sub ? v[1].strides[1] : 0, v[0].shape[0],
-              v[0].shape[1], (double *)v[2].buf);
+    sub_sumsq(v[0].buf, v[0].strides[0], v[0].strides[1], v[1].buf, v[1].strides[0],
+              v[1].strides[1], v[0].shape[0], v[0].shape[1], (double *)v[2].buf,
+              both ? (double *)v[3].buf : NULL);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 out:
-    release_all(v, 3);
+    release_all(v, 4);
     return result;
 }
 

@@ -94,52 +94,50 @@ def compiled_certificate(A, b, x, col_norms, compiled=None):
     return _bppc.certify(A, b, x, col_norms)
 
 
-def column_sumsq(M, compiled):
-    """``sum_i M_ij^2`` for every column of the 2-d float64 array ``M`` (any strides): in one
-    compiled pass where ``compiled`` (:func:`compiled_kernel`'s answer), else by numpy."""
-    if compiled:
-        out = np.empty(M.shape[1])
-        _bppc.sub_sumsq(M, None, out)
-        return out
-    return np.einsum("ij,ij->j", M, M)
-
-
-def certify_columns(A, B, X, c, norm, compiled):
-    """``(kkt, objective, complementarity)`` of every column of ``X`` as an answer to
+def certify_columns(A, B, X, c, compiled, bb=None):
+    """``(kkt, objective, complementarity, bb)`` of every column of ``X`` as an answer to
     ``min 0.5 |A x - B_j|^2, x >= 0``: with ``R = A X - B`` and ``G = A^T R``,
-    :func:`~reparam.domains.orthant_kkt` per column, ``0.5 |r_j|^2`` and ``|x_j . g_j|``.
+    :func:`~reparam.domains.orthant_kkt` per column, ``0.5 |r_j|^2``, ``|x_j . g_j|`` and
+    ``bb = |B_j|^2``.
 
     The two products are BLAS's; where ``compiled`` (:func:`compiled_kernel`'s answer) the
-    rest runs in two compiled passes (the subtraction with the sums of squares, then the
-    n x k block), where numpy makes a subtraction and five reductions. ``A`` (m, n), ``B``
-    (m, k), ``X`` (n, k): float64 with finite entries in range; ``c``: the positive column
-    norms of ``A``, contiguous; ``norm``: ``max(|b_j|, tiny)`` per column.
+    rest runs in two compiled passes (the subtraction with the sums of squares of ``R`` and,
+    unless ``bb`` is given, of ``B``; then the n x k block), where numpy makes a subtraction
+    and six reductions. ``A`` (m, n), ``B`` (m, k), ``X`` (n, k): float64, ``X`` finite;
+    ``c``: the positive column norms of ``A``, contiguous. Where ``|B_j|^2`` is outside
+    ``(1e-200, 1e200)`` the squares may have overflowed or underflowed: the caller checks
+    ``bb`` and leaves such columns to a path that scales them.
 
     Examples
     --------
     >>> import numpy as np
     >>> A, B = np.eye(2), np.array([[1.0, -1.0], [2.0, 0.0]])
-    >>> kkt, objective, complementarity = certify_columns(
-    ...     A, B, np.array([[1.0, 0.0], [2.0, 0.0]]), np.ones(2), np.array([5**0.5, 1.0]),
-    ...     compiled_kernel())
-    >>> kkt.tolist(), objective.tolist(), complementarity.tolist()
-    ([0.0, 0.0], [0.0, 0.5], [0.0, 0.0])
+    >>> kkt, objective, complementarity, bb = certify_columns(
+    ...     A, B, np.array([[1.0, 0.0], [2.0, 0.0]]), np.ones(2), compiled_kernel())
+    >>> kkt.tolist(), objective.tolist(), complementarity.tolist(), bb.tolist()
+    ([0.0, 0.0], [0.0, 0.5], [0.0, 0.0], [5.0, 1.0])
     """
     R = A @ X
+    k = X.shape[1]
     if compiled:
-        k = X.shape[1]
         rr = np.empty(k)
-        _bppc.sub_sumsq(R, B, rr)
+        if bb is None:
+            bb = np.empty(k)
+            _bppc.sub_sumsq(R, B, rr, bb)
+        else:
+            _bppc.sub_sumsq(R, B, rr)
         G = A.T @ R
         parts = np.empty((2, k))
         _bppc.kkt_columns(X, G, c, parts)
         kkt = parts[0]
-        kkt /= norm
-        return kkt, 0.5 * rr, np.abs(parts[1])
+        kkt /= np.maximum(np.sqrt(bb), _TINY)
+        return kkt, 0.5 * rr, np.abs(parts[1]), bb
+    if bb is None:
+        bb = np.einsum("ij,ij->j", B, B)
     R -= B
     G = A.T @ R
-    kkt = orthant_kkt_positive(X, G, c[:, None], norm)
-    return kkt, 0.5 * np.einsum("ij,ij->j", R, R), np.abs(np.einsum("ij,ij->j", X, G))
+    kkt = orthant_kkt_positive(X, G, c[:, None], np.maximum(np.sqrt(bb), _TINY))
+    return (kkt, 0.5 * np.einsum("ij,ij->j", R, R), np.abs(np.einsum("ij,ij->j", X, G)), bb)
 
 
 def solve_small_compiled(A, b, max_iter, lo, hi):
