@@ -442,3 +442,65 @@ def test_many_column_helpers_check_their_arguments():
         ext.kkt_columns(np.ones((2, 3)), np.ones((2, 3)), np.ones(3), np.empty((2, 3)))
     with pytest.raises(ValueError, match="out: expected"):
         ext.kkt_columns(np.ones((2, 3)), np.ones((2, 3)), np.ones(2), np.empty((3, 3)))
+
+
+@pytest.mark.parametrize("case", ["gaussian", "scaled columns", "one column", "F order"])
+def test_equilibrated_gram_compiled_matches_numpy(case):
+    # the compiled equilibration and Cholesky factor against numpy's and LAPACK's
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(11)
+    A = rng.standard_normal((50, 1 if case == "one column" else 12))
+    if case == "scaled columns":
+        A *= np.logspace(-60, 60, A.shape[1])
+    G = A.T @ A
+    if case == "F order":
+        G = np.asfortranarray(G)
+    ours = small.equilibrated_gram(G, 1e-200, 1e200, True)
+    ref = small.equilibrated_gram(G, 1e-200, 1e200, False)
+    for a, b in zip(ours[:3], ref[:3]):  # powers of two and square roots: exact
+        np.testing.assert_array_equal(a, b)
+    Gs, s, c, L = ours
+    assert np.all(s * c >= 0.5) and np.all(s * c < 1.0)
+    np.testing.assert_array_equal(np.triu(L, 1), 0.0)
+    np.testing.assert_allclose(L, np.tril(ref[3]), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(L @ L.T, Gs, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("fault", ["zero column", "huge column", "NaN first", "NaN later",
+                                   "duplicated", "nearly dependent"])
+def test_equilibrated_gram_refuses_what_the_general_path_handles(fault):
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(12)
+    A = rng.standard_normal((40, 6))
+    if fault == "zero column":
+        A[:, 2] = 0.0
+    elif fault == "huge column":
+        A[:, 3] *= 1e101  # |a|^2 above 1e200
+    elif fault == "duplicated":
+        A[:, 5] = A[:, 1]
+    elif fault == "nearly dependent":
+        A[:, 5] = A[:, 1] + 1e-8 * A[:, 0]  # smallest squared pivot ~1e-16 of the largest
+    G = A.T @ A
+    if fault.startswith("NaN"):
+        G[(0, 0) if fault == "NaN first" else (4, 4)] = np.nan
+    for compiled in (True, False):
+        assert small.equilibrated_gram(G, 1e-200, 1e200, compiled) is None
+
+
+def test_equilibrate_factor_checks_its_arguments():
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    ext = small._bppc.equilibrate_factor
+    G = np.eye(3)
+    Gs, L, s, c = np.empty((3, 3)), np.empty((3, 3)), np.empty(3), np.empty(3)
+    assert ext(G, 1e-200, 1e200, 1e-14, Gs, s, c, L) == 0
+    with pytest.raises(ValueError, match="G: expected a square"):
+        ext(np.ones((3, 2)), 1e-200, 1e200, 1e-14, Gs, s, c, L)
+    with pytest.raises(ValueError, match="Gs: expected"):
+        ext(G, 1e-200, 1e200, 1e-14, np.empty((3, 3), order="F")[:, :2], s, c, L)
+    with pytest.raises(ValueError, match="L: expected"):
+        ext(G, 1e-200, 1e200, 1e-14, Gs, s, c, np.empty((2, 2)))
+    with pytest.raises(ValueError, match="s: expected"):
+        ext(G, 1e-200, 1e200, 1e-14, Gs, np.empty(2), c, L)

@@ -30,7 +30,7 @@ from .solvers.active_set.small import (
     certify_columns,
     compiled_certificate,
     compiled_kernel,
-    gram_is_safe,
+    equilibrated_gram,
     solve_small_compiled,
 )
 from .solvers.auto import choose
@@ -414,28 +414,19 @@ def _lean_many(A, B, options: dict) -> Result | None:
         return None
     t0 = time.perf_counter()
     A64 = A if da is _F64 else A.astype(_F64)
-    G = A64.T @ A64
-    sq = np.diagonal(G)  # the squared column norms
-    # Non-finite entries fail the test: inf the bounds, NaN every comparison (Python's min and
-    # max skip a NaN that is not first, so their sum, which keeps it, is tested too).
-    sq_list = sq.tolist()  # n <= 32: cheaper than two numpy reductions
-    if not (_LEAN_LO < min(sq_list) and max(sq_list) < _LEAN_HI and _LEAN_LO < sum(sq_list)):
-        return None
-    c = np.sqrt(sq)
+    compiled = compiled_kernel(n)
     # Equilibration by powers of two, undone exactly: scaling G and A^T B afterwards gives
-    # the same numbers as scaling A first, without a pass over A.
-    s = np.ldexp(1.0, -np.frexp(c)[1])
-    Gs = G * s
-    Gs *= s[:, None]
-    L = gram_is_safe(Gs)
-    if L is None:  # zero, duplicated or dependent columns: the general path handles them
+    # the same numbers as scaling A first, without a pass over A. Zero, huge, duplicated or
+    # dependent columns (None): the general path handles them.
+    gram = equilibrated_gram(A64.T @ A64, _LEAN_LO, _LEAN_HI, compiled)
+    if gram is None:
         return None
+    Gs, s, c, L = gram
     max_iter = opts["max_iter"] or max(50, 3 * n)
     f32 = da is _F32 and db is _F32
     X = np.empty((n, k), dtype=_F32 if f32 else _F64)
     kkt, objective, complementarity = np.empty(k), np.empty(k), np.empty(k)
     kkt64, n_iter, done = np.empty(k), np.zeros(k, dtype=np.intp), np.zeros(k, dtype=bool)
-    compiled = compiled_kernel(n)
     entries = _MANY_ENTRIES_COMPILED if compiled else _MANY_ENTRIES
     chunk = min(_MANY_CHUNK, max(256, entries // m))
     for lo in range(0, k, chunk):

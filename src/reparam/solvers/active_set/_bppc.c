@@ -1092,6 +1092,21 @@ static int get_2d(PyObject *o, Py_buffer *b, int writable, const char *name)
     return 0;
 }
 
+/* a writable C-contiguous float64 n x n array */
+static int get_rows64(PyObject *o, Py_buffer *b, Py_ssize_t n, const char *name)
+{
+    /* strided, so that a non-contiguous array gets the message that names it */
+    if (PyObject_GetBuffer(o, b, PyBUF_STRIDES | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+        return -1;
+    if (b->ndim != 2 || b->shape[0] != n || b->shape[1] != n || b->itemsize != 8
+        || strcmp(b->format ? b->format : "B", "d") != 0 || !PyBuffer_IsContiguous(b, 'C')) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a writable C-contiguous float64 array of "
+                     "shape (%zd, %zd)", name, n, n);
+        return -1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(sub_sumsq_doc,
 "sub_sumsq(R, B, out, outb=None)\n--\n\n"
 "out[j] = sum_i (R_ij - B_ij)^2, with R - B written into R (R: m x k float64, writable;\n"
@@ -1176,12 +1191,103 @@ out:
     return result;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The equilibrated Gram matrix of many right-hand sides with few unknowns
+ * (``small.equilibrated_gram``): the range test on the squared column norms, the powers of
+ * two that scale every column of A to a norm in [0.5, 1), the scaled Gram matrix and its
+ * Cholesky factor with the pivot test, in one call where numpy and LAPACK made ten (about
+ * 40 us of a 0.8 ms solve at 1797 x 16 with k = 64). */
+
+/* Gs = diag(s) G diag(s) with s_i = 2^-e_i (c_i = sqrt(G_ii) = f 2^e_i, 0.5 <= f < 1) and its
+ * lower Cholesky factor L (row-major, zero above the diagonal). Returns 0; -1 when a G_ii is
+ * not in (lo, hi) (NaN is not); 1 when a pivot is not positive or the smallest squared pivot
+ * is at most pivot_tol times the largest. G: row-major n x n. */
+static int equilibrate_factor(const double *G, int n, double lo, double hi, double pivot_tol,
+                              double *Gs, double *s, double *c, double *L)
+{
+    for (int i = 0; i < n; i++) {
+        const double d = G[(size_t)i * n + i];
+        if (!(d > lo && d < hi)) return -1;
+        int e;
+        c[i] = sqrt(d);
+        frexp(c[i], &e);
+        s[i] = ldexp(1.0, -e);
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            Gs[(size_t)i * n + j] = G[(size_t)i * n + j] * s[j] * s[i];
+    double dmin = INFINITY, dmax = 0.0;
+    for (int j = 0; j < n; j++) {
+        double *lj = L + (size_t)j * n;
+        double d = Gs[(size_t)j * n + j];
+        for (int t = 0; t < j; t++) d -= lj[t] * lj[t];
+        if (!(d > 0.0)) return 1;
+        const double piv = sqrt(d);
+        lj[j] = piv;
+        for (int t = j + 1; t < n; t++) lj[t] = 0.0;
+        for (int i = j + 1; i < n; i++) {
+            const double *li = L + (size_t)i * n;
+            double v = Gs[(size_t)i * n + j];
+            for (int t = 0; t < j; t++) v -= li[t] * lj[t];
+            L[(size_t)i * n + j] = v / piv;
+        }
+        if (piv < dmin) dmin = piv;
+        if (piv > dmax) dmax = piv;
+    }
+    return dmin * dmin <= pivot_tol * dmax * dmax ? 1 : 0;
+}
+
+PyDoc_STRVAR(equilibrate_factor_doc,
+"equilibrate_factor(G, lo, hi, pivot_tol, Gs, s, c, L)\n--\n\n"
+"For G = A^T A (n x n float64, n <= 256, any strides): checks that every G_ii lies in\n"
+"(lo, hi); writes c_i = sqrt(G_ii), s_i = 2^-e_i with c_i = f 2^e_i (0.5 <= f < 1), the\n"
+"equilibrated Gs = diag(s) G diag(s) (exact: powers of two) and the lower Cholesky factor\n"
+"L of Gs (zero above the diagonal); Gs and L n x n, s and c n, float64, C-contiguous.\n"
+"Returns 0; -1 when a G_ii is outside the range or NaN; 1 when a pivot is not positive or\n"
+"the smallest squared pivot is at most pivot_tol times the largest.");
+
+static PyObject *py_equilibrate_factor(PyObject *self, PyObject *args)
+{
+    PyObject *oG, *oGs, *os, *oc, *oL;
+    double lo, hi, pivot_tol;
+    if (!PyArg_ParseTuple(args, "OdddOOOO", &oG, &lo, &hi, &pivot_tol, &oGs, &os, &oc, &oL))
+        return NULL;
+    Py_buffer v[5] = {{0}};
+    PyObject *result = NULL;
+    double *mem = NULL;
+    if (get_2d(oG, &v[0], 0, "G")) goto out;
+    const Py_ssize_t n = v[0].shape[0];
+    if (n < 1 || n > MAXN || v[0].shape[1] != n) {
+        PyErr_Format(PyExc_ValueError, "G: expected a square array with 1 to %d rows", MAXN);
+        goto out;
+    }
+    if (get_rows64(oGs, &v[1], n, "Gs") || get_vec(os, &v[2], n, 1, "s")
+        || get_vec(oc, &v[3], n, 1, "c") || get_rows64(oL, &v[4], n, "L"))
+        goto out;
+    mem = PyMem_Malloc((size_t)(n * n) * sizeof(double));
+    if (mem == NULL) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (Py_ssize_t j = 0; j < n; j++) mem[i * n + j] = *(double *)AT(v[0], i, j);
+    const int code = equilibrate_factor(mem, (int)n, lo, hi, pivot_tol, (double *)v[1].buf,
+                                        (double *)v[2].buf, (double *)v[3].buf,
+                                        (double *)v[4].buf);
+    result = PyLong_FromLong(code);
+out:
+    PyMem_Free(mem);
+    release_all(v, 5);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"bpp_columns", py_bpp_columns, METH_VARARGS, bpp_columns_doc},
     {"bpp_gram", py_bpp_gram, METH_VARARGS, bpp_gram_doc},
     {"certify", py_certify, METH_VARARGS, certify_doc},
     {"sub_sumsq", py_sub_sumsq, METH_VARARGS, sub_sumsq_doc},
     {"kkt_columns", py_kkt_columns, METH_VARARGS, kkt_columns_doc},
+    {"equilibrate_factor", py_equilibrate_factor, METH_VARARGS, equilibrate_factor_doc},
     {"solve_small", py_solve_small, METH_VARARGS, solve_small_doc},
     {"cg_start", py_cg_start, METH_VARARGS, cg_start_doc},
     {"cg_step", py_cg_step, METH_VARARGS, cg_step_doc},

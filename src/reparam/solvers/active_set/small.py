@@ -94,6 +94,48 @@ def compiled_certificate(A, b, x, col_norms, compiled=None):
     return _bppc.certify(A, b, x, col_norms)
 
 
+def equilibrated_gram(G, lo, hi, compiled):
+    """The Gram matrix ``G = A^T A`` of many right-hand sides' lean path, equilibrated by
+    powers of two: ``(Gs, s, c, L)`` with ``c`` the column norms of ``A``, ``s_i = 2^-e_i``
+    where ``c_i = f 2^e_i`` (``0.5 <= f < 1``), ``Gs = diag(s) G diag(s)`` (exact) and ``L``
+    the lower Cholesky factor of ``Gs``; None when a squared norm is outside ``(lo, hi)`` (zero,
+    tiny, huge or non-finite columns) or the factor fails :func:`gram_is_safe`'s pivot test
+    (duplicated or dependent columns), which the general path handles. One compiled call
+    where ``compiled`` (:func:`compiled_kernel`'s answer), else numpy and LAPACK.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Gs, s, c, L = equilibrated_gram(np.array([[4.0, 2.0], [2.0, 9.0]]), 1e-200, 1e200,
+    ...                                 compiled_kernel())
+    >>> s.tolist(), c.tolist(), Gs.tolist()
+    ([0.25, 0.25], [2.0, 3.0], [[0.25, 0.125], [0.125, 0.5625]])
+    >>> bool(np.allclose(L @ L.T, Gs))
+    True
+    >>> equilibrated_gram(np.eye(2) * 0.0, 1e-200, 1e200, compiled_kernel()) is None
+    True
+    """
+    n = G.shape[0]
+    if compiled:
+        Gs, L = np.empty((n, n)), np.empty((n, n))
+        s, c = np.empty(n), np.empty(n)
+        if _bppc.equilibrate_factor(G, lo, hi, _CHOL_PIVOT, Gs, s, c, L):
+            return None
+        return Gs, s, c, L
+    sq = np.diagonal(G)
+    # Non-finite entries fail the test: inf the bounds, NaN every comparison (Python's min and
+    # max skip a NaN that is not first, so their sum, which keeps it, is tested too).
+    sq_list = sq.tolist()  # n <= 32: cheaper than two numpy reductions
+    if not (lo < min(sq_list) and max(sq_list) < hi and lo < sum(sq_list)):
+        return None
+    c = np.sqrt(sq)
+    s = np.ldexp(1.0, -np.frexp(c)[1])
+    Gs = G * s
+    Gs *= s[:, None]
+    L = gram_is_safe(Gs)
+    return None if L is None else (Gs, s, c, L)
+
+
 def certify_columns(A, B, X, c, compiled, bb=None):
     """``(kkt, objective, complementarity, bb)`` of every column of ``X`` as an answer to
     ``min 0.5 |A x - B_j|^2, x >= 0``: with ``R = A X - B`` and ``G = A^T R``,
