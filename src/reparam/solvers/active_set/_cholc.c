@@ -386,50 +386,57 @@ static void gather_dot_with(const double *At, Py_ssize_t m, const Py_ssize_t *sl
     }
 }
 
-/* One tile with two doubles to a register; R and Q are constants where it is inlined, so that
- * the loops over them unroll and the sums stay in registers. */
-static inline __attribute__((always_inline)) void dot_tile(const double *const *a, int R,
-                                                           const double *const *v, int Q,
-                                                           Py_ssize_t m, double (*res)[4])
-{
-    v2d acc[GD_ROWS][4];
-    for (int r = 0; r < R; r++)
-        for (int q = 0; q < Q; q++)
-            acc[r][q] = (v2d){0.0, 0.0};
-    Py_ssize_t i = 0;
-    for (; i + 2 <= m; i += 2) {
-        v2d x[4];
-        for (int q = 0; q < Q; q++)
-            x[q] = *(const v2d *)(v[q] + i);
-        for (int r = 0; r < R; r++) {
-            v2d y = *(const v2d *)(a[r] + i);
-            for (int q = 0; q < Q; q++)
-                acc[r][q] += y * x[q];
-        }
+/* One tile of gather_dot_with, written once for both vector widths: TILE sums R rows of At
+ * against Q candidates with VEC (LANES doubles to a register) over the first m - m % LANES
+ * entries, adds the lanes by HSUM and the last entries one at a time; R and Q are constants
+ * where TILE is inlined into TILES, so that the loops over them unroll and the sums stay in
+ * registers. TILES dispatches to the tile shapes gather_dot_with asks for. ATTR: the target
+ * attribute (empty for the baseline). */
+#define DEFINE_DOT_TILES(ATTR, VEC, LANES, HSUM, TILE, TILES)                                 \
+    ATTR static inline __attribute__((always_inline)) void                                    \
+    TILE(const double *const *a, int R, const double *const *v, int Q, Py_ssize_t m,          \
+         double (*res)[4])                                                                    \
+    {                                                                                         \
+        VEC acc[GD_ROWS][4];                                                                  \
+        for (int r = 0; r < R; r++)                                                           \
+            for (int q = 0; q < Q; q++)                                                       \
+                acc[r][q] = (VEC){0.0};                                                       \
+        Py_ssize_t i = 0;                                                                     \
+        for (; i + LANES <= m; i += LANES) {                                                  \
+            VEC x[4];                                                                         \
+            for (int q = 0; q < Q; q++)                                                       \
+                x[q] = *(const VEC *)(v[q] + i);                                              \
+            for (int r = 0; r < R; r++) {                                                     \
+                VEC y = *(const VEC *)(a[r] + i);                                             \
+                for (int q = 0; q < Q; q++)                                                   \
+                    acc[r][q] += y * x[q];                                                    \
+            }                                                                                 \
+        }                                                                                     \
+        for (int r = 0; r < R; r++)                                                           \
+            for (int q = 0; q < Q; q++) {                                                     \
+                VEC u = acc[r][q];                                                            \
+                double t = HSUM(u);                                                           \
+                for (Py_ssize_t k = i; k < m; k++)                                            \
+                    t += a[r][k] * v[q][k];                                                   \
+                res[r][q] = t;                                                                \
+            }                                                                                 \
+    }                                                                                         \
+    ATTR static void TILES(const double *const *a, int R, const double *const *v, int Q,      \
+                           Py_ssize_t m, double (*res)[4])                                    \
+    {                                                                                         \
+        switch (R * 8 + Q) {                                                                  \
+        case 3 * 8 + 4: TILE(a, 3, v, 4, m, res); break;                                      \
+        case 3 * 8 + 3: TILE(a, 3, v, 3, m, res); break;                                      \
+        case 3 * 8 + 2: TILE(a, 3, v, 2, m, res); break;                                      \
+        case 3 * 8 + 1: TILE(a, 3, v, 1, m, res); break;                                      \
+        case 4 * 8 + 3: TILE(a, 4, v, 3, m, res); break;                                      \
+        case 6 * 8 + 2: TILE(a, 6, v, 2, m, res); break;                                      \
+        default: TILE(a, 8, v, 1, m, res); break;                                             \
+        }                                                                                     \
     }
-    for (int r = 0; r < R; r++)
-        for (int q = 0; q < Q; q++) {
-            double t = acc[r][q][0] + acc[r][q][1];
-            for (Py_ssize_t k = i; k < m; k++)
-                t += a[r][k] * v[q][k];
-            res[r][q] = t;
-        }
-}
 
-/* the tiles gather_dot_with asks for, each with its shape as constants */
-static void dot_tile_sse2(const double *const *a, int R, const double *const *v, int Q,
-                          Py_ssize_t m, double (*res)[4])
-{
-    switch (R * 8 + Q) {
-    case 3 * 8 + 4: dot_tile(a, 3, v, 4, m, res); break;
-    case 3 * 8 + 3: dot_tile(a, 3, v, 3, m, res); break;
-    case 3 * 8 + 2: dot_tile(a, 3, v, 2, m, res); break;
-    case 3 * 8 + 1: dot_tile(a, 3, v, 1, m, res); break;
-    case 4 * 8 + 3: dot_tile(a, 4, v, 3, m, res); break;
-    case 6 * 8 + 2: dot_tile(a, 6, v, 2, m, res); break;
-    default: dot_tile(a, 8, v, 1, m, res); break;
-    }
-}
+#define HSUM2(u) ((u)[0] + (u)[1])
+DEFINE_DOT_TILES(, v2d, 2, HSUM2, dot_tile, dot_tile_sse2)
 
 static void gather_dot(const double *At, Py_ssize_t m, const Py_ssize_t *slot, Py_ssize_t s,
                        const double *Vt, Py_ssize_t w, double *out)
@@ -595,50 +602,9 @@ AVX2_FMA static void packed_solve_lower_multi_avx2(const double *ap, Py_ssize_t 
     }
 }
 
-/* dot_tile with four doubles to a register and fused multiply-adds; the m % 4 last entries
- * one at a time. */
-AVX2_FMA static inline __attribute__((always_inline)) void
-dot_tile_v4(const double *const *a, int R, const double *const *v, int Q, Py_ssize_t m,
-            double (*res)[4])
-{
-    v4d acc[GD_ROWS][4];
-    for (int r = 0; r < R; r++)
-        for (int q = 0; q < Q; q++)
-            acc[r][q] = (v4d){0.0, 0.0, 0.0, 0.0};
-    Py_ssize_t i = 0;
-    for (; i + 4 <= m; i += 4) {
-        v4d x[4];
-        for (int q = 0; q < Q; q++)
-            x[q] = *(const v4d *)(v[q] + i);
-        for (int r = 0; r < R; r++) {
-            v4d y = *(const v4d *)(a[r] + i);
-            for (int q = 0; q < Q; q++)
-                acc[r][q] += y * x[q];
-        }
-    }
-    for (int r = 0; r < R; r++)
-        for (int q = 0; q < Q; q++) {
-            v4d u = acc[r][q];
-            double t = (u[0] + u[1]) + (u[2] + u[3]);
-            for (Py_ssize_t k = i; k < m; k++)
-                t += a[r][k] * v[q][k];
-            res[r][q] = t;
-        }
-}
-
-AVX2_FMA static void dot_tile_avx2(const double *const *a, int R, const double *const *v,
-                                   int Q, Py_ssize_t m, double (*res)[4])
-{
-    switch (R * 8 + Q) {
-    case 3 * 8 + 4: dot_tile_v4(a, 3, v, 4, m, res); break;
-    case 3 * 8 + 3: dot_tile_v4(a, 3, v, 3, m, res); break;
-    case 3 * 8 + 2: dot_tile_v4(a, 3, v, 2, m, res); break;
-    case 3 * 8 + 1: dot_tile_v4(a, 3, v, 1, m, res); break;
-    case 4 * 8 + 3: dot_tile_v4(a, 4, v, 3, m, res); break;
-    case 6 * 8 + 2: dot_tile_v4(a, 6, v, 2, m, res); break;
-    default: dot_tile_v4(a, 8, v, 1, m, res); break;
-    }
-}
+/* the tiles with four doubles to a register and fused multiply-adds */
+#define HSUM4(u) (((u)[0] + (u)[1]) + ((u)[2] + (u)[3]))
+DEFINE_DOT_TILES(AVX2_FMA, v4d, 4, HSUM4, dot_tile_v4, dot_tile_avx2)
 
 AVX2_FMA static void gather_dot_avx2(const double *At, Py_ssize_t m, const Py_ssize_t *slot,
                                      Py_ssize_t s, const double *Vt, Py_ssize_t w, double *out)
