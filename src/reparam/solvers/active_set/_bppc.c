@@ -1095,11 +1095,8 @@ static int get_2d(PyObject *o, Py_buffer *b, int writable, const char *name)
 /* a writable C-contiguous float64 n x n array */
 static int get_rows64(PyObject *o, Py_buffer *b, Py_ssize_t n, const char *name)
 {
-    /* strided, so that a non-contiguous array gets the message that names it */
-    if (PyObject_GetBuffer(o, b, PyBUF_STRIDES | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
-        return -1;
-    if (b->ndim != 2 || b->shape[0] != n || b->shape[1] != n || b->itemsize != 8
-        || strcmp(b->format ? b->format : "B", "d") != 0 || !PyBuffer_IsContiguous(b, 'C')) {
+    if (get_2d(o, b, 1, name)) return -1;
+    if (b->shape[0] != n || b->shape[1] != n || !PyBuffer_IsContiguous(b, 'C')) {
         PyErr_Format(PyExc_ValueError, "%s: expected a writable C-contiguous float64 array of "
                      "shape (%zd, %zd)", name, n, n);
         return -1;
