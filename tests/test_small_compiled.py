@@ -398,6 +398,36 @@ def test_certify_columns_nan_makes_only_its_column_nan():
     assert out[0, 0] == 3.0 and out[1, 0] == -3.0
 
 
+@pytest.mark.parametrize("k", [1, 3, 4, 5, 8, 13, 64, 131])
+def test_kkt_columns_unit_rows_match_strided_and_numpy(k):
+    # rows with unit stride take the branch-free loop; every k covers another vector tail
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(k)
+    n = 7
+    X = np.where(rng.random((n, k)) < 0.5, rng.random((n, k)), 0.0)
+    G = rng.standard_normal((n, k))
+    c = rng.random(n) + 0.25
+    G[3, k // 2] = np.nan  # after larger terms in earlier rows: the maximum becomes NaN
+    G[0, k - 1] = np.nan  # in the first row, before larger terms: it stays NaN
+    if k > 2:
+        G[n - 1, 1] = np.nan  # in the last row
+    terms = np.abs(np.minimum(X * c[:, None], G / c[:, None]))
+    expect_t = np.max(terms, axis=0)  # numpy's maximum propagates NaN
+    expect_xg = np.sum(X * G, axis=0)
+    unit, strided = np.empty((2, k)), np.empty((2, k))
+    small._bppc.kkt_columns(X, G, c, unit)
+    wide_X, wide_G = np.zeros((n, 2 * k)), np.zeros((n, 2 * k))
+    wide_X[:, ::2], wide_G[:, ::2] = X, G
+    small._bppc.kkt_columns(wide_X[:, ::2], wide_G[:, ::2], c, strided)
+    np.testing.assert_array_equal(unit[0], expect_t)  # same operations: bit for bit
+    np.testing.assert_array_equal(strided[0], expect_t)
+    # x.g: the vector loop may fuse multiply and add, so the sums agree to rounding
+    np.testing.assert_allclose(unit[1], expect_xg, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(strided[1], expect_xg, rtol=1e-13, atol=1e-15)
+    assert np.isnan(unit[0, k - 1]) and np.isnan(unit[0, k // 2])
+
+
 def test_sub_sumsq_writes_the_difference():
     if small._bppc is None:
         pytest.skip("the extension was not built")
