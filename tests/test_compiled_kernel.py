@@ -98,6 +98,8 @@ def test_compiled_matches_scipy_per_column(monkeypatch, dual):
     calls, kernel = [], small._bppc.bpp_columns
 
     class Spy:  # records whether the kernel was given G^{-1}
+        chol_solve = staticmethod(small._bppc.chol_solve)
+
         @staticmethod
         def bpp_columns(*args):
             calls.append(args[8] is not None)
@@ -319,3 +321,64 @@ def test_guess_with_and_without_the_extension(monkeypatch, shape):
                                  1e-12 * scale + 1e-300)
     assert rp.kkt_residual(A, B, answers[0] * (1.0 / np.linalg.norm(A, axis=0))[:, None]).max() \
         <= 1e-11
+
+
+@compiled
+@pytest.mark.parametrize("n", [1, 2, 7, 16, 33, 64])
+def test_chol_solve_matches_lapack(n):
+    # the compiled start G^{-1} C against LAPACK's dpotrs, for every width of the last tile
+    # of 32 columns, on a factor in LAPACK's layout whose upper triangle holds garbage
+    from scipy.linalg import lapack
+
+    rng = np.random.default_rng(n)
+    M = rng.standard_normal((3 * n, n))
+    G = M.T @ M
+    L = lapack.dpotrf(G, 1, 0)[0]  # Fortran order, the upper triangle not cleared
+    L[np.triu_indices(n, 1)] = np.nan  # never read
+    for k in (0, 1, 5, 31, 32, 33, 70):
+        C = rng.standard_normal((n, 2 * k))[:, ::2]  # no unit stride
+        X = np.full((n, k), np.nan)
+        positive = small._bppc.chol_solve(L, C, X)
+        ref = lapack.dpotrs(np.tril(L), C, 1)[0]
+        scale = max(1.0, float(np.abs(ref).max(initial=0.0)))
+        np.testing.assert_allclose(X, ref, rtol=0, atol=1e-13 * scale)
+        np.testing.assert_allclose(G @ X, C, rtol=0,
+                                   atol=1e-12 * max(1.0, float(np.abs(C).max(initial=0.0))))
+        assert positive == np.count_nonzero(X > 0)
+        X2 = np.empty((n, k))
+        small._bppc.chol_solve(np.ascontiguousarray(np.tril(L)), np.ascontiguousarray(C), X2)
+        np.testing.assert_array_equal(X2, X)  # the layout does not change the arithmetic
+
+
+@compiled
+def test_chol_solve_checks_its_arguments():
+    ext = small._bppc
+    L, C = np.eye(3), np.ones((3, 4))
+    with pytest.raises(ValueError, match="L: expected a square"):
+        ext.chol_solve(np.ones((3, 2)), C, np.empty((3, 4)))
+    with pytest.raises(ValueError, match="C: expected as many rows"):
+        ext.chol_solve(L, np.ones((2, 4)), np.empty((3, 4)))
+    with pytest.raises(ValueError, match="X: expected"):
+        ext.chol_solve(L, C, np.empty((3, 4), order="F"))
+    with pytest.raises(ValueError, match="X: expected"):
+        ext.chol_solve(L, C, np.empty((3, 5)))
+    with pytest.raises(ValueError, match="C: expected a 2-d float64"):
+        ext.chol_solve(L, C.astype(np.float32), np.empty((3, 4)))
+
+
+@compiled
+def test_compiled_start_and_lapack_start_give_the_same_answers(monkeypatch):
+    # bpp_columns from the compiled start and from LAPACK's: the same passive sets and x
+    A, B = _nmf_like(80, 24, 150, 7)
+    B = np.hstack([B, _degenerate_B(A, 8)])
+    G, C, L, _ = _gram_pair(A, B)
+    X, _, done = small.bpp_columns(G, C, L, 200)
+    monkeypatch.setattr(small, "_SOLVE_N", 0)
+    X_ref, _, done_ref = small.bpp_columns(G, C, L, 200)
+    assert done.all() and done_ref.all()
+    # the same passive sets where the solutions are unique and away from zero; the exact fits
+    # with zeros in x (the degenerate columns after the first 150) may end with entries of
+    # rounding size on either side
+    np.testing.assert_array_equal(X[:, :150] > 0, X_ref[:, :150] > 0)
+    np.testing.assert_allclose(X, X_ref, rtol=0, atol=1e-12 * np.abs(X_ref).max())
+    assert np.abs(X - X_ref).max() > 0  # two computations, not one path taken twice
