@@ -97,15 +97,11 @@ def test_compiled_matches_scipy_per_column(monkeypatch, dual):
         monkeypatch.setattr(small, "_DUAL_COND", 0.0)
     calls, kernel = [], small._bppc.bpp_columns
 
-    class Spy:  # records whether the kernel was given G^{-1}
-        chol_solve = staticmethod(small._bppc.chol_solve)
+    def spy(*args):  # records whether the kernel was given G^{-1}
+        calls.append(args[8] is not None)
+        return kernel(*args)
 
-        @staticmethod
-        def bpp_columns(*args):
-            calls.append(args[8] is not None)
-            return kernel(*args)
-
-    monkeypatch.setattr(small, "_bppc", Spy)
+    monkeypatch.setattr(small._bppc, "bpp_columns", spy)
     A, B = _nmf_like(80, 24, 150, 7)
     B = np.hstack([B, _degenerate_B(A, 8)])
     G, C, L, s = _gram_pair(A, B)
@@ -382,3 +378,36 @@ def test_compiled_start_and_lapack_start_give_the_same_answers(monkeypatch):
     np.testing.assert_array_equal(X[:, :150] > 0, X_ref[:, :150] > 0)
     np.testing.assert_allclose(X, X_ref, rtol=0, atol=1e-12 * np.abs(X_ref).max())
     assert np.abs(X - X_ref).max() > 0  # two computations, not one path taken twice
+
+
+@compiled
+@pytest.mark.parametrize("n", [1, 8, 16, 40])
+def test_inverse_cond_matches_numpy(n):
+    rng = np.random.default_rng(100 + n)
+    M = rng.standard_normal((2 * n, n))
+    G = M.T @ M
+    L = small.gram_is_safe(G)
+    H = np.full((n, n), np.nan)
+    cond = small._bppc.inverse_cond(np.asfortranarray(G), L, H)  # L: LAPACK's, Fortran order
+    np.testing.assert_allclose(H, np.linalg.inv(G), rtol=0,
+                               atol=1e-12 * np.abs(np.linalg.inv(G)).max())
+    assert cond == pytest.approx(np.linalg.cond(G, 1), rel=1e-10)
+    with pytest.raises(ValueError, match="H: expected"):
+        small._bppc.inverse_cond(G, L, np.empty((n, n + 1)))
+    with pytest.raises(ValueError, match="square arrays of one shape"):
+        small._bppc.inverse_cond(G, np.eye(n + 1), H)
+
+
+@compiled
+@pytest.mark.parametrize("n", [12, 70])  # the compiled test, and dpocon's estimate beyond 64
+def test_dual_solves_only_for_a_well_conditioned_gram_matrix(n):
+    rng = np.random.default_rng(n)
+    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    for cond, dual in ((1e2, True), (1e6, False)):
+        G = (Q * np.logspace(0, -np.log10(cond), n)) @ Q.T
+        G = 0.5 * (G + G.T)
+        L = np.linalg.cholesky(G)
+        H = small._inverse_if_well_conditioned(G, L)
+        assert (H is not None) == dual
+        if dual:
+            np.testing.assert_allclose(H @ G, np.eye(n), atol=1e-12)
