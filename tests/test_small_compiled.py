@@ -428,6 +428,27 @@ def test_kkt_columns_unit_rows_match_strided_and_numpy(k):
     assert np.isnan(unit[0, k - 1]) and np.isnan(unit[0, k // 2])
 
 
+def test_kkt_columns_normalizes_by_the_norms_of_b():
+    # with |b_j|^2 given: orthant_kkt's division by max(|b_j|, tiny) and |x.g|, as numpy's
+    if small._bppc is None:
+        pytest.skip("the extension was not built")
+    rng = np.random.default_rng(12)
+    n, k = 5, 6
+    X = np.where(rng.random((n, k)) < 0.5, rng.random((n, k)), 0.0)
+    G = rng.standard_normal((n, k))
+    c = rng.random(n) + 0.5
+    bb = np.array([4.0, 0.0, 1e-320, np.nan, 2.5, 1e10])
+    raw, out = np.empty((2, k)), np.empty((2, k))
+    small._bppc.kkt_columns(X, G, c, raw)
+    small._bppc.kkt_columns(X, G, c, out, bb)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(out[0], raw[0] / np.maximum(np.sqrt(bb), np.finfo(float).tiny))
+    np.testing.assert_array_equal(out[1], np.abs(raw[1]))
+    assert np.isnan(out[0, 3]) and out[0, 1] == raw[0, 1] / np.finfo(float).tiny
+    with pytest.raises(ValueError, match="bb: expected"):
+        small._bppc.kkt_columns(X, G, c, out, bb[:-1])
+
+
 def test_sub_sumsq_writes_the_difference():
     if small._bppc is None:
         pytest.skip("the extension was not built")

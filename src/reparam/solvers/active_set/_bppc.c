@@ -36,6 +36,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <limits.h>
 #include <string.h>
@@ -1151,17 +1152,19 @@ HOT static void kkt_row(const double *restrict x, const double *restrict g, doub
 }
 
 PyDoc_STRVAR(kkt_columns_doc,
-"kkt_columns(X, G, c, out)\n--\n\n"
+"kkt_columns(X, G, c, out, bb=None)\n--\n\n"
 "For X and G (n x k float64, any strides; G the gradient A^T (A X - B)) and the positive\n"
 "column norms c (n, contiguous): writes into out (2 x k, C-contiguous float64)\n"
 "max_i |min(x_ij c_i, g_ij / c_i)| (NaN when a term is NaN, as numpy's minimum and maximum\n"
-"give) and x_j.g_j, column by column.");
+"give) and x_j.g_j, column by column. With bb (k float64, contiguous: |B_j|^2) the first row\n"
+"is divided by max(sqrt(bb_j), the smallest normal float64) and the second is |x_j.g_j|:\n"
+"orthant_kkt and the complementarity.");
 
 static PyObject *py_kkt_columns(PyObject *self, PyObject *args)
 {
-    PyObject *oX, *oG, *oc, *oo;
-    if (!PyArg_ParseTuple(args, "OOOO", &oX, &oG, &oc, &oo)) return NULL;
-    Py_buffer v[4] = {{0}};
+    PyObject *oX, *oG, *oc, *oo, *ob = Py_None;
+    if (!PyArg_ParseTuple(args, "OOOO|O", &oX, &oG, &oc, &oo, &ob)) return NULL;
+    Py_buffer v[5] = {{0}};
     PyObject *result = NULL;
     if (get_2d(oX, &v[0], 0, "X") || get_2d(oG, &v[1], 0, "G")) goto out;
     const Py_ssize_t n = v[0].shape[0], k = v[0].shape[1];
@@ -1178,6 +1181,7 @@ static PyObject *py_kkt_columns(PyObject *self, PyObject *args)
                      "of shape (2, %zd)", k);
         goto out;
     }
+    if (ob != Py_None && get_vec(ob, &v[4], k, 0, "bb")) goto out;
     const double *c = (const double *)v[2].buf;
     double *t = (double *)v[3].buf, *xg = t + k;
     for (Py_ssize_t j = 0; j < k; j++) {
@@ -1189,21 +1193,31 @@ static PyObject *py_kkt_columns(PyObject *self, PyObject *args)
         for (Py_ssize_t i = 0; i < n; i++)
             kkt_row((const double *)AT(v[0], i, 0), (const double *)AT(v[1], i, 0), c[i], t,
                     xg, k);
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const double ci = c[i];
+            for (Py_ssize_t j = 0; j < k; j++) {
+                const double x = *(const double *)AT(v[0], i, j);
+                const double g = *(const double *)AT(v[1], i, j);
+                int nan = 0;
+                const double a = kkt_term(x, g, ci, &nan);
+                /* a NaN term, or a NaN already there, stays */
+                if (a > t[j] || nan) t[j] = nan ? NAN : a;
+                xg[j] += x * g;
+            }
+        }
     }
-    else for (Py_ssize_t i = 0; i < n; i++) {
-        const double ci = c[i];
+    if (ob != Py_None) {  /* numpy's t / maximum(sqrt(bb), tiny) and |x.g| */
+        const double *bb = (const double *)v[4].buf;
         for (Py_ssize_t j = 0; j < k; j++) {
-            const double x = *(const double *)AT(v[0], i, j), g = *(const double *)AT(v[1], i, j);
-            int nan = 0;
-            const double a = kkt_term(x, g, ci, &nan);
-            /* a NaN term, or a NaN already there, stays */
-            if (a > t[j] || nan) t[j] = nan ? NAN : a;
-            xg[j] += x * g;
+            const double d = sqrt(bb[j]);
+            t[j] /= d != d || d > DBL_MIN ? d : DBL_MIN;
+            xg[j] = fabs(xg[j]);
         }
     }
     result = Py_NewRef(Py_None);
 out:
-    release_all(v, 4);
+    release_all(v, 5);
     return result;
 }
 

@@ -172,10 +172,9 @@ def certify_columns(A, B, X, c, compiled, bb=None):
             _bppc.sub_sumsq(R, B, rr)
         G = A.T @ R
         parts = np.empty((2, k))
-        _bppc.kkt_columns(X, G, c, parts)
-        kkt = parts[0]
-        kkt /= np.maximum(np.sqrt(bb), _TINY)
-        return kkt, 0.5 * rr, np.abs(parts[1]), bb
+        _bppc.kkt_columns(X, G, c, parts, bb)
+        rr *= 0.5
+        return parts[0], rr, parts[1], bb
     if bb is None:
         bb = np.einsum("ij,ij->j", B, B)
     R -= B
