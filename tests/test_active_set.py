@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from reparam import problems
 from reparam.solvers.active_set import Path, Reason, _front, active_set_nnls, working_set
 from reparam.solvers.active_set.lawson_hanson_gram import (
+    _LH_CORRELATED,
     PackedFactor,
+    _entering,
     _GramRows,
     _lawson_hanson_gram,
     _lh_gram_inner,
@@ -651,3 +653,27 @@ def test_iteration_cap_leaves_a_trail_of_exits():
     assert all(not a.exit.certified for a in out.trail[:-1])
     assert out.trail[-1].exit.reason is (Reason.FINISHED if out.converged
                                          else Reason.ITERATION_CAP)
+
+
+@pytest.mark.parametrize("width", [1, 3, 8, 32])
+def test_entering_takes_the_most_violating_weakly_correlated_candidates(width):
+    # _entering against its rule written out: among the 2 width candidates of largest w, in
+    # that order, those whose |cos| with every candidate ranked above them is at most
+    # _LH_CORRELATED, the first width of them; the largest w always enters
+    rng = np.random.default_rng(width)
+    A = rng.standard_normal((40, 90))
+    A[:, 1::2] = A[:, 0:-1:2] + 0.3 * rng.standard_normal((40, 45))  # correlated neighbours
+    G = A.T @ A
+    norms = np.sqrt(np.diag(G))
+    w = rng.standard_normal(90)
+    cand = np.flatnonzero(w > 0)
+    got = _entering(G, norms, w, cand, width)
+    ranked = cand[np.argsort(-w[cand], kind="stable")][:2 * width]
+    cos = np.abs(G / norms[:, None] / norms[None, :])
+    expect = [j for r, j in enumerate(ranked)
+              if all(cos[i, j] <= _LH_CORRELATED for i in ranked[:r])]
+    expect = expect[:1] if width == 1 else expect[:width]
+    np.testing.assert_array_equal(got, expect)
+    assert got[0] == cand[np.argmax(w[cand])]
+    if width > 1:
+        assert 1 < len(got) < len(ranked)  # some enter together, some wait

@@ -8,6 +8,8 @@ contiguous as variables enter (``_GramRows``), not a pass over A.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.linalg import blas, lapack
 
@@ -76,20 +78,26 @@ def _lawson_hanson_gram(G, c, passive0, max_iter, block=_LH_BLOCK):
             end = final_exit(x, w, cnorm)
             return x, it, end is CERTIFIED, end
         added = []
+        # F grows in a buffer as variables enter (np.append made a new array for each)
+        grown = np.empty(F.size + width, dtype=np.intp)
+        grown[:F.size] = F
+        s = F.size
         for j in _entering(G, norms, w, cand, width):
             # row j of the symmetric G: contiguous, where column j would be a strided gather
-            ell = U.lower_solve(G[j, F]) if F.size else np.zeros(0)
+            ell = U.lower_solve(G[j, grown[:s]]) if s else np.zeros(0)
             d2 = diag[j] - float(ell @ ell)
             if d2 <= _GRAM_DEPENDENT * diag[j]:
                 blocked[j] = True
                 continue
             U.append(ell, np.sqrt(d2))
-            F = np.append(F, j)
+            grown[s] = j
+            s += 1
             passive[j] = True
             added.append(j)
         if not added:
             width = max(1, width // 4)
             continue
+        F = grown[:s]
         x, F = _lh_gram_inner(G, c, x, U, F, passive, blocked)
         stayed = bool(passive[added].all())
         if len(added) == 1 and not stayed:
@@ -119,9 +127,19 @@ def _entering(G, norms, w, cand, width):
     cos = np.abs(G[np.ix_(cand, cand)])
     cos /= norms[cand]
     cos /= norms[cand][:, None]
-    # the largest |cos| of each candidate with those ranked above it
-    worst = np.max(np.triu(cos, 1), axis=0)
+    # the largest |cos| of each candidate with those ranked above it (the entries above the
+    # diagonal; a cached mask, where np.triu built one on every call)
+    cos[_lower_mask(cand.size)] = 0.0
+    worst = np.max(cos, axis=0)
     return cand[worst <= _LH_CORRELATED][:width]
+
+
+@functools.lru_cache(maxsize=8)
+def _lower_mask(size):
+    """The mask of the diagonal and the entries below it, of a size x size array."""
+    mask = np.tri(size, dtype=bool)
+    mask.flags.writeable = False
+    return mask
 
 
 class _GramRows:
