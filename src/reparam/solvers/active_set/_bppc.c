@@ -1370,6 +1370,20 @@ HOT static Py_ssize_t chol_solve(const double *L, int n, double *X, Py_ssize_t k
     return positive;
 }
 
+/* The lower triangle of L (n x n, any strides) row-major in fresh memory, followed by room for
+ * chol_solve's padded last tile (n * SOLVE_TILE doubles); NULL with MemoryError set. */
+static double *lower_rows(const Py_buffer *L, Py_ssize_t n)
+{
+    double *Lr = PyMem_Malloc((size_t)(n * n + n * SOLVE_TILE) * sizeof(double));
+    if (Lr == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (Py_ssize_t j = 0; j <= i; j++) Lr[i * n + j] = *(const double *)AT(*L, i, j);
+    return Lr;
+}
+
 PyDoc_STRVAR(chol_solve_doc,
 "chol_solve(L, C, X)\n--\n\n"
 "X = G^{-1} C for G = L L^T: L the lower Cholesky factor (n x n float64, any strides; the\n"
@@ -1400,13 +1414,7 @@ static PyObject *py_chol_solve(PyObject *self, PyObject *args)
                      "shape (%zd, %zd)", n, k);
         goto out;
     }
-    Lr = PyMem_Malloc((size_t)(n * n + n * SOLVE_TILE) * sizeof(double));
-    if (Lr == NULL) {
-        PyErr_NoMemory();
-        goto out;
-    }
-    for (Py_ssize_t i = 0; i < n; i++)
-        for (Py_ssize_t j = 0; j <= i; j++) Lr[i * n + j] = *(const double *)AT(v[0], i, j);
+    if ((Lr = lower_rows(&v[0], n)) == NULL) goto out;
     double *X = (double *)v[2].buf;
     Py_ssize_t positive;
     Py_BEGIN_ALLOW_THREADS
@@ -1449,13 +1457,7 @@ static PyObject *py_inverse_cond(PyObject *self, PyObject *args)
         goto out;
     }
     if (get_rows64(oH, &v[2], n, "H")) goto out;
-    Lr = PyMem_Malloc((size_t)(n * n + n * SOLVE_TILE) * sizeof(double));
-    if (Lr == NULL) {
-        PyErr_NoMemory();
-        goto out;
-    }
-    for (Py_ssize_t i = 0; i < n; i++)
-        for (Py_ssize_t j = 0; j <= i; j++) Lr[i * n + j] = *(const double *)AT(v[1], i, j);
+    if ((Lr = lower_rows(&v[1], n)) == NULL) goto out;
     double *H = (double *)v[2].buf, gnorm = 0.0, hnorm = 0.0;
     for (Py_ssize_t i = 0; i < n; i++)
         for (Py_ssize_t j = 0; j < n; j++) H[i * n + j] = i == j;
