@@ -160,11 +160,21 @@ def test_patience_hands_a_blur_over_to_the_gram_path():
     assert ok and kkt(A, b, x) <= 1e-10
 
 
-def test_dispatch_wide_both_sides_of_the_scipy_threshold():
+@pytest.mark.parametrize("extension", ["used", "not used"])
+def test_dispatch_wide_both_sides_of_the_scipy_threshold(extension, monkeypatch):
     # Wide problems with m n below the threshold go to scipy's compiled loop, from it on to
-    # the working set; both certified.
-    m = 100
-    n_below = (front._SMALL_WIDE - 1) // m
+    # the working set; both certified. The threshold is lower where the working set runs
+    # compiled.
+    if extension == "used":
+        if ws._cholc is None:
+            pytest.skip("the extension _cholc was not built")
+        monkeypatch.delenv("REPARAM_NO_EXTENSION", raising=False)
+        assert front._small_wide() == front._SMALL_WIDE
+    else:
+        monkeypatch.setenv("REPARAM_NO_EXTENSION", "1")
+        assert front._small_wide() == front._SMALL_WIDE_NUMPY
+    m = 100 if extension == "not used" else 40
+    n_below = (front._small_wide() - 1) // m
     for n, expected in ((n_below, "scipy"), (n_below + 2, "working-set")):
         A, b = gaussian(m, n, n)
         out = active_set_nnls(A, b)

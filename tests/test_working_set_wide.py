@@ -39,9 +39,11 @@ def gaussian(m, n, seed):
 
 @pytest.fixture(autouse=True)
 def packed(monkeypatch):
-    """The packed set on every wide problem of these tests (by default only from
-    ``working_set._WS_PACKED`` rows on); yields the list of the sets it built."""
+    """The packed set on every wide problem of these tests, the numpy version too (by default
+    only from ``working_set._WS_PACKED_NUMPY`` rows on); yields the list of the sets it
+    built."""
     monkeypatch.setattr(ws, "_WS_PACKED", 1)
+    monkeypatch.setattr(ws, "_WS_PACKED_NUMPY", 1)
     built = []
     init = wide.PackedSet.__init__
 
@@ -68,6 +70,7 @@ def downdate(request, monkeypatch):
 def with_square_factor(monkeypatch):
     """Run ``_working_set`` on a wide problem with the square factor of ``working_set._Set``."""
     monkeypatch.setattr(ws, "_WS_PACKED", np.inf)
+    monkeypatch.setattr(ws, "_WS_PACKED_NUMPY", np.inf)
 
 
 @pytest.mark.parametrize("m,n,seed,zero_residual", [
@@ -207,13 +210,18 @@ def test_a_broken_factor_is_caught_and_the_front_falls_back(packed, monkeypatch)
     np.testing.assert_allclose(out.x, x_ref, rtol=0, atol=1e-9 * np.abs(x_ref).max())
 
 
-@pytest.mark.parametrize("m,n,expect", [(300, 600, True), (255, 600, False), (300, 300, False)])
-def test_which_wide_problems_hold_the_factor_packed(m, n, expect, packed, monkeypatch):
-    monkeypatch.setattr(ws, "_WS_PACKED", 256)
+@pytest.mark.parametrize("m,n,compiled,numpy_version", [
+    (300, 600, True, True), (255, 600, True, False), (40, 200, True, False),
+    (300, 300, False, False)])
+def test_which_wide_problems_hold_the_factor_packed(m, n, compiled, numpy_version, downdate,
+                                                     packed, monkeypatch):
+    # compiled, every wide problem; the numpy version from _WS_PACKED_NUMPY rows on
+    monkeypatch.setattr(ws, "_WS_PACKED", 1)
+    monkeypatch.setattr(ws, "_WS_PACKED_NUMPY", 256)
     A, b = gaussian(m, n, 8)
     x, _, ok, _ = _working_set(A, b, None, 3 * n)
     assert ok and kkt(A, b, x) <= 1e-10
-    assert (len(packed) == 1) == expect
+    assert (len(packed) == 1) == (compiled if downdate == "compiled" else numpy_version)
 
 
 # The compiled kernels of the packed set (``_cholc``) against the numpy/BLAS version of the

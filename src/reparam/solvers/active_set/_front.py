@@ -29,16 +29,21 @@ from .many_rhs import (
 )
 from .outcome import CERTIFIED, ITERATION_CAP, ActiveSetOutput, Attempt, Exit, Path, Reason
 from .small import all_columns_bpp, compiled_kernel
-from .working_set import _working_set
+from .working_set import _compiled_downdate, _working_set
 
 # Below this many unknowns the compiled scipy.optimize.nnls beats any Python-level loop.
 _TINY_N = 64
-# Wide problems with fewer entries than this also go to scipy.optimize.nnls: on Gaussian
-# right-hand sides (a solution with about m entries) it measured 1.7-2.5x faster than the
-# working set at 100 x 300 and 150 x 300 and as fast at 100 x 500 (per-round Python overhead),
-# while the working set is 1.3-2.7x faster from 60 x 700 and 50 x 1000 on, and 4-20x when the
-# solution is sparse (interpolation, from 100 x 300 on).
-_SMALL_WIDE = 60_000
+# Wide problems with fewer entries than this also go to scipy.optimize.nnls. Where the working
+# set runs compiled (its packed factor, working_set._WS_PACKED), scipy's loop is faster only
+# on the smallest: the working set measured (medians of 20 solves, one thread, 2026-12)
+# 1.1-1.5x slower on Gaussian right-hand sides at 30 x 90, 50 x 80 and 60 x 100 (a solution
+# with about m entries), even at 40 x 200 and 70 x 120, but 0.45-0.73x the time from 100 x 150
+# and 150 x 200 on, 0.23-0.33x at 50 x 1000 and 100 x 500, and 0.13-0.5x where the solution
+# is sparse. Its numpy version (per-round Python overhead) measured 1.7-2.5x slower than scipy
+# at 100 x 300 and 150 x 300 and as fast at 100 x 500, and 1.3-2.7x faster from 60 x 700 and
+# 50 x 1000 on: without the extension the bound is _SMALL_WIDE_NUMPY.
+_SMALL_WIDE = 10_000
+_SMALL_WIDE_NUMPY = 60_000
 # Many right-hand sides with at most this many unknowns: block pivoting on all columns at once
 # with batched masked Cholesky solves (``small.all_columns_bpp``); measured 1.5-3x faster than
 # the grouped and stacked solves at n = 16-20, where most passive sets differ. Where the
@@ -161,7 +166,7 @@ def _solve_single(A, b, x0, max_iter, gram):
     trail = []  # the paths tried, each with its exit
     notes = []
     passive0 = None if x0 is None else np.asarray(x0) > 0
-    if x0 is None and gram is None and (n <= _TINY_N or (m < n and m * n < _SMALL_WIDE)):
+    if x0 is None and gram is None and (n <= _TINY_N or (m < n and m * n < _small_wide())):
         return _scipy_only(A, b, n, m, max_iter)
     block = None
     dependent = (gram is None and m >= n and n >= _PROBE_N and _looks_ill_conditioned(A))
@@ -264,7 +269,8 @@ def _scipy_only(A, b, n, m, max_iter):
     """Small problems, and wide ones with few columns per row, where the compiled
     Lawson–Hanson of scipy.optimize.nnls measured faster than any path here (it makes about
     one addition per iteration with no Python overhead)."""
-    why = f"n = {n} <= {_TINY_N}" if n <= _TINY_N else f"wide {m} x {n} with m n < {_SMALL_WIDE}"
+    why = (f"n = {n} <= {_TINY_N}" if n <= _TINY_N
+           else f"wide {m} x {n} with m n < {_small_wide()}")
     try:
         x, _ = scipy.optimize.nnls(A, b, maxiter=3 * max_iter)
         ok, tail = True, ""
@@ -274,6 +280,12 @@ def _scipy_only(A, b, n, m, max_iter):
     msg = f"{why}: ran compiled scipy.optimize.nnls (Lawson-Hanson), the fastest here{tail}"
     stop = Exit(Reason.FINISHED) if ok else ITERATION_CAP
     return _output(x, 0, ok, msg, [Attempt(Path.SCIPY, 0, stop)])
+
+
+def _small_wide() -> int:
+    """The size ``m n`` below which a wide problem goes to scipy.optimize.nnls:
+    :data:`_SMALL_WIDE` where the working set runs compiled, else :data:`_SMALL_WIDE_NUMPY`."""
+    return _SMALL_WIDE if _compiled_downdate() else _SMALL_WIDE_NUMPY
 
 
 def _looks_ill_conditioned(A, sample=_PROBE_COLUMNS, seed=0):

@@ -48,11 +48,16 @@ _WS_BLOCK = 64
 _WS_BLOCK_WIDE = 16
 _WS_WIDE_RATIO = 4
 _WS_FIRST = 8
-# Wide problems with at least this many rows hold the factor packed (working_set_wide):
-# measured (columns of unit norm, CPU time) 0.84-0.86x the time of the square factor at
-# 300 x 600 and 300 x 3000, even at 200 x 2000, and 1.1-1.2x at m = 100-150 and on the
-# interpolation 200 x 500, whose few leaving variables leave little to save.
-_WS_PACKED = 256
+# Wide problems with at least this many rows hold the factor packed (working_set_wide).
+# Where its kernels run compiled (_cholc: the inner loop, the block extension and the
+# downdates in C), every wide problem: measured against the square factor (medians of 20-30
+# solves, one thread, 2026-12) 0.51-0.61x the time at 80 x 2000 and 150 x 3000, 0.50x at
+# 200 x 2000, 0.55x on the interpolation 200 x 500 with 20 nonzeros, 0.58x at 200 x 300.
+# Their numpy versions measured (columns of unit norm, CPU time) 0.84-0.86x the time of the
+# square factor at 300 x 600 and 300 x 3000, even at 200 x 2000, but 1.1-1.2x at
+# m = 100-150 and on the interpolation 200 x 500: without the extension, from 256 rows on.
+_WS_PACKED = 1
+_WS_PACKED_NUMPY = 256
 _WS_GROW = 1.0
 
 
@@ -70,7 +75,9 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
     c = A.T @ b  # minus the gradient at x = 0; c_F is the right-hand side on F
     cnorm = max(float(np.max(np.abs(c), initial=0.0)), _TINY)
     tol_w = _TOL * cnorm
-    if n > m >= _WS_PACKED:  # the factor packed, grown and downdated in place (see the module)
+    compiled = _compiled_downdate()  # read once: the environment, per call, costs
+    if n > m >= (_WS_PACKED if compiled else _WS_PACKED_NUMPY):
+        # the factor packed, grown and downdated in place (see working_set_wide)
         from .working_set_wide import PackedSet
         ws = PackedSet(A, b, c, m)
     else:
@@ -85,7 +92,6 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
     leave_cap = _WS_BLOCK_WIDE if far else 0  # the block once a variable has left
     width = min(block, _WS_FIRST)
     refreshed = False
-    compiled = _compiled_downdate()  # read once: the environment, per call, costs
     w = c
     if passive0 is not None and passive0.any():
         cand = np.flatnonzero(passive0)

@@ -13,8 +13,10 @@ the factor grows by appending the new columns after the old ones and shrinks in 
 (:func:`.working_set.packed_delete`), so only the columns after a leaving variable move, and
 the triangular solves read it as fast (BLAS ``dtpsv``). Measured at 500 x 1000 (one thread,
 CPU time, the kernel alone): 0.54-0.65x the time of the square factor; the sweep at the last
-of 486 variables 0.001 ms instead of 0.15 ms. Below ``working_set._WS_PACKED`` rows, where
-few variables leave and the factor is small, the square factor measured faster.
+of 486 variables 0.001 ms instead of 0.15 ms. Without the extension, below
+``working_set._WS_PACKED_NUMPY`` rows, where few variables leave and the factor is small, the
+square factor measured faster; with it, the packed set runs every wide problem (see
+``working_set._WS_PACKED``).
 
 Where the extension ``_cholc`` was built, the per-step and per-candidate work is compiled:
 Lawson-Hanson's inner loop is one call (``_cholc.lh_inner`` with the column ``[y; rho]``: one
