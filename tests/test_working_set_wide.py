@@ -102,6 +102,27 @@ def test_wide_gaussian_matches_scipy_and_the_square_factor(m, n, seed, zero_resi
         np.testing.assert_allclose(x, x_sq, rtol=0, atol=1e-9 * np.abs(x_sq).max())
 
 
+@pytest.mark.parametrize("m,n,seed", [(300, 200, 4), (250, 250, 5), (600, 300, 6)])
+def test_tall_and_square_problems_packed_match_the_square_factor(m, n, seed, packed,
+                                                                  monkeypatch):
+    # m >= n: the compiled packed set (its cap n columns) against the square factor, both
+    # certified; the solution is unique (A of full column rank)
+    if ws._cholc is None:
+        pytest.skip("the extension _cholc was not built")
+    monkeypatch.delenv("REPARAM_NO_EXTENSION", raising=False)
+    A, b = gaussian(m, n, seed)
+    x, _, ok, stop = _working_set(A, b, None, 3 * n)
+    assert ok and stop.certified and len(packed) == 1 and packed[0].ap.size > 0
+    assert packed[0].At.shape[0] == n
+    with_square_factor(monkeypatch)
+    x_sq, _, ok_sq, _ = _working_set(A, b, None, 3 * n)
+    assert ok_sq and len(packed) == 1
+    assert kkt(A, b, x) <= 1e-10 and kkt(A, b, x_sq) <= 1e-10
+    np.testing.assert_allclose(x, x_sq, rtol=0, atol=1e-10 * np.abs(x_sq).max())
+    x_ref, _ = scipy.optimize.nnls(A, b, maxiter=50 * n)
+    np.testing.assert_allclose(x, x_ref, rtol=0, atol=1e-10 * np.abs(x_ref).max())
+
+
 def test_near_the_phase_transition_many_variables_leave(downdate, packed, monkeypatch):
     # 250 x 500: b just outside the cone, the support about m columns, and dozens of
     # variables leave on the way; every leaving one goes through the in-place sweep.
@@ -212,10 +233,10 @@ def test_a_broken_factor_is_caught_and_the_front_falls_back(packed, monkeypatch)
 
 @pytest.mark.parametrize("m,n,compiled,numpy_version", [
     (300, 600, True, True), (255, 600, True, False), (40, 200, True, False),
-    (300, 300, False, False)])
-def test_which_wide_problems_hold_the_factor_packed(m, n, compiled, numpy_version, downdate,
-                                                     packed, monkeypatch):
-    # compiled, every wide problem; the numpy version from _WS_PACKED_NUMPY rows on
+    (300, 300, True, False), (400, 300, True, False)])
+def test_which_problems_hold_the_factor_packed(m, n, compiled, numpy_version, downdate,
+                                               packed, monkeypatch):
+    # compiled, every problem; the numpy version wide ones from _WS_PACKED_NUMPY rows on
     monkeypatch.setattr(ws, "_WS_PACKED", 1)
     monkeypatch.setattr(ws, "_WS_PACKED_NUMPY", 256)
     A, b = gaussian(m, n, 8)

@@ -48,14 +48,16 @@ _WS_BLOCK = 64
 _WS_BLOCK_WIDE = 16
 _WS_WIDE_RATIO = 4
 _WS_FIRST = 8
-# Wide problems with at least this many rows hold the factor packed (working_set_wide).
-# Where its kernels run compiled (_cholc: the inner loop, the block extension and the
-# downdates in C), every wide problem: measured against the square factor (medians of 20-30
-# solves, one thread, 2026-12) 0.51-0.61x the time at 80 x 2000 and 150 x 3000, 0.50x at
-# 200 x 2000, 0.55x on the interpolation 200 x 500 with 20 nonzeros, 0.58x at 200 x 300.
+# Problems with at least this many rows hold the factor packed (working_set_wide) where its
+# kernels run compiled (_cholc: the inner loop, the block extension and the downdates in C):
+# every problem. Measured against the square factor (medians of 5-30 solves, one thread,
+# 2026-12): wide, 0.51-0.61x the time at 80 x 2000 and 150 x 3000, 0.50x at 200 x 2000,
+# 0.55x on the interpolation 200 x 500 with 20 nonzeros, 0.58x at 200 x 300; m >= n, 0.84x
+# at 1000 x 500, 0.71x at 800 x 800, 0.89x at 2000 x 1000, 0.86x at 1500 x 1500 (noisy).
 # Their numpy versions measured (columns of unit norm, CPU time) 0.84-0.86x the time of the
 # square factor at 300 x 600 and 300 x 3000, even at 200 x 2000, but 1.1-1.2x at
-# m = 100-150 and on the interpolation 200 x 500: without the extension, from 256 rows on.
+# m = 100-150 and on the interpolation 200 x 500: without the extension, wide problems from
+# 256 rows on, and m >= n ones never.
 _WS_PACKED = 1
 _WS_PACKED_NUMPY = 256
 _WS_GROW = 1.0
@@ -76,10 +78,10 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
     cnorm = max(float(np.max(np.abs(c), initial=0.0)), _TINY)
     tol_w = _TOL * cnorm
     compiled = _compiled_downdate()  # read once: the environment, per call, costs
-    if n > m >= (_WS_PACKED if compiled else _WS_PACKED_NUMPY):
+    if m >= _WS_PACKED if compiled else n > m >= _WS_PACKED_NUMPY:
         # the factor packed, grown and downdated in place (see working_set_wide)
         from .working_set_wide import PackedSet
-        ws = PackedSet(A, b, c, m)
+        ws = PackedSet(A, b, c, min(m, n))
     else:
         ws = _Set(A, b, c, n)
     x = np.zeros(n)

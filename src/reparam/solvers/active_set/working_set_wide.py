@@ -1,4 +1,6 @@
-"""The working set of a wide problem (m < n) with its Cholesky factor packed by columns.
+"""The working set with its Cholesky factor packed by columns: of every problem where the
+extension runs its kernels, of wide ones (m < n) with enough rows without it (see
+``working_set._WS_PACKED``). The module is named for the wide problems it was written for.
 
 Lawson & Hanson, *Solving Least Squares Problems* (1974), ch. 23, Algorithm NNLS, as run by
 :func:`.working_set._working_set`; this module only changes how the factor of
@@ -14,9 +16,9 @@ the factor grows by appending the new columns after the old ones and shrinks in 
 the triangular solves read it as fast (BLAS ``dtpsv``). Measured at 500 x 1000 (one thread,
 CPU time, the kernel alone): 0.54-0.65x the time of the square factor; the sweep at the last
 of 486 variables 0.001 ms instead of 0.15 ms. Without the extension, below
-``working_set._WS_PACKED_NUMPY`` rows, where few variables leave and the factor is small, the
-square factor measured faster; with it, the packed set runs every wide problem (see
-``working_set._WS_PACKED``).
+``working_set._WS_PACKED_NUMPY`` rows, where few variables leave and the factor is small, and
+on m >= n problems, the square factor measured faster; with it, the packed set runs every
+problem (see ``working_set._WS_PACKED``).
 
 Where the extension ``_cholc`` was built, the per-step and per-candidate work is compiled:
 Lawson-Hanson's inner loop is one call (``_cholc.lh_inner`` with the column ``[y; rho]``: one
