@@ -392,6 +392,10 @@ def test_inverse_cond_matches_numpy(n):
     np.testing.assert_allclose(H, np.linalg.inv(G), rtol=0,
                                atol=1e-12 * np.abs(np.linalg.inv(G)).max())
     assert cond == pytest.approx(np.linalg.cond(G, 1), rel=1e-10)
+    G_nan = G.copy()
+    G_nan[n - 1, 0] = np.nan  # G's norm is NaN: no condition number, no dual solves
+    assert np.isnan(small._bppc.inverse_cond(G_nan, L, H))
+    assert small._inverse_if_well_conditioned(G_nan, L) is None
     with pytest.raises(ValueError, match="H: expected"):
         small._bppc.inverse_cond(G, L, np.empty((n, n + 1)))
     with pytest.raises(ValueError, match="square arrays of one shape"):

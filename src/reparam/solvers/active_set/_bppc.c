@@ -1141,7 +1141,8 @@ out:
 
 /* One row of kkt_columns with unit strides: t[j] = max(t[j], |min(x_j c, g_j / c)|) (NaN
  * when the term is NaN, and NaN stays) and xg[j] += x_j g_j, written without branches so
- * that the compiler vectorizes it (eight times faster than the strided loop at k = 2621). */
+ * that the compiler vectorizes it (42 us where the strided loop took 437 at n = 20 with
+ * k = 2621). */
 HOT static void kkt_row(const double *restrict x, const double *restrict g, double c,
                         double *restrict t, double *restrict xg, Py_ssize_t k)
 {
@@ -1439,8 +1440,8 @@ PyDoc_STRVAR(inverse_cond_doc,
 "Writes H = G^{-1} (n x n float64, C-contiguous, writable) for G = L L^T (G and L n x n\n"
 "float64, any strides; L lower, the entries above its diagonal not read) by chol_solve's\n"
 "substitutions on the identity, and returns cond_1(G) = |G|_1 |H|_1 (the largest column sums\n"
-"of absolute values; NaN when H has NaN), exact where LAPACK's dpocon estimates it from\n"
-"below.");
+"of absolute values; NaN when G or H has NaN), exact where LAPACK's dpocon estimates it\n"
+"from below.");
 
 static PyObject *py_inverse_cond(PyObject *self, PyObject *args)
 {
@@ -1459,6 +1460,7 @@ static PyObject *py_inverse_cond(PyObject *self, PyObject *args)
     if (get_rows64(oH, &v[2], n, "H")) goto out;
     if ((Lr = lower_rows(&v[1], n)) == NULL) goto out;
     double *H = (double *)v[2].buf, gnorm = 0.0, hnorm = 0.0;
+    int nan = 0;
     for (Py_ssize_t i = 0; i < n; i++)
         for (Py_ssize_t j = 0; j < n; j++) H[i * n + j] = i == j;
     chol_solve(Lr, (int)n, H, n, Lr + n * n);
@@ -1468,10 +1470,11 @@ static PyObject *py_inverse_cond(PyObject *self, PyObject *args)
             gs += fabs(*(const double *)AT(v[0], i, j));
             hs += fabs(H[i * n + j]);
         }
+        nan |= gs != gs || hs != hs;
         if (gs > gnorm) gnorm = gs;
-        if (hs > hnorm || hs != hs) hnorm = hs != hs || hnorm != hnorm ? NAN : hs;
+        if (hs > hnorm) hnorm = hs;
     }
-    result = PyFloat_FromDouble(gnorm * hnorm);
+    result = PyFloat_FromDouble(nan ? NAN : gnorm * hnorm);
 out:
     PyMem_Free(Lr);
     release_all(v, 3);

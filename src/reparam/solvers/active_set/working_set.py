@@ -78,7 +78,7 @@ def _working_set(A, b, passive0, max_iter, block=None, patience=None):
     cnorm = max(float(np.max(np.abs(c), initial=0.0)), _TINY)
     tol_w = _TOL * cnorm
     compiled = _compiled_downdate()  # read once: the environment, per call, costs
-    if m >= _WS_PACKED if compiled else n > m >= _WS_PACKED_NUMPY:
+    if (m >= _WS_PACKED) if compiled else (n > m >= _WS_PACKED_NUMPY):
         # the factor packed, grown and downdated in place (see working_set_wide)
         from .working_set_wide import PackedSet
         ws = PackedSet(A, b, c, min(m, n))
